@@ -1,0 +1,239 @@
+//! One night, end to end: N accounts × 5 recommendations and about 5 executions each,
+//! imported from CSV files and reconciled, against the floor of a bare bulk insert of
+//! the same rows. Run with `cargo bench --bench night`; see docs/PERFORMANCE.md.
+//!
+//! Settings (environment): BENCH_ACCOUNTS (default 10000), BENCH_DATABASE_URL (default:
+//! a fresh SQLite file; give a postgres:// URL to run on Postgres — its tables are
+//! dropped and recreated in a schema `bench_night`).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use rlhf_bot::domain::reconcile::MatchRules;
+use rlhf_bot::import::load::import_file;
+use rlhf_bot::import::{ImportFormat, ImportKind};
+use rlhf_bot::jobs;
+use rlhf_bot::store::Store;
+
+const SYMBOLS: [&str; 8] = ["AAPL", "MSFT", "SPY", "TSLA", "NVDA", "AMD", "AMZN", "META"];
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("night: bench");
+        return;
+    }
+    let accounts: usize = std::env::var("BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(bench(accounts));
+}
+
+async fn bench(accounts: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recs = dir.path().join("recommendations.csv");
+    let execs = dir.path().join("executions.csv");
+    let (n_recs, n_execs) = generate(accounts, &recs, &execs);
+    let tz = chrono_tz::America::Los_Angeles;
+    let now = Utc::now();
+    let pg = std::env::var("BENCH_DATABASE_URL").ok();
+    let (url, floor_url) = match &pg {
+        Some(u) => (
+            pg_schema(u, "bench_night").await,
+            pg_schema(u, "bench_floor").await,
+        ),
+        None => (
+            format!("sqlite://{}", dir.path().join("night.db").display()),
+            format!("sqlite://{}", dir.path().join("floor.db").display()),
+        ),
+    };
+
+    // The floor: the same rows, bulk-inserted as they are, nothing else.
+    let floor = Store::open(&floor_url).await.expect("floor db");
+    let t = Instant::now();
+    bare_insert(&floor, &recs, &execs).await;
+    let floor_time = t.elapsed();
+    floor.close().await;
+
+    let store = Store::open(&url).await.expect("open db");
+    let t = Instant::now();
+    let r = import_file(
+        &store,
+        ImportKind::Recommendations,
+        ImportFormat::Generic,
+        &recs,
+        tz,
+        now,
+        false,
+    )
+    .await
+    .expect("import recommendations");
+    assert_eq!(r.imported, n_recs, "{}", r.summary());
+    let e = import_file(
+        &store,
+        ImportKind::Executions,
+        ImportFormat::Generic,
+        &execs,
+        tz,
+        now,
+        false,
+    )
+    .await
+    .expect("import executions");
+    assert_eq!(e.imported, n_execs, "{}", e.summary());
+    let import_time = t.elapsed();
+    let t = Instant::now();
+    let day: NaiveDate = "2025-03-03".parse().unwrap();
+    let report = jobs::reconcile::run_day(&store, &MatchRules::default(), tz, day, None, now)
+        .await
+        .expect("reconcile");
+    let reconcile_time = t.elapsed();
+    let total = import_time + reconcile_time;
+    store.close().await;
+
+    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
+    println!(
+        "night benchmark ({backend}): {accounts} accounts, {n_recs} recommendations, {n_execs} executions"
+    );
+    println!("  floor (bare bulk insert):  {}", secs(floor_time));
+    println!("  import:                    {}", secs(import_time));
+    println!(
+        "  reconcile:                 {}  ({:?})",
+        secs(reconcile_time),
+        report.counts
+    );
+    println!(
+        "  import + reconcile:        {}  = {:.2}× the floor",
+        secs(total),
+        total.as_secs_f64() / floor_time.as_secs_f64()
+    );
+    println!("  peak memory (max RSS):     {:.1} MB", max_rss_mb());
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+fn max_rss_mb() -> f64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+/// Writes the night's files; returns the row counts. Recommendations were sent on
+/// Friday; the trades are Monday's, the last day of their window: per account three
+/// consents, a modification, a rejection and an independent trade (one in partial fills).
+fn generate(accounts: usize, recs: &Path, execs: &Path) -> (usize, usize) {
+    let mut r = std::io::BufWriter::new(std::fs::File::create(recs).unwrap());
+    let mut e = std::io::BufWriter::new(std::fs::File::create(execs).unwrap());
+    writeln!(
+        r,
+        "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium"
+    )
+    .unwrap();
+    writeln!(e, "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees").unwrap();
+    let (mut nr, mut ne) = (0, 0);
+    let mut line = String::new();
+    for a in 0..accounts {
+        let acct = 1_000_000 + a as i64;
+        for k in 0..5 {
+            let sym = SYMBOLS[(a + k) % SYMBOLS.len()];
+            let strike = 100 + 5 * ((a * 7 + k * 3) % 40);
+            line.clear();
+            writeln!(line, "a{acct}-{k},{acct},2025-02-28T09:{:02}:00-08:00,sell_to_open,{sym},put,{strike},2025-03-21,2,1.{:02}", 30 + k, 10 + k).unwrap();
+            r.write_all(line.as_bytes()).unwrap();
+            nr += 1;
+            let (exp, qty) = match k {
+                0..=2 => ("2025-03-21", 2),
+                3 => ("2025-03-28", 1),
+                _ => continue,
+            };
+            line.clear();
+            writeln!(line, "b{acct}-{k},{acct},2025-03-03T07:{:02}:00-08:00,sell_to_open,{sym},put,{strike},{exp},{qty},1.{:02},1.30", 10 + k, 5 + k).unwrap();
+            e.write_all(line.as_bytes()).unwrap();
+            ne += 1;
+        }
+        // An independent trade in two partial fills.
+        for f in 0..2 {
+            line.clear();
+            writeln!(line, "c{acct}-{f},{acct},2025-03-03T08:0{f}:00-08:00,sell_to_open,QQQ,put,480,2025-03-14,1,2.5{f},0.65").unwrap();
+            e.write_all(line.as_bytes()).unwrap();
+            ne += 1;
+        }
+    }
+    r.flush().unwrap();
+    e.flush().unwrap();
+    (nr, ne)
+}
+
+/// The floor: every CSV row inserted as raw text into a plain table, in one transaction,
+/// 500 rows per statement.
+async fn bare_insert(store: &Store, recs: &Path, execs: &Path) {
+    let pool = store.pool();
+    sqlx::query("DROP TABLE IF EXISTS floor_rows")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE floor_rows (a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f TEXT, g TEXT, h TEXT, i TEXT, j TEXT, k TEXT)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for path in [recs, execs] {
+        let text = std::fs::read_to_string(path).unwrap();
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        for chunk in rows.chunks(500) {
+            let mut sql = String::from("INSERT INTO floor_rows VALUES ");
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..11 {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    n += 1;
+                    write!(sql, "${n}").unwrap();
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for row in chunk {
+                for c in 0..11 {
+                    q = q.bind(row.get(c).map(|s| s.to_string()));
+                }
+            }
+            q.execute(&mut *tx).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+/// A fresh schema on the Postgres at `base`, returned as a URL that uses it.
+async fn pg_schema(base: &str, schema: &str) -> String {
+    let admin = Store::connect(base).await.expect("postgres");
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}

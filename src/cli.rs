@@ -1,0 +1,404 @@
+//! The command line (SPEC §10). Each command parses its arguments into domain types,
+//! calls the library and prints text or, with `--json`, JSON on stdout.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Settings, redact_url};
+use crate::domain::{AccountId, MatchType, ReasonCode, Symbol, day_of};
+use crate::import::load::import_file;
+use crate::import::{ImportFormat, ImportKind};
+use crate::jobs;
+use crate::store::{MatchFilter, MatchRecord, Scope, Store};
+
+/// Learns from the gap between an options algorithm's recommendations and the trader's
+/// executions.
+#[derive(Debug, Parser)]
+#[command(name = "rlhf-bot", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Telegram bot, the scheduler and the outbox sender.
+    Run,
+    /// Import a built-in sample into a fresh database, reconcile it and show what was found.
+    Demo,
+    /// Apply database migrations.
+    Migrate,
+    /// Import recommendations, executions or prices from a CSV or JSON Lines file.
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: ImportKind,
+        /// The file (CSV with a header row, or JSON Lines).
+        file: PathBuf,
+        /// The file's layout.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Generic)]
+        format: ImportFormat,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reconcile recommendations with executions for a day or a range of days.
+    Reconcile(ReconcileArgs),
+    /// Update position outcomes (actual and algorithm) as of a day.
+    TrackOutcomes {
+        /// The day to track as of (default: today in SCHEDULE_TZ).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Only this account (Telegram chat id).
+        #[arg(long)]
+        account: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List reconciled matches.
+    Matches {
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// consent, modify, reject, independent or no_action.
+        #[arg(long = "type")]
+        match_type: Option<MatchType>,
+        /// Underlying symbol.
+        #[arg(long)]
+        symbol: Option<String>,
+        #[arg(long)]
+        account: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one match with its outcomes.
+    Match {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record why you diverged from a recommendation.
+    Reason {
+        /// The match id.
+        id: i64,
+        /// timing, premium_low, iv_low, earnings_concern, gut_feeling, better_opportunity,
+        /// risk_too_high, already_exposed or other.
+        code: ReasonCode,
+        /// Free text (required for `other`).
+        text: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(id = "days", required = true, args = ["date", "from"])]
+pub struct ReconcileArgs {
+    /// One day (YYYY-MM-DD).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    date: Option<NaiveDate>,
+    /// First day of a range.
+    #[arg(long, requires = "to")]
+    from: Option<NaiveDate>,
+    /// Last day of a range.
+    #[arg(long, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Only this account (Telegram chat id).
+    #[arg(long)]
+    account: Option<i64>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// A failure that is the caller's fault: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs a parsed command; the exit status follows SPEC §10.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
+    let tz = settings.tz;
+    let now = Utc::now();
+    match cli.command {
+        Command::Run => bail!(
+            "the Telegram bot is not part of this build yet; use the other commands (see rlhf-bot --help)"
+        ),
+        Command::Demo => crate::demo::run(&settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            let store = open(&settings).await?;
+            store.close().await;
+            println!(
+                "migrations applied to {}",
+                redact_url(&settings.database_url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            kind,
+            file,
+            format,
+            json,
+        } => {
+            let store = open(&settings).await?;
+            let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = import_file(&store, kind, format, &file, tz, now, progress).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for e in &report.errors {
+                    eprintln!("{e}");
+                }
+                println!("{}", report.summary());
+            }
+            Ok(if report.rejected > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Reconcile(args) => {
+            let (from, to) = match (args.date, args.from, args.to) {
+                (Some(d), _, _) => (d, d),
+                (None, Some(f), Some(t)) if f <= t => (f, t),
+                (None, Some(f), Some(t)) => {
+                    return Err(UsageError(format!("--from {f} is after --to {t}")).into());
+                }
+                _ => return Err(UsageError("give --date D, or --from D --to D".to_owned()).into()),
+            };
+            if (to - from).num_days() > 3_660 {
+                return Err(UsageError("a range may span at most ten years".to_owned()).into());
+            }
+            let store = open(&settings).await?;
+            let account = args.account.map(AccountId);
+            let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+            let bar = progress_bar(days.len() as u64, !args.json && days.len() > 1);
+            let mut reports = Vec::new();
+            for day in days {
+                reports.push(
+                    jobs::reconcile::run_day(&store, &settings.rules, tz, day, account, now)
+                        .await?,
+                );
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            store.close().await;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for r in &reports {
+                    let counts: Vec<String> = r
+                        .counts
+                        .iter()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
+                    let counts = if counts.is_empty() {
+                        "nothing to match".to_owned()
+                    } else {
+                        counts.join(", ")
+                    };
+                    let day = r.day.map(|d| d.to_string()).unwrap_or_default();
+                    print!(
+                        "{day}: {} account(s), {counts}; {} row(s) written",
+                        r.accounts, r.written
+                    );
+                    if !r.revisited.is_empty() {
+                        let days: Vec<String> =
+                            r.revisited.iter().map(ToString::to_string).collect();
+                        print!("; revisited {}", days.join(", "));
+                    }
+                    println!();
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TrackOutcomes {
+            as_of,
+            account,
+            json,
+        } => {
+            let store = open(&settings).await?;
+            let as_of = as_of.unwrap_or_else(|| day_of(now, tz));
+            let report =
+                jobs::outcomes::run(&store, tz, as_of, account.map(AccountId), now).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let statuses: Vec<String> = report
+                    .statuses
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                println!(
+                    "outcomes as of {as_of}: {} match(es) tracked{}{}",
+                    report.matches,
+                    if statuses.is_empty() { "" } else { "; " },
+                    statuses.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Matches {
+            from,
+            to,
+            match_type,
+            symbol,
+            account,
+            json,
+        } => {
+            let symbol = symbol
+                .map(|s| Symbol::parse(&s).map_err(|e| UsageError(format!("--symbol: {e}"))))
+                .transpose()?;
+            let store = open(&settings).await?;
+            let filter = MatchFilter {
+                from,
+                to,
+                match_type,
+                symbol,
+                account: account.map(AccountId),
+                ..MatchFilter::default()
+            };
+            let matches = store.matches(&filter).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&matches)?);
+            } else if matches.is_empty() {
+                println!("no matches");
+            } else {
+                for m in &matches {
+                    println!("{}", match_line(m));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Match { id, json } => {
+            let store = open(&settings).await?;
+            let m = store.match_detail(id, Scope::All).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                print!("{}", match_detail(&m));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reason { id, code, text } => {
+            let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+            if code == ReasonCode::Other && text.is_none() {
+                return Err(UsageError("the reason `other` needs a text, e.g. rlhf-bot reason 12 other \"waiting for CPI\"".to_owned()).into());
+            }
+            if text.as_ref().is_some_and(|t| t.chars().count() > 1000) {
+                return Err(
+                    UsageError("a reason text may be at most 1000 characters".to_owned()).into(),
+                );
+            }
+            let store = open(&settings).await?;
+            let m = store.match_detail(id, Scope::All).await?;
+            if !m.match_type.is_divergence() {
+                bail!(
+                    "match {id} is a {}; reasons are recorded for divergences (modify, reject, independent)",
+                    m.match_type
+                );
+            }
+            let m = store
+                .set_reason(id, Scope::All, code, text.as_deref(), now)
+                .await?;
+            store.close().await;
+            println!("{}", match_line(&m));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    Store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("database {}", redact_url(&settings.database_url)))
+}
+
+fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
+    if show && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// One line per match, for lists.
+pub fn match_line(m: &MatchRecord) -> String {
+    let mut s = format!(
+        "#{:<6} {} {:<12} {:<6} acct {}",
+        m.id,
+        m.day,
+        m.match_type.as_str(),
+        m.underlying,
+        m.account
+    );
+    if let Some(r) = &m.recommendation {
+        s.push_str(&format!("  rec {r}"));
+    }
+    if !m.executions.is_empty() {
+        s.push_str(&format!("  fills {}", m.executions.join(",")));
+    }
+    if !m.modifications.is_empty() {
+        s.push_str(&format!("  [{}]", m.modifications.join(", ")));
+    }
+    if let Some(code) = &m.reason_code {
+        s.push_str(&format!("  reason: {code}"));
+        if let Some(t) = &m.reason_text {
+            s.push_str(&format!(" ({t})"));
+        }
+    }
+    s
+}
+
+/// A match with its differences and outcomes, for `match ID`.
+pub fn match_detail(m: &MatchRecord) -> String {
+    let mut s = format!("{}\n", match_line(m));
+    let d = &m.differences;
+    if d.strike.is_some() || d.dte.is_some() {
+        s.push_str(&format!(
+            "  differences: strike {}, expiration {} day(s), contracts {}, premium {}\n",
+            d.strike
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+            d.dte
+                .map(|v| format!("{v:+}"))
+                .unwrap_or_else(|| "-".into()),
+            d.contracts
+                .map(|v| format!("{v:+}"))
+                .unwrap_or_else(|| "-".into()),
+            d.premium
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ));
+    }
+    match m.outcomes.as_deref() {
+        None | Some([]) => s.push_str("  outcomes: not tracked yet (rlhf-bot track-outcomes)\n"),
+        Some(outcomes) => {
+            for o in outcomes {
+                s.push_str(&format!(
+                    "  {:<9} {:<14} premium {}  close {}  fees {}  P&L {}\n",
+                    o.side.as_str(),
+                    o.status.as_str(),
+                    o.premium,
+                    o.close_cost
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    o.fees,
+                    o.realized_pnl
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ));
+            }
+        }
+    }
+    s
+}

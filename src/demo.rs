@@ -1,0 +1,125 @@
+//! The demo: a sample trader's January 2025 (shipped in `samples/demo/`), imported into
+//! a fresh SQLite database, reconciled day by day, its outcomes tracked, and what was
+//! found printed — every match type, partial fills, a roll, an expiry.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+
+use crate::cli::match_line;
+use crate::config::Settings;
+use crate::domain::{Money, Side};
+use crate::import::load::import_reader;
+use crate::import::{ImportFormat, ImportKind};
+use crate::jobs;
+use crate::store::{MatchFilter, Scope, Store};
+
+const RECOMMENDATIONS: &str = include_str!("../samples/demo/recommendations.csv");
+const EXECUTIONS: &str = include_str!("../samples/demo/executions.csv");
+const PRICES: &str = include_str!("../samples/demo/prices.csv");
+
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("demo.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open(&url).await.context("demo database")?;
+    let tz = settings.tz;
+    let now = Utc::now();
+    println!(
+        "rlhf-bot demo: a sample trader's January 2025 (fresh database {})\n",
+        path.display()
+    );
+
+    for (kind, text) in [
+        (ImportKind::Recommendations, RECOMMENDATIONS),
+        (ImportKind::Executions, EXECUTIONS),
+        (ImportKind::Prices, PRICES),
+    ] {
+        let report = import_reader(
+            &store,
+            kind,
+            ImportFormat::Generic,
+            Cursor::new(text),
+            tz,
+            now,
+        )
+        .await?;
+        println!("import {kind:<16} {}", report.summary());
+    }
+
+    let (from, to) = (day("2025-01-06"), day("2025-01-31"));
+    let mut totals: BTreeMap<String, usize> = BTreeMap::new();
+    for d in from.iter_days().take_while(|d| *d <= to) {
+        let r = jobs::reconcile::run_day(&store, &settings.rules, tz, d, None, now).await?;
+        for (k, n) in r.counts {
+            *totals.entry(k).or_default() += n;
+        }
+    }
+    let counts: Vec<String> = totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!("reconcile {from} to {to}: {}", counts.join(", "));
+    let tracked = jobs::outcomes::run(&store, tz, to, None, now).await?;
+    let statuses: Vec<String> = tracked
+        .statuses
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!("outcomes as of {to}: {}\n", statuses.join(", "));
+
+    println!("MATCHES");
+    let matches = store.matches(&MatchFilter::default()).await?;
+    for m in &matches {
+        println!("{}", match_line(m));
+    }
+
+    println!("\nWHO WAS RIGHT (realized P&L where the trader diverged)");
+    let (mut you, mut algo) = (Money::ZERO, Money::ZERO);
+    for m in matches.iter().filter(|m| m.match_type.is_divergence()) {
+        let detail = store.match_detail(m.id, Scope::All).await?;
+        let pnl = |side| {
+            detail
+                .outcomes
+                .iter()
+                .flatten()
+                .find(|o| o.side == side)
+                .and_then(|o| o.realized_pnl)
+        };
+        let (a, g) = (pnl(Side::Actual), pnl(Side::Algorithm));
+        you += a.unwrap_or(Money::ZERO);
+        algo += g.unwrap_or(Money::ZERO);
+        let show = |v: Option<Money>, none: &str| {
+            v.map(Money::to_dollars_display)
+                .unwrap_or_else(|| none.to_owned())
+        };
+        println!(
+            "  #{:<3} {:<11} {:<5} you {:>10}   algorithm {:>10}",
+            m.id,
+            m.match_type.as_str(),
+            m.underlying,
+            show(a, "no trade"),
+            show(g, "-"),
+        );
+    }
+    println!(
+        "  total            you {:>10}   algorithm {:>10}",
+        you.to_dollars_display(),
+        algo.to_dollars_display()
+    );
+    store.close().await;
+    Ok(())
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().expect("a valid literal date")
+}
+
+/// A fresh directory for the demo database, left behind so it can be inspected.
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("rlhf-bot-demo-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}

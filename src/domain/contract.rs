@@ -1,0 +1,290 @@
+//! Underlyings, option rights and contracts, and the OCC/OSI option symbol.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::money::Money;
+
+/// An underlying's ticker: upper case, starts with a letter, up to 10 characters of
+/// letters, digits, `.`, `/` or `-` (`BRK.B`, `BF/B`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Symbol(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    #[error("symbol is empty")]
+    EmptySymbol,
+    #[error("`{0}` is not a ticker symbol (letters, digits, `.`, `/`, `-`; at most 10)")]
+    BadSymbol(String),
+    #[error("`{0}` is not an option right (expected call or put, C or P)")]
+    BadRight(String),
+    #[error("`{0}` is not an OCC option symbol (expected e.g. `AAPL  250117C00150000`)")]
+    BadOcc(String),
+    #[error("strike must be positive, got {0}")]
+    BadStrike(Money),
+}
+
+impl Symbol {
+    pub fn parse(input: &str) -> Result<Self, ContractError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(ContractError::EmptySymbol);
+        }
+        let up = s.to_ascii_uppercase();
+        let ok = up.len() <= 10
+            && up.starts_with(|c: char| c.is_ascii_alphabetic())
+            && up
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-'));
+        if ok {
+            Ok(Self(up))
+        } else {
+            Err(ContractError::BadSymbol(s.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Call or put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Right {
+    Call,
+    Put,
+}
+
+impl Right {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Call => "call",
+            Right::Put => "put",
+        }
+    }
+
+    fn letter(self) -> char {
+        match self {
+            Right::Call => 'C',
+            Right::Put => 'P',
+        }
+    }
+}
+
+impl FromStr for Right {
+    type Err = ContractError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "call" | "c" | "calls" => Ok(Right::Call),
+            "put" | "p" | "puts" => Ok(Right::Put),
+            _ => Err(ContractError::BadRight(s.trim().to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Right {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An option contract: (underlying, expiration, right, strike).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Contract {
+    pub underlying: Symbol,
+    pub expiration: NaiveDate,
+    pub right: Right,
+    pub strike: Money,
+}
+
+impl Contract {
+    pub fn new(
+        underlying: Symbol,
+        expiration: NaiveDate,
+        right: Right,
+        strike: Money,
+    ) -> Result<Self, ContractError> {
+        if strike.units() <= 0 {
+            return Err(ContractError::BadStrike(strike));
+        }
+        Ok(Self {
+            underlying,
+            expiration,
+            right,
+            strike,
+        })
+    }
+
+    /// Parses an OCC/OSI symbol: the padded form `AAPL  250117C00150000` and the common
+    /// unpadded variants `AAPL250117C00150000`, `.AAPL250117C150`, `AAPL 250117P152.5`.
+    pub fn parse_occ(input: &str) -> Result<Self, ContractError> {
+        let bad = || ContractError::BadOcc(input.trim().to_owned());
+        let compact: String = input
+            .trim()
+            .trim_start_matches('.')
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        // From the end: strike digits (maybe with a '.'), then C/P, then YYMMDD, then root.
+        let right_pos = compact
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c == 'C' || c == 'P')
+            .map(|(i, _)| i)
+            .ok_or_else(bad)?;
+        let strike_s = &compact[right_pos + 1..];
+        if right_pos < 7 || strike_s.is_empty() {
+            return Err(bad());
+        }
+        let date_s = &compact[right_pos - 6..right_pos];
+        let root = &compact[..right_pos - 6];
+        if !date_s.bytes().all(|b| b.is_ascii_digit()) || root.is_empty() || root.len() > 6 {
+            return Err(bad());
+        }
+        let underlying = Symbol::parse(root).map_err(|_| bad())?;
+        let expiration =
+            NaiveDate::parse_from_str(&format!("20{date_s}"), "%Y%m%d").map_err(|_| bad())?;
+        let right: Right = compact[right_pos..right_pos + 1].parse()?;
+        let strike = if strike_s.len() == 8 && strike_s.bytes().all(|b| b.is_ascii_digit()) {
+            // Strike × 1000, eight digits.
+            let thousandths: i64 = strike_s.parse().map_err(|_| bad())?;
+            Money::from_units(thousandths * 10)
+        } else {
+            Money::parse(strike_s).map_err(|_| bad())?
+        };
+        Contract::new(underlying, expiration, right, strike).map_err(|_| bad())
+    }
+
+    /// The padded OCC symbol: root padded to 6, YYMMDD, C/P, strike × 1000 in 8 digits.
+    /// Strikes finer than a tenth of a cent cannot be written and are truncated.
+    pub fn occ(&self) -> String {
+        format!(
+            "{:<6}{}{}{:08}",
+            self.underlying.as_str(),
+            self.expiration.format("%y%m%d"),
+            self.right.letter(),
+            self.strike.units() / 10
+        )
+    }
+
+    /// Days from `day` to expiration, in calendar days.
+    pub fn dte(&self, day: NaiveDate) -> i64 {
+        (self.expiration - day).num_days()
+    }
+
+    /// What the option is worth at expiry with the underlying at `close`, per share.
+    pub fn intrinsic(&self, close: Money) -> Money {
+        let v = match self.right {
+            Right::Call => close - self.strike,
+            Right::Put => self.strike - close,
+        };
+        v.max(Money::ZERO)
+    }
+
+    /// A short, readable form for messages: `AAPL 2025-01-17 150.00 put`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.underlying, self.expiration, self.strike, self.right
+        )
+    }
+}
+
+impl fmt::Display for Contract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.occ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aapl_150c() -> Contract {
+        Contract::new(
+            Symbol::parse("AAPL").unwrap(),
+            NaiveDate::from_ymd_opt(2025, 1, 17).unwrap(),
+            Right::Call,
+            Money::from_dollars(150),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn occ_variants_parse_to_the_same_contract() {
+        for s in [
+            "AAPL  250117C00150000",
+            "AAPL250117C00150000",
+            ".AAPL250117C150",
+            "aapl 250117c150.00",
+            " AAPL  250117C00150000 ",
+        ] {
+            assert_eq!(Contract::parse_occ(s), Ok(aapl_150c()), "{s}");
+        }
+    }
+
+    #[test]
+    fn occ_round_trips_with_fractional_strikes() {
+        let c = Contract::parse_occ("SPY   250321P00452500").unwrap();
+        assert_eq!(c.strike, Money::parse("452.5").unwrap());
+        assert_eq!(c.right, Right::Put);
+        assert_eq!(c.occ(), "SPY   250321P00452500");
+        assert_eq!(Contract::parse_occ(".SPY250321P452.5"), Ok(c));
+        assert_eq!(aapl_150c().occ(), "AAPL  250117C00150000");
+    }
+
+    #[test]
+    fn bad_occ_symbols_are_refused() {
+        for s in [
+            "",
+            "AAPL",
+            "AAPL250117X00150000",
+            "AAPL251317C00150000",
+            "250117C00150000",
+            "TOOLONGX250117C00150000",
+            "AAPL250117C",
+            "AAPL250117C00000000",
+        ] {
+            assert!(Contract::parse_occ(s).is_err(), "{s} should fail");
+        }
+    }
+
+    #[test]
+    fn intrinsic_value_by_right() {
+        let call = aapl_150c();
+        assert_eq!(
+            call.intrinsic(Money::from_dollars(155)),
+            Money::from_dollars(5)
+        );
+        assert_eq!(call.intrinsic(Money::from_dollars(140)), Money::ZERO);
+        let put = Contract {
+            right: Right::Put,
+            ..call
+        };
+        assert_eq!(
+            put.intrinsic(Money::from_dollars(140)),
+            Money::from_dollars(10)
+        );
+        assert_eq!(put.intrinsic(Money::from_dollars(155)), Money::ZERO);
+    }
+
+    #[test]
+    fn symbols_are_normalised_and_checked() {
+        assert_eq!(Symbol::parse(" brk.b ").unwrap().as_str(), "BRK.B");
+        assert!(Symbol::parse("1ABC").is_err());
+        assert!(Symbol::parse("AB CD").is_err());
+        assert!(Symbol::parse("").is_err());
+    }
+}

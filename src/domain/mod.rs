@@ -1,0 +1,16 @@
+//! The pure core: types parsed once at the edge, and the decisions made on them.
+//! Nothing here does IO or reads the clock; time is always a parameter.
+
+pub mod calendar;
+pub mod contract;
+pub mod kinds;
+pub mod money;
+pub mod outcome;
+pub mod reconcile;
+pub mod records;
+
+pub use calendar::{ResponseWindow, day_of};
+pub use contract::{Contract, ContractError, Right, Symbol};
+pub use kinds::{ExecAction, MatchType, OutcomeStatus, ReasonCode, RecAction, Side, UnknownName};
+pub use money::{Money, MoneyError};
+pub use records::{AccountId, Execution, PriceClose, RecContext, Recommendation, Stored};

@@ -1,0 +1,148 @@
+//! Loading a parsed file into the store: rows in batches, every bad row reported with
+//! its line, good rows kept, nothing imported twice, progress on a terminal.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use super::{FileError, ImportFormat, ImportKind, Record, RowError, read_rows};
+use crate::store::{RowOutcome, Store, StoreError};
+
+/// What an import did.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// The rejected rows, by line.
+    pub errors: Vec<RowError>,
+}
+
+impl ImportReport {
+    /// The closing line: `imported N, duplicates D, rejected R`.
+    pub fn summary(&self) -> String {
+        format!(
+            "imported {}, duplicates {}, rejected {}",
+            self.imported, self.duplicates, self.rejected
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Rows sent to the store at once.
+const BATCH: usize = 2_000;
+
+/// Imports the file at `path`.
+pub async fn import_file(
+    store: &Store,
+    kind: ImportKind,
+    format: ImportFormat,
+    path: &Path,
+    tz: Tz,
+    now: DateTime<Utc>,
+    progress: bool,
+) -> Result<ImportReport, ImportError> {
+    let open_err = |source| ImportError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = File::open(path).map_err(open_err)?;
+    let len = file.metadata().map_err(open_err)?.len();
+    let bar = if progress {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let reader = bar.wrap_read(file);
+    let report = import_reader(store, kind, format, reader, tz, now).await;
+    bar.finish_and_clear();
+    report
+}
+
+/// Imports from any reader (a file, a document sent to the bot).
+pub async fn import_reader<R: Read + 'static>(
+    store: &Store,
+    kind: ImportKind,
+    format: ImportFormat,
+    input: R,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(u64, Record)> = Vec::with_capacity(BATCH);
+    for row in read_rows(kind, format, input)? {
+        match row.result {
+            Ok(record) => batch.push((row.line, record)),
+            Err(e) => report.errors.push(e),
+        }
+        if batch.len() >= BATCH {
+            flush(store, &mut batch, &mut report, tz, now).await?;
+        }
+    }
+    flush(store, &mut batch, &mut report, tz, now).await?;
+    report.errors.sort_by_key(|e| e.line);
+    report.rejected = report.errors.len();
+    Ok(report)
+}
+
+async fn flush(
+    store: &Store,
+    batch: &mut Vec<(u64, Record)>,
+    report: &mut ImportReport,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<u64> = batch.iter().map(|(l, _)| *l).collect();
+    let mut recs = Vec::new();
+    let mut execs = Vec::new();
+    let mut prices = Vec::new();
+    for (_, r) in batch.drain(..) {
+        match r {
+            Record::Recommendation(r) => recs.push(r),
+            Record::Execution(e) => execs.push(e),
+            Record::Price(p) => prices.push(p),
+        }
+    }
+    // A file holds one kind, so only one of these is non-empty.
+    let mut outcomes = store.insert_recommendations(&recs, tz, now).await?;
+    outcomes.extend(store.insert_executions(&execs, tz, now).await?);
+    outcomes.extend(store.insert_prices(&prices, now).await?);
+    for (line, outcome) in lines.into_iter().zip(outcomes) {
+        match outcome {
+            RowOutcome::Inserted => report.imported += 1,
+            RowOutcome::Duplicate => report.duplicates += 1,
+            RowOutcome::Conflict(reason) => report.errors.push(RowError {
+                line,
+                column: None,
+                reason,
+            }),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! File formats in: each format turns a file into a stream of parsed rows, one module per
+//! format. Parsing is pure; the caller stores the good rows and reports the bad ones by
+//! line, so one bad row never stops the rest of a file.
+
+pub mod generic;
+pub mod load;
+
+use std::fmt;
+use std::io::Read;
+
+use crate::domain::{Execution, PriceClose, Recommendation};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    Recommendations,
+    Executions,
+    Prices,
+}
+
+impl ImportKind {
+    /// The contract spelling, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Recommendations => "recommendations",
+            ImportKind::Executions => "executions",
+            ImportKind::Prices => "prices",
+        }
+    }
+}
+
+impl fmt::Display for ImportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum ImportFormat {
+    /// The generic columns of SPEC §10, as CSV with a header row or as JSON Lines.
+    #[default]
+    Generic,
+}
+
+/// One good row, as a domain value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Recommendation(Recommendation),
+    Execution(Execution),
+    Price(PriceClose),
+}
+
+/// A bad row: its 1-based line in the file (for CSV the header is line 1; a record that
+/// spans lines is reported at the line where it starts), the column at fault when it is
+/// one column, and a one-sentence reason that names the value and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("line {line}{}: {reason}", column_part(.column))]
+pub struct RowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+fn column_part(column: &Option<String>) -> String {
+    column
+        .as_ref()
+        .map(|c| format!(", column {c}"))
+        .unwrap_or_default()
+}
+
+/// A problem with the whole file: nothing in it can be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the file could not be read: {0}")]
+    Unreadable(#[from] std::io::Error),
+    #[error("the file is empty (expected a CSV header row or JSON Lines)")]
+    Empty,
+    #[error("the header row is not UTF-8 text (save the file as UTF-8)")]
+    HeaderNotUtf8,
+    #[error("the header has no `{column}` column (required for {kind})")]
+    MissingColumn {
+        column: &'static str,
+        kind: ImportKind,
+    },
+    #[error(
+        "the header has no `{column}` column and no `symbol` column (executions need \
+         underlying, right, strike and expiration, or an OCC symbol in `symbol`)"
+    )]
+    MissingContractColumn { column: &'static str },
+    #[error("the header has more than one `{column}` column")]
+    DuplicateColumn { column: &'static str },
+}
+
+/// One row of a file, good or bad, with its line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRow {
+    pub line: u64,
+    pub result: Result<Record, RowError>,
+}
+
+/// Streams the rows of `input`, in file order, holding one row at a time.
+///
+/// The generic format is CSV with a header row, unless the first non-blank byte is `{`,
+/// which makes it JSON Lines. Problems with the whole file (unreadable, empty, a required
+/// column missing from the header) are returned here; problems with a row come out as
+/// that row's `RowError` and reading goes on.
+pub fn read_rows<R: Read + 'static>(
+    kind: ImportKind,
+    format: ImportFormat,
+    input: R,
+) -> Result<Box<dyn Iterator<Item = ParsedRow>>, FileError> {
+    match format {
+        ImportFormat::Generic => generic::read_rows(kind, input),
+    }
+}

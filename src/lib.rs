@@ -1,0 +1,10 @@
+//! rlhf-bot: learns from the gap between an options algorithm's recommendations and the
+//! trader's executions.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod import;
+pub mod jobs;
+pub mod store;

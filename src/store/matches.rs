@@ -1,0 +1,302 @@
+//! Reading matches (with filters, one by one, with outcomes) and recording reasons.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError, list, parse_day, parse_named, ts};
+use crate::domain::outcome::{Basis, Outcome};
+use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, ReasonCode, Side, Symbol};
+
+/// Whose rows a query may see: the operator's CLI sees all, a chat only its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Account(AccountId),
+}
+
+impl Scope {
+    fn allows(self, account: AccountId) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Account(a) => a == account,
+        }
+    }
+}
+
+/// Filters of `matches`; every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct MatchFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub match_type: Option<MatchType>,
+    pub symbol: Option<Symbol>,
+    pub account: Option<AccountId>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// Differences between what was done and what was recommended.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DifferencesRecord {
+    pub strike: Option<Money>,
+    pub dte: Option<i64>,
+    pub contracts: Option<i64>,
+    pub premium: Option<Money>,
+}
+
+/// A match as the CLI, the API and the bot show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MatchRecord {
+    pub id: i64,
+    pub account: AccountId,
+    pub day: NaiveDate,
+    pub match_type: MatchType,
+    pub underlying: String,
+    /// The recommendation's external id.
+    pub recommendation: Option<String>,
+    /// The broker references of the trade's fills (and of a resolving event).
+    pub executions: Vec<String>,
+    pub modifications: Vec<String>,
+    pub differences: DifferencesRecord,
+    pub reason_code: Option<String>,
+    pub reason_text: Option<String>,
+    pub reason_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<Outcome>>,
+}
+
+const MATCH_COLUMNS: &str = "m.id, m.account_id, m.day, m.match_type, m.underlying, \
+    m.strike_diff, m.dte_diff, m.contracts_diff, m.premium_diff, m.modifications, \
+    m.reason_code, m.reason_text, m.reason_at, r.external_id";
+
+fn match_from_row(row: &AnyRow) -> Result<MatchRecord> {
+    let mods: String = row.try_get("modifications")?;
+    Ok(MatchRecord {
+        id: row.try_get("id")?,
+        account: AccountId(row.try_get("account_id")?),
+        day: parse_day(&row.try_get::<String, _>("day")?)?,
+        match_type: parse_named(&row.try_get::<String, _>("match_type")?, "match type")?,
+        underlying: row.try_get("underlying")?,
+        recommendation: row.try_get("external_id")?,
+        executions: Vec::new(),
+        modifications: mods
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        differences: DifferencesRecord {
+            strike: row
+                .try_get::<Option<i64>, _>("strike_diff")?
+                .map(Money::from_units),
+            dte: row.try_get("dte_diff")?,
+            contracts: row.try_get("contracts_diff")?,
+            premium: row
+                .try_get::<Option<i64>, _>("premium_diff")?
+                .map(Money::from_units),
+        },
+        reason_code: row.try_get("reason_code")?,
+        reason_text: row.try_get("reason_text")?,
+        reason_at: row.try_get("reason_at")?,
+        outcomes: None,
+    })
+}
+
+fn outcome_from_row(row: &AnyRow) -> Result<Outcome> {
+    let basis: String = row.try_get("basis")?;
+    let closed: Option<String> = row.try_get("closed_day")?;
+    Ok(Outcome {
+        side: parse_named::<Side>(&row.try_get::<String, _>("side")?, "side")?,
+        basis: if basis == "decision" {
+            Basis::Decision
+        } else {
+            Basis::Position
+        },
+        status: parse_named::<OutcomeStatus>(&row.try_get::<String, _>("status")?, "status")?,
+        contracts: row.try_get("contracts")?,
+        opened_day: parse_day(&row.try_get::<String, _>("opened_day")?)?,
+        closed_day: closed.as_deref().map(parse_day).transpose()?,
+        premium: Money::from_units(row.try_get("premium")?),
+        close_cost: row
+            .try_get::<Option<i64>, _>("close_cost")?
+            .map(Money::from_units),
+        fees: Money::from_units(row.try_get("fees")?),
+        realized_pnl: row
+            .try_get::<Option<i64>, _>("realized_pnl")?
+            .map(Money::from_units),
+        days_held: row.try_get("days_held")?,
+        return_on_capital_bp: row.try_get("return_on_capital_bp")?,
+    })
+}
+
+impl Store {
+    /// Matches in day order (then id), filtered.
+    pub async fn matches(&self, filter: &MatchFilter) -> Result<Vec<MatchRecord>> {
+        let mut sql = format!(
+            "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
+             LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
+        );
+        let mut binds: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut push = |sql: &mut String, cond: &str, v: String| {
+            n += 1;
+            sql.push_str(&format!(" AND {cond} ${n}"));
+            binds.push(v);
+        };
+        if let Some(d) = filter.from {
+            push(&mut sql, "m.day >=", d.to_string());
+        }
+        if let Some(d) = filter.to {
+            push(&mut sql, "m.day <=", d.to_string());
+        }
+        if let Some(t) = filter.match_type {
+            push(&mut sql, "m.match_type =", t.as_str().to_owned());
+        }
+        if let Some(s) = &filter.symbol {
+            push(&mut sql, "m.underlying =", s.as_str().to_owned());
+        }
+        let account_pos = filter.account.map(|_| {
+            n += 1;
+            sql.push_str(&format!(" AND m.account_id = ${n}"));
+            n
+        });
+        sql.push_str(" ORDER BY m.day, m.id");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(
+                " LIMIT {} OFFSET {}",
+                limit.max(0),
+                filter.offset.max(0)
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for (i, b) in binds.into_iter().enumerate() {
+            if Some(i + 1) == account_pos {
+                unreachable!("the account is bound last");
+            }
+            q = q.bind(b);
+        }
+        if let Some(a) = filter.account {
+            q = q.bind(a.0);
+        }
+        let mut records = q
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(match_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.attach_executions(&mut records).await?;
+        Ok(records)
+    }
+
+    async fn attach_executions(&self, records: &mut [MatchRecord]) -> Result<()> {
+        let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT x.match_id, e.broker_ref FROM match_executions x \
+                 JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({}) ORDER BY e.id",
+                list(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                refs.entry(row.try_get(0)?)
+                    .or_default()
+                    .push(row.try_get(1)?);
+            }
+        }
+        for r in records {
+            r.executions = refs.remove(&r.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    /// One match with its outcomes, if `scope` may see it.
+    pub async fn match_detail(&self, id: i64, scope: Scope) -> Result<MatchRecord> {
+        let sql = format!(
+            "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
+             LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE m.id = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let not_found = || StoreError::NotFound(format!("there is no match {id}"));
+        let mut record = match row {
+            Some(row) => match_from_row(&row)?,
+            None => return Err(not_found()),
+        };
+        if !scope.allows(record.account) {
+            return Err(not_found());
+        }
+        self.attach_executions(std::slice::from_mut(&mut record))
+            .await?;
+        let rows = sqlx::query(
+            "SELECT side, basis, status, contracts, opened_day, closed_day, premium, close_cost, fees, \
+             realized_pnl, days_held, return_on_capital_bp FROM position_outcomes \
+             WHERE match_id = $1 ORDER BY side",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        record.outcomes = Some(rows.iter().map(outcome_from_row).collect::<Result<_>>()?);
+        Ok(record)
+    }
+
+    /// Records the trader's reason for a match. The reason is kept under the match's
+    /// stable key, so re-running reconciliation never loses it.
+    pub async fn set_reason(
+        &self,
+        id: i64,
+        scope: Scope,
+        code: ReasonCode,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<MatchRecord> {
+        let not_found = || StoreError::NotFound(format!("there is no match {id}"));
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT account_id, match_key FROM recommendation_execution_matches WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(not_found)?;
+        let account = AccountId(row.try_get(0)?);
+        let key: String = row.try_get(1)?;
+        if !scope.allows(account) {
+            return Err(not_found());
+        }
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO match_reasons (account_id, match_key, reason_code, reason_text, reason_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, match_key) DO UPDATE SET \
+             reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
+             reason_at = excluded.reason_at",
+        )
+        .bind(account.0)
+        .bind(key)
+        .bind(code.as_str())
+        .bind(text.map(str::to_owned))
+        .bind(at.clone())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE recommendation_execution_matches SET reason_code = $1, reason_text = $2, \
+             reason_at = $3 WHERE id = $4",
+        )
+        .bind(code.as_str())
+        .bind(text.map(str::to_owned))
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.match_detail(id, scope).await
+    }
+}

@@ -1,0 +1,276 @@
+//! The only place that speaks SQL. One `Store` over an sqlx `Any` pool serves SQLite
+//! (the default, a file created on first use) and Postgres; the queries are written
+//! once in the dialect both accept (`$1` placeholders, `ON CONFLICT`, `RETURNING`) and
+//! the schema differs only in its migrations folder.
+//!
+//! Stored forms: money as integer ten-thousandths of a dollar, timestamps as UTC text
+//! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
+
+mod imports;
+mod matches;
+mod outcomes;
+mod reconcile;
+
+pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
+pub use outcomes::OutcomeInputs;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::domain::{AccountId, Contract, Money, Right, Symbol};
+
+pub use imports::RowOutcome;
+
+pub use reconcile::DayData;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "`{0}` is not a database URL this program can use (expected sqlite://PATH or postgres://…)"
+    )]
+    BadUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the database holds a value this program cannot read ({0})")]
+    Corrupt(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url`, creating an SQLite file if it is missing. SQLite runs
+    /// in WAL mode with a busy timeout and foreign keys on.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(url.to_owned()));
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") {
+                format!("sqlite://{path}")
+            } else {
+                format!("sqlite://{path}{sep}mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::BadUrl(url.to_owned()));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(30));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Connects and migrates: what every command does first.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Every account, ascending.
+    pub async fn account_ids(&self) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query("SELECT id FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(AccountId(r.try_get::<i64, _>(0)?)))
+            .collect()
+    }
+
+    /// Creates the accounts that do not exist yet.
+    pub async fn ensure_accounts(&self, ids: &[AccountId], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        ensure_accounts(&mut tx, ids, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn ensure_accounts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ids: &[AccountId],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut ids: Vec<i64> = ids.iter().map(|a| a.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "INSERT INTO accounts (id, created_at) VALUES {} ON CONFLICT (id) DO NOTHING",
+            placeholders(chunk.len(), 2, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        let now = ts(now);
+        for id in chunk {
+            q = q.bind(*id).bind(now.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// `($1, $2), ($3, $4)…` for `rows` rows of `cols` values, numbered from `start`.
+pub(crate) fn placeholders(rows: usize, cols: usize, start: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(start + r * cols + c).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// `$a, $b, …` for an `IN (…)` list of `n` values numbered from `start`.
+pub(crate) fn list(n: usize, start: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A UTC timestamp in its stored form.
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("timestamp `{s}`")))
+}
+
+pub(crate) fn parse_day(s: &str) -> Result<NaiveDate> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("date `{s}`")))
+}
+
+pub(crate) fn parse_named<T: FromStr>(s: &str, what: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} `{s}`")))
+}
+
+/// Reads the contract stored in the columns `underlying, option_right, strike, expiration`.
+pub(crate) fn contract_from(row: &AnyRow) -> Result<Contract> {
+    let underlying: String = row.try_get("underlying")?;
+    let right: String = row.try_get("option_right")?;
+    let strike: i64 = row.try_get("strike")?;
+    let expiration: String = row.try_get("expiration")?;
+    let underlying = Symbol::parse(&underlying)
+        .map_err(|_| StoreError::Corrupt(format!("symbol `{underlying}`")))?;
+    let right: Right = parse_named(&right, "right")?;
+    Contract::new(
+        underlying,
+        parse_day(&expiration)?,
+        right,
+        Money::from_units(strike),
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// FNV-1a over the canonical text of a row: tells a re-import of the same row from a
+/// different row under the same key. Stable across builds, unlike `DefaultHasher`.
+pub(crate) fn fingerprint(canonical: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in canonical.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_in_order() {
+        assert_eq!(placeholders(2, 2, 1), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 3, 4), "($4, $5, $6)");
+        assert_eq!(list(3, 2), "$2, $3, $4");
+    }
+
+    #[test]
+    fn timestamps_are_fixed_width_utc() {
+        let at: DateTime<Utc> = "2025-01-02T09:35:00-08:00".parse().unwrap();
+        assert_eq!(ts(at), "2025-01-02T17:35:00.000Z");
+        assert_eq!(parse_ts(&ts(at)).unwrap(), at);
+    }
+}

@@ -1,0 +1,479 @@
+//! Reading what a day's reconciliation needs and writing its rows, per account in one
+//! transaction (several accounts share a transaction when a whole night is written).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{
+    Result, Store, StoreError, contract_from, list, parse_day, parse_named, parse_ts, placeholders,
+    ts,
+};
+use crate::domain::reconcile::{MatchDraft, group_fills};
+use crate::domain::{
+    AccountId, Contract, Execution, Money, RecContext, Recommendation, ResponseWindow, Stored,
+};
+
+/// A reason the trader recorded, as stored under a match key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReason {
+    pub code: String,
+    pub text: Option<String>,
+    pub at: String,
+}
+
+/// A match row already stored on the day being reconciled.
+#[derive(Debug, Clone)]
+struct ExistingRow {
+    id: i64,
+    key: String,
+    fields: RowFields,
+}
+
+/// The columns a re-run may change; equal fields mean nothing to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowFields {
+    match_type: String,
+    recommendation: Option<i64>,
+    underlying: String,
+    strike_diff: Option<i64>,
+    dte_diff: Option<i64>,
+    contracts_diff: Option<i64>,
+    premium_diff: Option<i64>,
+    modifications: String,
+    reason: Option<StoredReason>,
+    executions: Vec<i64>,
+}
+
+/// Everything one day's reconciliation reads, for one account or all of them.
+#[derive(Debug, Default)]
+pub struct DayData {
+    pub day: NaiveDate,
+    /// Recommendations that may still be open on the day (not paired before it).
+    pub recs: BTreeMap<AccountId, Vec<Stored<Recommendation>>>,
+    /// Executions of the day.
+    pub executions: BTreeMap<AccountId, Vec<Stored<Execution>>>,
+    existing: BTreeMap<AccountId, Vec<ExistingRow>>,
+    reasons: HashMap<(AccountId, String), StoredReason>,
+}
+
+impl DayData {
+    /// Accounts with anything to reconcile or rows to revisit on the day.
+    pub fn accounts(&self) -> BTreeSet<AccountId> {
+        self.recs
+            .keys()
+            .chain(self.executions.keys())
+            .chain(self.existing.keys())
+            .copied()
+            .collect()
+    }
+}
+
+pub(crate) fn rec_from_row(row: &AnyRow) -> Result<Stored<Recommendation>> {
+    let position: Option<String> = row.try_get("position")?;
+    let position = position
+        .map(|p| Contract::parse_occ(&p).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let earnings: Option<String> = row.try_get("earnings_date")?;
+    let underlying_price: Option<i64> = row.try_get("underlying_price")?;
+    Ok(Stored {
+        id: row.try_get("id")?,
+        item: Recommendation {
+            account: AccountId(row.try_get("account_id")?),
+            external_id: row.try_get("external_id")?,
+            created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+            action: parse_named(&row.try_get::<String, _>("action")?, "action")?,
+            contract: contract_from(row)?,
+            contracts: row.try_get("contracts")?,
+            premium: Money::from_units(row.try_get("premium")?),
+            position,
+            context: RecContext {
+                underlying_price: underlying_price.map(Money::from_units),
+                delta: row.try_get("delta")?,
+                iv: row.try_get("iv")?,
+                iv_rank: row.try_get("iv_rank")?,
+                earnings_date: earnings.as_deref().map(parse_day).transpose()?,
+                algorithm_version: row.try_get("algorithm_version")?,
+                rationale: row.try_get("rationale")?,
+            },
+        },
+    })
+}
+
+pub(crate) fn exec_from_row(row: &AnyRow) -> Result<Stored<Execution>> {
+    Ok(Stored {
+        id: row.try_get("id")?,
+        item: Execution {
+            account: AccountId(row.try_get("account_id")?),
+            broker: row.try_get("broker")?,
+            broker_ref: row.try_get("broker_ref")?,
+            executed_at: parse_ts(&row.try_get::<String, _>("executed_at")?)?,
+            action: parse_named(&row.try_get::<String, _>("action")?, "action")?,
+            contract: contract_from(row)?,
+            contracts: row.try_get("contracts")?,
+            price: Money::from_units(row.try_get("price")?),
+            fees: Money::from_units(row.try_get("fees")?),
+        },
+    })
+}
+
+pub(crate) const REC_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, r.action, \
+    r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
+    r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale";
+pub(crate) const EXEC_COLUMNS: &str = "e.id, e.account_id, e.broker, e.broker_ref, e.executed_at, \
+    e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees";
+
+/// Accounts per transaction when a whole night is written.
+const ACCOUNTS_PER_TX: usize = 250;
+
+impl Store {
+    /// Loads what reconciling `day` needs, for one account or every account.
+    pub async fn load_day(
+        &self,
+        day: NaiveDate,
+        window: ResponseWindow,
+        account: Option<AccountId>,
+    ) -> Result<DayData> {
+        let first = day - Duration::days(window.max_span_days());
+        let (acct_sql, acct) = match account {
+            Some(a) => (" AND r.account_id = $3", a.0),
+            None => ("", 0),
+        };
+        let sql = format!(
+            "SELECT {REC_COLUMNS} FROM recommendations r \
+             WHERE r.created_day >= $1 AND r.created_day <= $2{acct_sql} \
+             AND NOT EXISTS (SELECT 1 FROM recommendation_execution_matches m \
+                 WHERE m.account_id = r.account_id AND m.recommendation_id = r.id AND m.day < $2) \
+             ORDER BY r.account_id, r.id"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(first.to_string())
+            .bind(day.to_string());
+        if account.is_some() {
+            q = q.bind(acct);
+        }
+        let mut data = DayData {
+            day,
+            ..DayData::default()
+        };
+        for row in q.fetch_all(&self.pool).await? {
+            let r = rec_from_row(&row)?;
+            data.recs.entry(r.account).or_default().push(r);
+        }
+
+        let acct_sql = if account.is_some() {
+            " AND e.account_id = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {EXEC_COLUMNS} FROM executions e WHERE e.exec_day = $1{acct_sql} ORDER BY e.account_id, e.id"
+        );
+        let mut q = sqlx::query(&sql).bind(day.to_string());
+        if account.is_some() {
+            q = q.bind(acct);
+        }
+        for row in q.fetch_all(&self.pool).await? {
+            let e = exec_from_row(&row)?;
+            data.executions.entry(e.account).or_default().push(e);
+        }
+
+        let acct_sql = if account.is_some() {
+            " AND m.account_id = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT m.id, m.account_id, m.match_key, m.match_type, m.recommendation_id, m.underlying, \
+             m.strike_diff, m.dte_diff, m.contracts_diff, m.premium_diff, m.modifications, \
+             m.reason_code, m.reason_text, m.reason_at, x.execution_id \
+             FROM recommendation_execution_matches m \
+             LEFT JOIN match_executions x ON x.match_id = m.id \
+             WHERE m.day = $1{acct_sql} ORDER BY m.account_id, m.id, x.execution_id"
+        );
+        let mut q = sqlx::query(&sql).bind(day.to_string());
+        if account.is_some() {
+            q = q.bind(acct);
+        }
+        for row in q.fetch_all(&self.pool).await? {
+            let acct = AccountId(row.try_get("account_id")?);
+            let id: i64 = row.try_get("id")?;
+            let exec: Option<i64> = row.try_get("execution_id")?;
+            let rows = data.existing.entry(acct).or_default();
+            if rows.last().map(|r| r.id) != Some(id) {
+                let code: Option<String> = row.try_get("reason_code")?;
+                rows.push(ExistingRow {
+                    id,
+                    key: row.try_get("match_key")?,
+                    fields: RowFields {
+                        match_type: row.try_get("match_type")?,
+                        recommendation: row.try_get("recommendation_id")?,
+                        underlying: row.try_get("underlying")?,
+                        strike_diff: row.try_get("strike_diff")?,
+                        dte_diff: row.try_get("dte_diff")?,
+                        contracts_diff: row.try_get("contracts_diff")?,
+                        premium_diff: row.try_get("premium_diff")?,
+                        modifications: row.try_get("modifications")?,
+                        reason: match code {
+                            Some(code) => Some(StoredReason {
+                                code,
+                                text: row.try_get("reason_text")?,
+                                at: row
+                                    .try_get::<Option<String>, _>("reason_at")?
+                                    .unwrap_or_default(),
+                            }),
+                            None => None,
+                        },
+                        executions: Vec::new(),
+                    },
+                });
+            }
+            if let (Some(e), Some(last)) = (exec, rows.last_mut()) {
+                last.fields.executions.push(e);
+            }
+        }
+
+        let accounts: Vec<AccountId> = data.accounts().into_iter().collect();
+        for chunk in accounts.chunks(500) {
+            let sql = format!(
+                "SELECT account_id, match_key, reason_code, reason_text, reason_at FROM match_reasons \
+                 WHERE account_id IN ({})",
+                list(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q.bind(a.0);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                data.reasons.insert(
+                    (AccountId(row.try_get(0)?), row.try_get(1)?),
+                    StoredReason {
+                        code: row.try_get(2)?,
+                        text: row.try_get(3)?,
+                        at: row.try_get(4)?,
+                    },
+                );
+            }
+        }
+        Ok(data)
+    }
+
+    /// Writes the rows of `data.day` for each account in `results`: rows that did not
+    /// change are left alone, changed rows are updated in place (their ids kept), new
+    /// rows inserted and rows that no longer exist removed. Reasons come from
+    /// `match_reasons`, so a rebuilt row keeps the trader's reason. Returns the number
+    /// of rows written or removed.
+    pub async fn write_day(
+        &self,
+        data: &DayData,
+        results: &[(AccountId, Vec<MatchDraft>)],
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut changed = 0;
+        for chunk in results.chunks(ACCOUNTS_PER_TX) {
+            let mut tx = self.pool.begin().await?;
+            let mut upserts: Vec<(AccountId, &MatchDraft, RowFields)> = Vec::new();
+            let mut stale: Vec<i64> = Vec::new();
+            for (account, drafts) in chunk {
+                let existing: HashMap<&str, &ExistingRow> = data
+                    .existing
+                    .get(account)
+                    .map(|rows| rows.iter().map(|r| (r.key.as_str(), r)).collect())
+                    .unwrap_or_default();
+                let trade_keys = trade_keys_by_fill(data.executions.get(account), tz);
+                let keys: BTreeSet<&str> = drafts.iter().map(|d| d.key.as_str()).collect();
+                for row in existing.values() {
+                    if !keys.contains(row.key.as_str()) {
+                        stale.push(row.id);
+                    }
+                }
+                for d in drafts {
+                    let reason = reason_for(*account, d, &trade_keys, &data.reasons);
+                    let fields = RowFields {
+                        match_type: d.match_type.as_str().to_owned(),
+                        recommendation: d.recommendation,
+                        underlying: d.underlying.as_str().to_owned(),
+                        strike_diff: d.diff.strike.map(Money::units),
+                        dte_diff: d.diff.dte,
+                        contracts_diff: d.diff.contracts,
+                        premium_diff: d.diff.premium.map(Money::units),
+                        modifications: d.modifications.join(","),
+                        reason,
+                        executions: d.executions.clone(),
+                    };
+                    if existing.get(d.key.as_str()).map(|r| &r.fields) != Some(&fields) {
+                        upserts.push((*account, d, fields));
+                    }
+                }
+            }
+            changed += upserts.len() + stale.len();
+
+            let mut touched: Vec<i64> = stale.clone();
+            let mut links: Vec<(i64, i64, i64)> = Vec::new();
+            for part in upserts.chunks(400) {
+                const COLS: usize = 15;
+                let sql = format!(
+                    "INSERT INTO recommendation_execution_matches (account_id, match_key, day, match_type, \
+                     recommendation_id, underlying, strike_diff, dte_diff, contracts_diff, premium_diff, \
+                     modifications, reason_code, reason_text, reason_at, reconciled_at) VALUES {} \
+                     ON CONFLICT (account_id, match_key) DO UPDATE SET day = excluded.day, \
+                     match_type = excluded.match_type, recommendation_id = excluded.recommendation_id, \
+                     underlying = excluded.underlying, strike_diff = excluded.strike_diff, \
+                     dte_diff = excluded.dte_diff, contracts_diff = excluded.contracts_diff, \
+                     premium_diff = excluded.premium_diff, modifications = excluded.modifications, \
+                     reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
+                     reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at \
+                     RETURNING id, account_id, match_key",
+                    placeholders(part.len(), COLS, 1)
+                );
+                let mut q = sqlx::query(&sql);
+                for (account, d, f) in part {
+                    q = q
+                        .bind(account.0)
+                        .bind(d.key.clone())
+                        .bind(data.day.to_string())
+                        .bind(f.match_type.clone())
+                        .bind(f.recommendation)
+                        .bind(f.underlying.clone())
+                        .bind(f.strike_diff)
+                        .bind(f.dte_diff)
+                        .bind(f.contracts_diff)
+                        .bind(f.premium_diff)
+                        .bind(f.modifications.clone())
+                        .bind(f.reason.as_ref().map(|r| r.code.clone()))
+                        .bind(f.reason.as_ref().and_then(|r| r.text.clone()))
+                        .bind(f.reason.as_ref().map(|r| r.at.clone()))
+                        .bind(ts(now));
+                }
+                let mut ids: HashMap<(i64, String), i64> = HashMap::new();
+                for row in q.fetch_all(&mut *tx).await? {
+                    ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+                }
+                for (account, d, f) in part {
+                    let id = *ids.get(&(account.0, d.key.clone())).ok_or_else(|| {
+                        StoreError::Corrupt(format!("no id returned for match {}", d.key))
+                    })?;
+                    touched.push(id);
+                    links.extend(f.executions.iter().map(|&e| (id, e, account.0)));
+                }
+            }
+            for part in touched.chunks(500) {
+                let ids = list(part.len(), 1);
+                for table in ["match_executions", "position_outcomes"] {
+                    let sql = format!("DELETE FROM {table} WHERE match_id IN ({ids})");
+                    let mut q = sqlx::query(&sql);
+                    for id in part {
+                        q = q.bind(*id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+            }
+            for part in stale.chunks(500) {
+                let sql = format!(
+                    "DELETE FROM recommendation_execution_matches WHERE id IN ({})",
+                    list(part.len(), 1)
+                );
+                let mut q = sqlx::query(&sql);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for part in links.chunks(500) {
+                let sql = format!(
+                    "INSERT INTO match_executions (match_id, execution_id, account_id) VALUES {}",
+                    placeholders(part.len(), 3, 1)
+                );
+                let mut q = sqlx::query(&sql);
+                for (m, e, a) in part {
+                    q = q.bind(*m).bind(*e).bind(*a);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for part in chunk.chunks(300) {
+                let sql = format!(
+                    "INSERT INTO reconciled_days (account_id, day, reconciled_at) VALUES {} \
+                     ON CONFLICT (account_id, day) DO UPDATE SET reconciled_at = excluded.reconciled_at",
+                    placeholders(part.len(), 3, 1)
+                );
+                let mut q = sqlx::query(&sql);
+                for (account, _) in part {
+                    q = q.bind(account.0).bind(data.day.to_string()).bind(ts(now));
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(changed)
+    }
+
+    /// Days after `day` (up to `until`) already reconciled for any of `accounts`, with
+    /// the accounts they were reconciled for: the days a re-run of `day` must revisit.
+    pub async fn reconciled_days_between(
+        &self,
+        after: NaiveDate,
+        until: NaiveDate,
+        accounts: &[AccountId],
+    ) -> Result<BTreeMap<NaiveDate, Vec<AccountId>>> {
+        let mut out: BTreeMap<NaiveDate, Vec<AccountId>> = BTreeMap::new();
+        for chunk in accounts.chunks(500) {
+            let sql = format!(
+                "SELECT day, account_id FROM reconciled_days WHERE day > $1 AND day <= $2 \
+                 AND account_id IN ({}) ORDER BY day, account_id",
+                list(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(after.to_string())
+                .bind(until.to_string());
+            for a in chunk {
+                q = q.bind(a.0);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.entry(parse_day(&row.try_get::<String, _>(0)?)?)
+                    .or_default()
+                    .push(AccountId(row.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Execution id → the key of the trade it belongs to, for one account's day.
+fn trade_keys_by_fill(execs: Option<&Vec<Stored<Execution>>>, tz: Tz) -> HashMap<i64, String> {
+    let mut out = HashMap::new();
+    if let Some(execs) = execs {
+        for t in group_fills(execs, tz) {
+            let key = t.key();
+            for f in t.fills {
+                out.insert(f, key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The reason a draft carries: the one recorded under its own key, else the latest one
+/// recorded for a trade it now contains (an `independent` trade that has since been
+/// paired keeps the reason the trader gave it).
+fn reason_for(
+    account: AccountId,
+    draft: &MatchDraft,
+    trade_keys: &HashMap<i64, String>,
+    reasons: &HashMap<(AccountId, String), StoredReason>,
+) -> Option<StoredReason> {
+    if let Some(r) = reasons.get(&(account, draft.key.clone())) {
+        return Some(r.clone());
+    }
+    draft
+        .executions
+        .iter()
+        .filter_map(|e| trade_keys.get(e))
+        .filter(|k| **k != draft.key)
+        .filter_map(|k| reasons.get(&(account, k.clone())))
+        .max_by(|a, b| a.at.cmp(&b.at))
+        .cloned()
+}

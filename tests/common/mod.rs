@@ -1,0 +1,98 @@
+//! Test support: a fresh store per test on SQLite (a temporary file) or on Postgres (a
+//! schema of its own in the database named by `TEST_POSTGRES_URL`).
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use rlhf_bot::domain::reconcile::MatchRules;
+use rlhf_bot::store::Store;
+
+pub const PG_ENV: &str = "TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = Store::open(&url).await.expect("open sqlite");
+        Self {
+            store,
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    /// `None` (after printing a notice) when no Postgres is configured. When one is
+    /// configured but unreachable, this panics: CI must not pass without Postgres.
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let Ok(base) = std::env::var(PG_ENV) else {
+            eprintln!("SKIPPED on Postgres: {test} ({PG_ENV} is not set)");
+            return None;
+        };
+        let schema = format!("t_{}_{}", std::process::id(), unique());
+        let admin = Store::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres at {PG_ENV} is unreachable: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(admin.pool())
+            .await
+            .expect("create schema");
+        admin.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let store = Store::open(&url).await.expect("open postgres");
+        Some(Self {
+            store,
+            url,
+            _dir: None,
+        })
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t % 1_000_000_000 * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn tz() -> chrono_tz::Tz {
+    chrono_tz::America::Los_Angeles
+}
+
+pub fn rules() -> MatchRules {
+    MatchRules::default()
+}
+
+pub fn now() -> DateTime<Utc> {
+    "2025-02-01T12:00:00Z".parse().unwrap()
+}
+
+/// Runs a scenario on SQLite and on Postgres: `both!(name, scenario_fn)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                let db = $crate::common::TestDb::sqlite().await;
+                super::$scenario(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                if let Some(db) = $crate::common::TestDb::postgres(stringify!($name)).await {
+                    super::$scenario(&db).await;
+                }
+            }
+        }
+    };
+}

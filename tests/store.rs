@@ -1,0 +1,374 @@
+//! The store, the jobs and the import path together, on SQLite and on Postgres.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{TestDb, now, rules, tz};
+use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, ReasonCode, Side};
+use rlhf_bot::import::load::{ImportReport, import_reader};
+use rlhf_bot::import::{ImportFormat, ImportKind};
+use rlhf_bot::jobs;
+use rlhf_bot::store::{MatchFilter, MatchRecord, Scope, StoreError};
+
+const REC_HEADER: &str = "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium,position\n";
+const EXEC_HEADER: &str = "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n";
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn import(db: &TestDb, kind: ImportKind, body: &str) -> ImportReport {
+    let header = match kind {
+        ImportKind::Recommendations => REC_HEADER,
+        ImportKind::Executions => EXEC_HEADER,
+        ImportKind::Prices => "symbol,date,close\n",
+    };
+    let text = format!("{header}{body}");
+    import_reader(
+        &db.store,
+        kind,
+        ImportFormat::Generic,
+        std::io::Cursor::new(text.into_bytes()),
+        tz(),
+        now(),
+    )
+    .await
+    .expect("import runs")
+}
+
+async fn reconcile(db: &TestDb, day: &str) -> jobs::reconcile::DayReport {
+    jobs::reconcile::run_day(&db.store, &rules(), tz(), d(day), None, now())
+        .await
+        .expect("reconcile")
+}
+
+async fn all_matches(db: &TestDb) -> Vec<MatchRecord> {
+    db.store
+        .matches(&MatchFilter::default())
+        .await
+        .expect("matches")
+}
+
+fn types(ms: &[MatchRecord]) -> Vec<(String, MatchType)> {
+    let mut v: Vec<_> = ms
+        .iter()
+        .map(|m| {
+            (
+                m.recommendation
+                    .clone()
+                    .unwrap_or_else(|| m.executions.join("+")),
+                m.match_type,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn importing_the_same_file_twice_imports_nothing_twice(db: &TestDb) {
+    let body = "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,\n\
+                r2,100,2025-01-02T09:31:00-08:00,sell_to_open,MSFT,put,400,2025-01-17,2,3.10,\n\
+                r3,100,2025-01-02T09:32:00-08:00,sell_to_open,AAPL,call,bad,2025-01-17,1,1.25,\n\
+                r4,200,2025-01-02T09:33:00-08:00,sell_to_open,SPY,put,580,2025-01-17,1,2.00,\n";
+    let first = import(db, ImportKind::Recommendations, body).await;
+    assert_eq!(first.summary(), "imported 3, duplicates 0, rejected 1");
+    assert_eq!(first.errors[0].line, 4);
+    assert_eq!(first.errors[0].column.as_deref(), Some("strike"));
+    let again = import(db, ImportKind::Recommendations, body).await;
+    assert_eq!(again.summary(), "imported 0, duplicates 3, rejected 1");
+    let changed = import(
+        db,
+        ImportKind::Recommendations,
+        "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,155,2025-01-17,1,1.25,\n",
+    )
+    .await;
+    assert_eq!(changed.summary(), "imported 0, duplicates 0, rejected 1");
+    assert!(
+        changed.errors[0]
+            .reason
+            .contains("already stored with different values"),
+        "{}",
+        changed.errors[0]
+    );
+    // Same key twice inside one file: the second is a duplicate, not a second row.
+    let twice = import(
+        db,
+        ImportKind::Prices,
+        "AAPL,2025-01-17,160.00\nAAPL,2025-01-17,160.00\nAAPL,2025-01-17,161.00\n",
+    )
+    .await;
+    assert_eq!(twice.summary(), "imported 1, duplicates 1, rejected 1");
+    assert_eq!(
+        db.store.account_ids().await.unwrap(),
+        vec![AccountId(100), AccountId(200)]
+    );
+}
+both!(
+    import_idempotence,
+    importing_the_same_file_twice_imports_nothing_twice
+);
+
+async fn rerunning_a_day_changes_nothing(db: &TestDb) {
+    import(
+        db,
+        ImportKind::Recommendations,
+        "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,\n\
+         r2,100,2025-01-02T09:31:00-08:00,sell_to_open,MSFT,put,400,2025-01-24,2,3.10,\n",
+    )
+    .await;
+    import(
+        db,
+        ImportKind::Executions,
+        "b1,100,2025-01-02T10:00:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.30,0.65\n\
+         b2,100,2025-01-02T10:05:00-08:00,sell_to_open,MSFT,put,400,2025-01-31,1,3.50,0.65\n\
+         b3,100,2025-01-02T19:30:00-08:00,sell_to_open,TSLA,call,450,2025-01-17,1,5.00,0.65\n",
+    )
+    .await;
+    let first = reconcile(db, "2025-01-02").await;
+    assert_eq!(first.counts["consent"], 1);
+    assert_eq!(first.counts["modify"], 1);
+    assert_eq!(
+        first.counts["independent"], 1,
+        "the 19:30 Pacific trade belongs to Jan 2"
+    );
+    let before = all_matches(db).await;
+    let again = reconcile(db, "2025-01-02").await;
+    assert_eq!(again.written, 0);
+    assert_eq!(all_matches(db).await, before);
+    let modify = before
+        .iter()
+        .find(|m| m.match_type == MatchType::Modify)
+        .unwrap();
+    assert_eq!(modify.modifications, vec!["dte+7", "contracts-1"]);
+    assert_eq!(modify.executions, vec!["b2"]);
+}
+both!(rerun_is_a_no_op, rerunning_a_day_changes_nothing);
+
+async fn a_late_import_is_picked_up_by_rerunning_its_day(db: &TestDb) {
+    import(
+        db,
+        ImportKind::Recommendations,
+        "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,\n",
+    )
+    .await;
+    reconcile(db, "2025-01-02").await;
+    reconcile(db, "2025-01-03").await;
+    assert_eq!(
+        types(&all_matches(db).await),
+        vec![("r1".to_owned(), MatchType::Reject)]
+    );
+    import(
+        db,
+        ImportKind::Executions,
+        "late,100,2025-01-02T12:00:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.20,0\n",
+    )
+    .await;
+    let report = reconcile(db, "2025-01-02").await;
+    assert_eq!(report.revisited, vec![d("2025-01-03")]);
+    let ms = all_matches(db).await;
+    assert_eq!(types(&ms), vec![("r1".to_owned(), MatchType::Consent)]);
+    assert_eq!(ms[0].day, d("2025-01-02"));
+}
+both!(late_import, a_late_import_is_picked_up_by_rerunning_its_day);
+
+async fn a_reason_is_kept_across_reruns(db: &TestDb) {
+    import(
+        db,
+        ImportKind::Executions,
+        "t1,100,2025-01-06T07:00:00-08:00,sell_to_open,NVDA,put,120,2025-01-24,2,2.40,1.30\n",
+    )
+    .await;
+    reconcile(db, "2025-01-06").await;
+    let ms = all_matches(db).await;
+    assert_eq!(ms[0].match_type, MatchType::Independent);
+    db.store
+        .set_reason(
+            ms[0].id,
+            Scope::All,
+            ReasonCode::BetterOpportunity,
+            Some("NVDA dipped"),
+            now(),
+        )
+        .await
+        .unwrap();
+    // The recommendation arrives late: the trade is now a modification of it.
+    import(
+        db,
+        ImportKind::Recommendations,
+        "n1,100,2025-01-06T06:45:00-08:00,sell_to_open,NVDA,put,115,2025-01-24,2,2.00,\n",
+    )
+    .await;
+    reconcile(db, "2025-01-06").await;
+    let ms = all_matches(db).await;
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0].match_type, MatchType::Modify);
+    assert_eq!(ms[0].reason_code.as_deref(), Some("better_opportunity"));
+    assert_eq!(ms[0].reason_text.as_deref(), Some("NVDA dipped"));
+    // A reason on a reject survives re-runs too.
+    import(
+        db,
+        ImportKind::Recommendations,
+        "n2,100,2025-01-06T06:50:00-08:00,sell_to_open,AMD,put,110,2025-01-24,1,1.10,\n",
+    )
+    .await;
+    reconcile(db, "2025-01-06").await;
+    reconcile(db, "2025-01-07").await;
+    let reject = all_matches(db)
+        .await
+        .into_iter()
+        .find(|m| m.match_type == MatchType::Reject)
+        .unwrap();
+    db.store
+        .set_reason(reject.id, Scope::All, ReasonCode::PremiumLow, None, now())
+        .await
+        .unwrap();
+    reconcile(db, "2025-01-06").await;
+    reconcile(db, "2025-01-07").await;
+    let reject_again = db.store.match_detail(reject.id, Scope::All).await.unwrap();
+    assert_eq!(reject_again.reason_code.as_deref(), Some("premium_low"));
+}
+both!(reasons_survive, a_reason_is_kept_across_reruns);
+
+async fn accounts_never_see_each_other(db: &TestDb) {
+    for acct in [100, 200] {
+        import(
+            db,
+            ImportKind::Recommendations,
+            &format!(
+                "x,{acct},2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,\n"
+            ),
+        )
+        .await;
+    }
+    import(
+        db,
+        ImportKind::Executions,
+        "same,100,2025-01-02T10:00:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,0\n",
+    )
+    .await;
+    import(
+        db,
+        ImportKind::Executions,
+        "same,200,2025-01-02T10:00:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,0\n",
+    )
+    .await;
+    reconcile(db, "2025-01-02").await;
+    for acct in [100, 200] {
+        let ms = db
+            .store
+            .matches(&MatchFilter {
+                account: Some(AccountId(acct)),
+                ..MatchFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].match_type, MatchType::Consent);
+        assert_eq!(ms[0].account, AccountId(acct));
+    }
+    let mine = db
+        .store
+        .matches(&MatchFilter {
+            account: Some(AccountId(100)),
+            ..MatchFilter::default()
+        })
+        .await
+        .unwrap();
+    let theirs = db
+        .store
+        .match_detail(mine[0].id, Scope::Account(AccountId(200)))
+        .await;
+    assert!(matches!(theirs, Err(StoreError::NotFound(_))));
+    let forged = db
+        .store
+        .set_reason(
+            mine[0].id,
+            Scope::Account(AccountId(200)),
+            ReasonCode::Timing,
+            None,
+            now(),
+        )
+        .await;
+    assert!(matches!(forged, Err(StoreError::NotFound(_))));
+}
+both!(account_isolation, accounts_never_see_each_other);
+
+async fn outcomes_wait_for_the_expiry_close_then_complete(db: &TestDb) {
+    import(
+        db,
+        ImportKind::Recommendations,
+        "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,2,1.25,\n\
+         r2,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,160,2025-01-17,1,3.00,\n",
+    )
+    .await;
+    import(
+        db,
+        ImportKind::Executions,
+        "b1,100,2025-01-02T10:00:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,2,1.30,1.30\n",
+    )
+    .await;
+    reconcile(db, "2025-01-02").await;
+    reconcile(db, "2025-01-03").await;
+    let track = |day: &'static str| async move {
+        jobs::outcomes::run(&db.store, tz(), d(day), None, now())
+            .await
+            .unwrap()
+    };
+    track("2025-01-10").await;
+    let ms = all_matches(db).await;
+    let consent = ms
+        .iter()
+        .find(|m| m.match_type == MatchType::Consent)
+        .unwrap();
+    let reject = ms
+        .iter()
+        .find(|m| m.match_type == MatchType::Reject)
+        .unwrap();
+    let detail = db.store.match_detail(consent.id, Scope::All).await.unwrap();
+    let outs = detail.outcomes.unwrap();
+    assert_eq!(outs.len(), 2);
+    assert!(outs.iter().all(|o| o.status == OutcomeStatus::Open));
+    track("2025-01-17").await;
+    let outs = db
+        .store
+        .match_detail(consent.id, Scope::All)
+        .await
+        .unwrap()
+        .outcomes
+        .unwrap();
+    assert!(
+        outs.iter()
+            .all(|o| o.status == OutcomeStatus::AwaitingPrice && o.realized_pnl.is_none())
+    );
+    import(db, ImportKind::Prices, "AAPL,2025-01-17,155.00\n").await;
+    track("2025-01-17").await;
+    let outs = db
+        .store
+        .match_detail(consent.id, Scope::All)
+        .await
+        .unwrap()
+        .outcomes
+        .unwrap();
+    let actual = outs.iter().find(|o| o.side == Side::Actual).unwrap();
+    assert_eq!(actual.status, OutcomeStatus::Expired);
+    // 1.30 × 100 × 2 − 1.30 fees
+    assert_eq!(actual.realized_pnl.unwrap().to_string(), "258.70");
+    let algo = db
+        .store
+        .match_detail(reject.id, Scope::All)
+        .await
+        .unwrap()
+        .outcomes
+        .unwrap();
+    assert_eq!(algo.len(), 1);
+    assert_eq!(algo[0].side, Side::Algorithm);
+    assert_eq!(algo[0].status, OutcomeStatus::Assigned);
+    // 3.00 × 100 − (160 − 155) × 100
+    assert_eq!(algo[0].realized_pnl.unwrap().to_string(), "-200.00");
+    // Final outcomes are not tracked again.
+    assert_eq!(track("2025-01-20").await.matches, 0);
+}
+both!(
+    outcomes_complete,
+    outcomes_wait_for_the_expiry_close_then_complete
+);
