@@ -55,7 +55,7 @@ async fn bench(accounts: usize) {
     // The floor: the same rows, bulk-inserted as they are, nothing else.
     let floor = Store::open(&floor_url).await.expect("floor db");
     let t = Instant::now();
-    bare_insert(&floor, &recs, &execs).await;
+    bare_insert(&floor, &recs, &execs, pg.is_none()).await;
     let floor_time = t.elapsed();
     floor.close().await;
 
@@ -173,7 +173,7 @@ fn generate(accounts: usize, recs: &Path, execs: &Path) -> (usize, usize) {
 
 /// The floor: every CSV row inserted as raw text into a plain table, in one transaction,
 /// 500 rows per statement.
-async fn bare_insert(store: &Store, recs: &Path, execs: &Path) {
+async fn bare_insert(store: &Store, recs: &Path, execs: &Path, sqlite: bool) {
     let pool = store.pool();
     sqlx::query("DROP TABLE IF EXISTS floor_rows")
         .execute(pool)
@@ -206,7 +206,12 @@ async fn bare_insert(store: &Store, recs: &Path, execs: &Path) {
                         sql.push_str(", ");
                     }
                     n += 1;
-                    write!(sql, "${n}").unwrap();
+                    if sqlite {
+                        // Positional: SQLite binds numbered parameters in quadratic time.
+                        sql.push('?');
+                    } else {
+                        write!(sql, "${n}").unwrap();
+                    }
                 }
                 sql.push(')');
             }

@@ -187,8 +187,13 @@ fn draft<'a>(drafts: &'a [MatchDraft], key: &str) -> &'a MatchDraft {
         .unwrap_or_else(|| panic!("no match `{key}` in {drafts:#?}"))
 }
 
-/// (key, type, recommendation, executions) of every draft: what a trader would read.
-fn rows(drafts: &[MatchDraft]) -> Vec<(String, MatchType, Option<i64>, Vec<i64>)> {
+/// (key, type, recommendation, executions) of a draft: what a trader would read.
+type Row = (String, MatchType, Option<i64>, Vec<i64>);
+/// A [`Row`] with the day it was reconciled on.
+type DatedRow = (NaiveDate, String, MatchType, Option<i64>, Vec<i64>);
+
+/// The [`Row`] of every draft.
+fn rows(drafts: &[MatchDraft]) -> Vec<Row> {
     drafts
         .iter()
         .map(|x| {
@@ -202,9 +207,7 @@ fn rows(drafts: &[MatchDraft]) -> Vec<(String, MatchType, Option<i64>, Vec<i64>)
         .collect()
 }
 
-fn dated_rows(
-    drafts: &[(NaiveDate, MatchDraft)],
-) -> Vec<(NaiveDate, String, MatchType, Option<i64>, Vec<i64>)> {
+fn dated_rows(drafts: &[(NaiveDate, MatchDraft)]) -> Vec<DatedRow> {
     drafts
         .iter()
         .map(|(on, x)| {
@@ -227,13 +230,23 @@ fn aapl_jan17_100p() -> Contract {
 // Classification (SPEC §4.4)
 // ---------------------------------------------------------------------------------------
 
+/// (recommended strike, days later expiration, traded strike, contracts, type, kinds)
+type ClassifyCase = (
+    &'static str,
+    i64,
+    &'static str,
+    i64,
+    MatchType,
+    &'static [&'static str],
+);
+
 #[test]
 fn a_trade_is_consent_within_tolerance_and_modify_with_named_kinds_outside_it() {
     use MatchType::{Consent, Modify};
     // The recommendation: 2 × AAPL Jan 17 `rec_strike` put. The trade: `days` later
     // expiration, `strike`, `n` contracts.
     #[rustfmt::skip]
-    let cases: [(&str, i64, &str, i64, MatchType, &[&str]); 16] = [
+    let cases: [ClassifyCase; 16] = [
         // rec_strike, days, strike, n, want, kinds
         ("100",    0, "100",      2, Consent, &[]),
         ("100",    0, "100.50",   2, Consent, &[]),
@@ -602,6 +615,15 @@ fn fills_differing_in_contract_action_or_day_are_separate_trades_and_lifecycle_e
 // Rolls (SPEC §4.2: a roll is a close plus an open on the same underlying)
 // ---------------------------------------------------------------------------------------
 
+/// (name, executions, type, kinds, execution ids of the match)
+type RollCase = (
+    &'static str,
+    Vec<Stored<Execution>>,
+    MatchType,
+    &'static [&'static str],
+    Vec<i64>,
+);
+
 #[test]
 fn a_roll_pairs_with_the_buy_back_of_the_old_contract_and_the_sale_of_the_new() {
     let old = put("AAPL", "2025-01-10", "100");
@@ -633,7 +655,7 @@ fn a_roll_pairs_with_the_buy_back_of_the_old_contract_and_the_sale_of_the_new() 
         "1.30",
     );
 
-    let cases: [(&str, Vec<Stored<Execution>>, MatchType, &[&str], Vec<i64>); 3] = [
+    let cases: [RollCase; 3] = [
         (
             "both legs",
             vec![close.clone(), open.clone()],
@@ -643,14 +665,14 @@ fn a_roll_pairs_with_the_buy_back_of_the_old_contract_and_the_sale_of_the_new() 
         ),
         (
             "only the buy-back",
-            vec![close],
+            vec![close.clone()],
             MatchType::Modify,
             &["no_open"],
             vec![11],
         ),
         (
             "only the new sale",
-            vec![open],
+            vec![open.clone()],
             MatchType::Modify,
             &["no_close"],
             vec![12],
@@ -669,30 +691,7 @@ fn a_roll_pairs_with_the_buy_back_of_the_old_contract_and_the_sale_of_the_new() 
         assert_eq!(x.executions, ids, "{name}");
     }
 
-    let both = day(
-        "2025-01-06",
-        &[rec],
-        &[
-            fill(
-                11,
-                pt("2025-01-06", "10:00"),
-                ExecAction::BuyToClose,
-                put("AAPL", "2025-01-10", "100"),
-                2,
-                "0.20",
-                "1.30",
-            ),
-            fill(
-                12,
-                pt("2025-01-06", "10:01"),
-                ExecAction::SellToOpen,
-                put("AAPL", "2025-01-17", "100"),
-                2,
-                "0.75",
-                "1.30",
-            ),
-        ],
-    );
+    let both = day("2025-01-06", &[rec], &[close, open]);
     // Net credit 0.75 − 0.20 = 0.55 against the recommended 0.50.
     assert_eq!(both[0].diff.premium, Some(m("0.05")));
 }

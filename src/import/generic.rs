@@ -42,7 +42,7 @@ pub fn read_rows<R: Read + 'static>(
         }));
     }
     // CSV starts at the header; the blank lines before it only shift the line numbers.
-    let line_offset = bytecount_newlines(&head[..start]);
+    let line_offset = count_newlines(&head[..start]);
     let stream = Cursor::new(head[start..].to_vec()).chain(reader);
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
@@ -260,7 +260,7 @@ fn is_blank(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn bytecount_newlines(bytes: &[u8]) -> u64 {
+fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 

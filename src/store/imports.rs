@@ -82,7 +82,7 @@ impl Store {
             let fresh = first_of_each_key(&keys);
             let mut tx = self.pool.begin().await?;
             let accounts: Vec<AccountId> = chunk.iter().map(|r| r.account).collect();
-            ensure_accounts(&mut tx, &accounts, now).await?;
+            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
             let to_insert: Vec<usize> = (0..chunk.len()).filter(|&i| fresh[i]).collect();
             let mut inserted = std::collections::HashSet::new();
             if !to_insert.is_empty() {
@@ -93,7 +93,7 @@ impl Store {
                      position, underlying_price, delta, iv, iv_rank, earnings_date, \
                      algorithm_version, rationale, fingerprint, imported_at) VALUES {} \
                      ON CONFLICT (account_id, external_id) DO NOTHING RETURNING account_id, external_id",
-                    placeholders(to_insert.len(), COLS, 1)
+                    placeholders(self.backend, to_insert.len(), COLS)
                 );
                 let mut q = sqlx::query(&sql);
                 let now_s = ts(now);
@@ -184,7 +184,7 @@ impl Store {
             let fresh = first_of_each_key(&keys);
             let mut tx = self.pool.begin().await?;
             let accounts: Vec<AccountId> = chunk.iter().map(|e| e.account).collect();
-            ensure_accounts(&mut tx, &accounts, now).await?;
+            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
             let to_insert: Vec<usize> = (0..chunk.len()).filter(|&i| fresh[i]).collect();
             let mut inserted = std::collections::HashSet::new();
             if !to_insert.is_empty() {
@@ -195,7 +195,7 @@ impl Store {
                      fingerprint, imported_at) VALUES {} \
                      ON CONFLICT (account_id, broker, broker_ref) DO NOTHING \
                      RETURNING account_id, broker, broker_ref",
-                    placeholders(to_insert.len(), COLS, 1)
+                    placeholders(self.backend, to_insert.len(), COLS)
                 );
                 let mut q = sqlx::query(&sql);
                 let now_s = ts(now);
@@ -287,7 +287,7 @@ impl Store {
                 let sql = format!(
                     "INSERT INTO prices (symbol, price_date, close, imported_at) VALUES {} \
                      ON CONFLICT (symbol, price_date) DO NOTHING RETURNING symbol, price_date",
-                    placeholders(to_insert.len(), 4, 1)
+                    placeholders(self.backend, to_insert.len(), 4)
                 );
                 let mut q = sqlx::query(&sql);
                 for &i in &to_insert {

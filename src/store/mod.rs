@@ -149,13 +149,14 @@ impl Store {
     /// Creates the accounts that do not exist yet.
     pub async fn ensure_accounts(&self, ids: &[AccountId], now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        ensure_accounts(&mut tx, ids, now).await?;
+        ensure_accounts(self.backend, &mut tx, ids, now).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 async fn ensure_accounts(
+    backend: Backend,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ids: &[AccountId],
     now: DateTime<Utc>,
@@ -166,7 +167,7 @@ async fn ensure_accounts(
     for chunk in ids.chunks(500) {
         let sql = format!(
             "INSERT INTO accounts (id, created_at) VALUES {} ON CONFLICT (id) DO NOTHING",
-            placeholders(chunk.len(), 2, 1)
+            placeholders(backend, chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         let now = ts(now);
@@ -178,8 +179,11 @@ async fn ensure_accounts(
     Ok(())
 }
 
-/// `($1, $2), ($3, $4)…` for `rows` rows of `cols` values, numbered from `start`.
-pub(crate) fn placeholders(rows: usize, cols: usize, start: usize) -> String {
+/// The VALUES list of a multi-row insert: `($1, $2), ($3, $4)…` on Postgres and
+/// `(?, ?), (?, ?)…` on SQLite. SQLite looks up a numbered parameter's name by a linear
+/// scan, which makes binding thousands of `$n` quadratic; bare `?` are bound by position.
+/// Use it only in statements whose other parameters are bare `?` too (or absent).
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -190,8 +194,13 @@ pub(crate) fn placeholders(rows: usize, cols: usize, start: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            s.push('$');
-            s.push_str(&(start + r * cols + c).to_string());
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(1 + r * cols + c).to_string());
+                }
+            }
         }
         s.push(')');
     }
@@ -262,8 +271,8 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_in_order() {
-        assert_eq!(placeholders(2, 2, 1), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(1, 3, 4), "($4, $5, $6)");
+        assert_eq!(placeholders(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(list(3, 2), "$2, $3, $4");
     }
 

@@ -183,7 +183,7 @@ impl Store {
                  premium = excluded.premium, close_cost = excluded.close_cost, fees = excluded.fees, \
                  realized_pnl = excluded.realized_pnl, days_held = excluded.days_held, \
                  return_on_capital_bp = excluded.return_on_capital_bp, updated_at = excluded.updated_at",
-                placeholders(part.len(), COLS, 1)
+                placeholders(self.backend, part.len(), COLS)
             );
             let mut q = sqlx::query(&sql);
             for (account, match_id, o) in part {

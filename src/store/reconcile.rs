@@ -328,7 +328,7 @@ impl Store {
                      reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
                      reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at \
                      RETURNING id, account_id, match_key",
-                    placeholders(part.len(), COLS, 1)
+                    placeholders(self.backend, part.len(), COLS)
                 );
                 let mut q = sqlx::query(&sql);
                 for (account, d, f) in part {
@@ -386,7 +386,7 @@ impl Store {
             for part in links.chunks(500) {
                 let sql = format!(
                     "INSERT INTO match_executions (match_id, execution_id, account_id) VALUES {}",
-                    placeholders(part.len(), 3, 1)
+                    placeholders(self.backend, part.len(), 3)
                 );
                 let mut q = sqlx::query(&sql);
                 for (m, e, a) in part {
@@ -398,7 +398,7 @@ impl Store {
                 let sql = format!(
                     "INSERT INTO reconciled_days (account_id, day, reconciled_at) VALUES {} \
                      ON CONFLICT (account_id, day) DO UPDATE SET reconciled_at = excluded.reconciled_at",
-                    placeholders(part.len(), 3, 1)
+                    placeholders(self.backend, part.len(), 3)
                 );
                 let mut q = sqlx::query(&sql);
                 for (account, _) in part {
