@@ -29,14 +29,26 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .init();
+    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(bench(accounts));
 }
 
 async fn bench(accounts: usize) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let recs = dir.path().join("recommendations.csv");
-    let execs = dir.path().join("executions.csv");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // BENCH_KEEP=1 leaves the files and databases behind for inspection.
+    let dir = if std::env::var_os("BENCH_KEEP").is_some() {
+        tmp.keep()
+    } else {
+        tmp.path().to_owned()
+    };
+    let dir = dir.as_path();
+    let recs = dir.join("recommendations.csv");
+    let execs = dir.join("executions.csv");
     let (n_recs, n_execs) = generate(accounts, &recs, &execs);
     let tz = chrono_tz::America::Los_Angeles;
     let now = Utc::now();
@@ -47,8 +59,8 @@ async fn bench(accounts: usize) {
             pg_schema(u, "bench_floor").await,
         ),
         None => (
-            format!("sqlite://{}", dir.path().join("night.db").display()),
-            format!("sqlite://{}", dir.path().join("floor.db").display()),
+            format!("sqlite://{}", dir.join("night.db").display()),
+            format!("sqlite://{}", dir.join("floor.db").display()),
         ),
     };
 

@@ -71,14 +71,12 @@ pub struct Outcome {
 
 impl Outcome {
     fn settle(mut self, strike: Money) -> Self {
-        if self.status.is_final() {
-            if let Some(cost) = self.close_cost {
-                let pnl = self.premium - cost - self.fees;
-                self.realized_pnl = Some(pnl);
-                self.days_held = self.closed_day.map(|d| (d - self.opened_day).num_days());
-                self.return_on_capital_bp =
-                    pnl.basis_points_of(strike.times(SHARES * self.contracts.max(1)));
-            }
+        if let (true, Some(cost)) = (self.status.is_final(), self.close_cost) {
+            let pnl = self.premium - cost - self.fees;
+            self.realized_pnl = Some(pnl);
+            self.days_held = self.closed_day.map(|d| (d - self.opened_day).num_days());
+            self.return_on_capital_bp =
+                pnl.basis_points_of(strike.times(SHARES * self.contracts.max(1)));
         }
         self
     }

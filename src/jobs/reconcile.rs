@@ -70,7 +70,9 @@ async fn one_day(
     account: Option<AccountId>,
     now: DateTime<Utc>,
 ) -> Result<(DayReport, Vec<AccountId>)> {
+    let started = std::time::Instant::now();
     let data = store.load_day(day, rules.window, account).await?;
+    let loaded = started.elapsed();
     let accounts: Vec<AccountId> = data.accounts().into_iter().collect();
     let empty = Vec::new();
     let results: Vec<_> = accounts
@@ -90,7 +92,9 @@ async fn one_day(
             *counts.entry(d.match_type.as_str().to_owned()).or_default() += 1;
         }
     }
+    let computed = started.elapsed();
     let written = store.write_day(&data, &results, tz, now).await?;
+    tracing::debug!(%day, accounts = accounts.len(), ?loaded, ?computed, total = ?started.elapsed(), "reconciled");
     Ok((
         DayReport {
             day: Some(day),

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 
-use super::{Result, Store, ensure_accounts, fingerprint, placeholders, ts};
-use crate::domain::{AccountId, Execution, PriceClose, Recommendation, day_of};
+use super::{Result, Store, StoreError, ensure_accounts, fingerprint, placeholders, ts};
+use crate::domain::{AccountId, Execution, Money, PriceClose, Recommendation, day_of};
 
 /// What became of one imported row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,31 +23,73 @@ pub enum RowOutcome {
     Conflict(String),
 }
 
-/// Rows per INSERT statement; keeps every statement under SQLite's 32,766 parameters.
+/// Rows per statement: keeps every statement well under both backends' parameter limits.
 const BATCH: usize = 500;
 
-fn opt_money(m: Option<crate::domain::Money>) -> Option<i64> {
-    m.map(|m| m.units())
+type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments<'q>>;
+
+/// A row's identity in its table: up to three parts (unused parts are constant).
+type Key = (i64, String, String);
+
+/// How one table is written by `insert_keyed`.
+struct Table {
+    name: &'static str,
+    /// Insert column list.
+    columns: &'static str,
+    count: usize,
+    /// Key column expressions matched against the key parts, and the fingerprint expression.
+    key_exprs: [&'static str; 3],
+    fingerprint_expr: &'static str,
+    conflict_target: &'static str,
 }
+
+const RECOMMENDATIONS: Table = Table {
+    name: "recommendations",
+    columns: "account_id, external_id, created_at, created_day, action, underlying, option_right, \
+              strike, expiration, contracts, premium, position, underlying_price, delta, iv, iv_rank, \
+              earnings_date, algorithm_version, rationale, fingerprint, imported_at",
+    count: 21,
+    key_exprs: ["t.account_id", "t.external_id", "''"],
+    fingerprint_expr: "t.fingerprint",
+    conflict_target: "account_id, external_id",
+};
+
+const EXECUTIONS: Table = Table {
+    name: "executions",
+    columns: "account_id, broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
+              strike, expiration, contracts, price, fees, fingerprint, imported_at",
+    count: 15,
+    key_exprs: ["t.account_id", "t.broker", "t.broker_ref"],
+    fingerprint_expr: "t.fingerprint",
+    conflict_target: "account_id, broker, broker_ref",
+};
+
+const PRICES: Table = Table {
+    name: "prices",
+    columns: "symbol, price_date, close, imported_at",
+    count: 4,
+    key_exprs: ["CAST(0 AS BIGINT)", "t.symbol", "t.price_date"],
+    fingerprint_expr: "CAST(t.close AS TEXT)",
+    conflict_target: "symbol, price_date",
+};
 
 fn rec_canonical(r: &Recommendation) -> String {
     let c = &r.context;
     format!(
-        "{}|{}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "{}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         ts(r.created_at),
         r.action,
         r.contract.occ(),
         r.contracts,
         r.premium.units(),
         r.position.as_ref().map(|p| p.occ()).unwrap_or_default(),
-        opt_money(c.underlying_price).unwrap_or(i64::MIN),
+        c.underlying_price.map(Money::units),
         c.delta,
         c.iv,
         c.iv_rank,
         c.earnings_date,
         c.algorithm_version,
         c.rationale,
-        r.external_id,
     )
 }
 
@@ -69,99 +113,46 @@ impl Store {
         tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<Vec<RowOutcome>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(BATCH) {
-            let keys: Vec<(i64, String)> = chunk
-                .iter()
-                .map(|r| (r.account.0, r.external_id.clone()))
-                .collect();
-            let prints: Vec<String> = chunk
-                .iter()
-                .map(|r| fingerprint(&rec_canonical(r)))
-                .collect();
-            let fresh = first_of_each_key(&keys);
-            let mut tx = self.pool.begin().await?;
-            let accounts: Vec<AccountId> = chunk.iter().map(|r| r.account).collect();
-            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
-            let to_insert: Vec<usize> = (0..chunk.len()).filter(|&i| fresh[i]).collect();
-            let mut inserted = std::collections::HashSet::new();
-            if !to_insert.is_empty() {
-                const COLS: usize = 21;
-                let sql = format!(
-                    "INSERT INTO recommendations (account_id, external_id, created_at, created_day, \
-                     action, underlying, option_right, strike, expiration, contracts, premium, \
-                     position, underlying_price, delta, iv, iv_rank, earnings_date, \
-                     algorithm_version, rationale, fingerprint, imported_at) VALUES {} \
-                     ON CONFLICT (account_id, external_id) DO NOTHING RETURNING account_id, external_id",
-                    placeholders(self.backend, to_insert.len(), COLS)
-                );
-                let mut q = sqlx::query(&sql);
-                let now_s = ts(now);
-                for &i in &to_insert {
-                    let r = &chunk[i];
-                    let c = &r.context;
-                    q = q
-                        .bind(r.account.0)
-                        .bind(r.external_id.clone())
-                        .bind(ts(r.created_at))
-                        .bind(day_of(r.created_at, tz).to_string())
-                        .bind(r.action.as_str())
-                        .bind(r.contract.underlying.as_str().to_owned())
-                        .bind(r.contract.right.as_str())
-                        .bind(r.contract.strike.units())
-                        .bind(r.contract.expiration.to_string())
-                        .bind(r.contracts)
-                        .bind(r.premium.units())
-                        .bind(r.position.as_ref().map(|p| p.occ()))
-                        .bind(opt_money(c.underlying_price))
-                        .bind(c.delta)
-                        .bind(c.iv)
-                        .bind(c.iv_rank)
-                        .bind(c.earnings_date.map(|d| d.to_string()))
-                        .bind(c.algorithm_version.clone())
-                        .bind(c.rationale.clone())
-                        .bind(prints[i].clone())
-                        .bind(now_s.clone());
-                }
-                for row in q.fetch_all(&mut *tx).await? {
-                    inserted.insert((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
-                }
-            }
-            let mut known: HashMap<(i64, String), String> = HashMap::new();
-            for (i, key) in keys.iter().enumerate() {
-                let outcome = if fresh[i] && inserted.contains(key) {
-                    known.insert(key.clone(), prints[i].clone());
-                    RowOutcome::Inserted
-                } else {
-                    let stored = match known.get(key) {
-                        Some(p) => p.clone(),
-                        None => {
-                            let row = sqlx::query(
-                                "SELECT fingerprint FROM recommendations WHERE account_id = $1 AND external_id = $2",
-                            )
-                            .bind(key.0)
-                            .bind(key.1.clone())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            let p: String = row.try_get(0)?;
-                            known.insert(key.clone(), p.clone());
-                            p
-                        }
-                    };
-                    if stored == prints[i] {
-                        RowOutcome::Duplicate
-                    } else {
-                        RowOutcome::Conflict(format!(
-                            "recommendation `{}` of account {} is already stored with different values",
-                            key.1, key.0
-                        ))
-                    }
-                };
-                out.push(outcome);
-            }
-            tx.commit().await?;
-        }
-        Ok(out)
+        let now_s = ts(now);
+        self.insert_keyed(
+            &RECOMMENDATIONS,
+            rows,
+            now,
+            |r| Some(r.account),
+            |r| (r.account.0, r.external_id.clone(), String::new()),
+            |r| fingerprint(&rec_canonical(r)),
+            |q, r, print| {
+                let c = &r.context;
+                q.bind(r.account.0)
+                    .bind(r.external_id.clone())
+                    .bind(ts(r.created_at))
+                    .bind(day_of(r.created_at, tz).to_string())
+                    .bind(r.action.as_str())
+                    .bind(r.contract.underlying.as_str().to_owned())
+                    .bind(r.contract.right.as_str())
+                    .bind(r.contract.strike.units())
+                    .bind(r.contract.expiration.to_string())
+                    .bind(r.contracts)
+                    .bind(r.premium.units())
+                    .bind(r.position.as_ref().map(|p| p.occ()))
+                    .bind(c.underlying_price.map(Money::units))
+                    .bind(c.delta)
+                    .bind(c.iv)
+                    .bind(c.iv_rank)
+                    .bind(c.earnings_date.map(|d| d.to_string()))
+                    .bind(c.algorithm_version.clone())
+                    .bind(c.rationale.clone())
+                    .bind(print)
+                    .bind(now_s.clone())
+            },
+            |r, _| {
+                format!(
+                    "recommendation `{}` of account {} is already stored with different values",
+                    r.external_id, r.account
+                )
+            },
+        )
+        .await
     }
 
     /// Inserts executions; one outcome per row, in order.
@@ -171,100 +162,39 @@ impl Store {
         tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<Vec<RowOutcome>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(BATCH) {
-            let keys: Vec<(i64, String)> = chunk
-                .iter()
-                .map(|e| (e.account.0, format!("{}\u{1f}{}", e.broker, e.broker_ref)))
-                .collect();
-            let prints: Vec<String> = chunk
-                .iter()
-                .map(|e| fingerprint(&exec_canonical(e)))
-                .collect();
-            let fresh = first_of_each_key(&keys);
-            let mut tx = self.pool.begin().await?;
-            let accounts: Vec<AccountId> = chunk.iter().map(|e| e.account).collect();
-            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
-            let to_insert: Vec<usize> = (0..chunk.len()).filter(|&i| fresh[i]).collect();
-            let mut inserted = std::collections::HashSet::new();
-            if !to_insert.is_empty() {
-                const COLS: usize = 15;
-                let sql = format!(
-                    "INSERT INTO executions (account_id, broker, broker_ref, executed_at, exec_day, \
-                     action, underlying, option_right, strike, expiration, contracts, price, fees, \
-                     fingerprint, imported_at) VALUES {} \
-                     ON CONFLICT (account_id, broker, broker_ref) DO NOTHING \
-                     RETURNING account_id, broker, broker_ref",
-                    placeholders(self.backend, to_insert.len(), COLS)
-                );
-                let mut q = sqlx::query(&sql);
-                let now_s = ts(now);
-                for &i in &to_insert {
-                    let e = &chunk[i];
-                    q = q
-                        .bind(e.account.0)
-                        .bind(e.broker.clone())
-                        .bind(e.broker_ref.clone())
-                        .bind(ts(e.executed_at))
-                        .bind(day_of(e.executed_at, tz).to_string())
-                        .bind(e.action.as_str())
-                        .bind(e.contract.underlying.as_str().to_owned())
-                        .bind(e.contract.right.as_str())
-                        .bind(e.contract.strike.units())
-                        .bind(e.contract.expiration.to_string())
-                        .bind(e.contracts)
-                        .bind(e.price.units())
-                        .bind(e.fees.units())
-                        .bind(prints[i].clone())
-                        .bind(now_s.clone());
-                }
-                for row in q.fetch_all(&mut *tx).await? {
-                    let key = format!(
-                        "{}\u{1f}{}",
-                        row.try_get::<String, _>(1)?,
-                        row.try_get::<String, _>(2)?
-                    );
-                    inserted.insert((row.try_get::<i64, _>(0)?, key));
-                }
-            }
-            let mut known: HashMap<(i64, String), String> = HashMap::new();
-            for (i, key) in keys.iter().enumerate() {
-                let outcome = if fresh[i] && inserted.contains(key) {
-                    known.insert(key.clone(), prints[i].clone());
-                    RowOutcome::Inserted
-                } else {
-                    let e = &chunk[i];
-                    let stored = match known.get(key) {
-                        Some(p) => p.clone(),
-                        None => {
-                            let row = sqlx::query(
-                                "SELECT fingerprint FROM executions \
-                                 WHERE account_id = $1 AND broker = $2 AND broker_ref = $3",
-                            )
-                            .bind(e.account.0)
-                            .bind(e.broker.clone())
-                            .bind(e.broker_ref.clone())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            let p: String = row.try_get(0)?;
-                            known.insert(key.clone(), p.clone());
-                            p
-                        }
-                    };
-                    if stored == prints[i] {
-                        RowOutcome::Duplicate
-                    } else {
-                        RowOutcome::Conflict(format!(
-                            "execution `{}` from {} of account {} is already stored with different values",
-                            e.broker_ref, e.broker, e.account
-                        ))
-                    }
-                };
-                out.push(outcome);
-            }
-            tx.commit().await?;
-        }
-        Ok(out)
+        let now_s = ts(now);
+        self.insert_keyed(
+            &EXECUTIONS,
+            rows,
+            now,
+            |e| Some(e.account),
+            |e| (e.account.0, e.broker.clone(), e.broker_ref.clone()),
+            |e| fingerprint(&exec_canonical(e)),
+            |q, e, print| {
+                q.bind(e.account.0)
+                    .bind(e.broker.clone())
+                    .bind(e.broker_ref.clone())
+                    .bind(ts(e.executed_at))
+                    .bind(day_of(e.executed_at, tz).to_string())
+                    .bind(e.action.as_str())
+                    .bind(e.contract.underlying.as_str().to_owned())
+                    .bind(e.contract.right.as_str())
+                    .bind(e.contract.strike.units())
+                    .bind(e.contract.expiration.to_string())
+                    .bind(e.contracts)
+                    .bind(e.price.units())
+                    .bind(e.fees.units())
+                    .bind(print)
+                    .bind(now_s.clone())
+            },
+            |e, _| {
+                format!(
+                    "execution `{}` from {} of account {} is already stored with different values",
+                    e.broker_ref, e.broker, e.account
+                )
+            },
+        )
+        .await
     }
 
     /// Inserts daily closes; one outcome per row, in order.
@@ -273,84 +203,128 @@ impl Store {
         rows: &[PriceClose],
         now: DateTime<Utc>,
     ) -> Result<Vec<RowOutcome>> {
+        let now_s = ts(now);
+        self.insert_keyed(
+            &PRICES,
+            rows,
+            now,
+            |_| None,
+            |p| (0, p.symbol.as_str().to_owned(), p.date.to_string()),
+            |p| p.close.units().to_string(),
+            |q, p, _| {
+                q.bind(p.symbol.as_str().to_owned())
+                    .bind(p.date.to_string())
+                    .bind(p.close.units())
+                    .bind(now_s.clone())
+            },
+            |p, stored| {
+                let stored = stored
+                    .parse()
+                    .map(Money::from_units)
+                    .map_or_else(|_| stored.to_owned(), |m| m.to_string());
+                format!(
+                    "the close of {} on {} is already stored as {stored}",
+                    p.symbol, p.date
+                )
+            },
+        )
+        .await
+    }
+
+    /// The one way rows come in: per batch, look up which keys are stored already, insert
+    /// the rest, and tell each row's outcome. Duplicates inside a batch are compared with
+    /// the first row of their key.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_keyed<T>(
+        &self,
+        table: &Table,
+        rows: &[T],
+        now: DateTime<Utc>,
+        account: impl Fn(&T) -> Option<AccountId>,
+        key: impl Fn(&T) -> Key,
+        print: impl Fn(&T) -> String,
+        bind: impl for<'q> Fn(AnyQuery<'q>, &T, String) -> AnyQuery<'q>,
+        conflict: impl Fn(&T, &str) -> String,
+    ) -> Result<Vec<RowOutcome>> {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(BATCH) {
-            let keys: Vec<(i64, String)> = chunk
-                .iter()
-                .map(|p| (0, format!("{}|{}", p.symbol, p.date)))
-                .collect();
-            let fresh = first_of_each_key(&keys);
+            let keys: Vec<Key> = chunk.iter().map(&key).collect();
+            let prints: Vec<String> = chunk.iter().map(&print).collect();
             let mut tx = self.pool.begin().await?;
-            let to_insert: Vec<usize> = (0..chunk.len()).filter(|&i| fresh[i]).collect();
-            let mut inserted = std::collections::HashSet::new();
+            let accounts: Vec<AccountId> = chunk.iter().filter_map(&account).collect();
+            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
+            let mut known = self.stored_prints(&mut tx, table, &keys).await?;
+            let mut to_insert = Vec::new();
+            let mut outcomes = Vec::with_capacity(chunk.len());
+            for (i, k) in keys.iter().enumerate() {
+                outcomes.push(match known.get(k) {
+                    None => {
+                        known.insert(k.clone(), prints[i].clone());
+                        to_insert.push(i);
+                        RowOutcome::Inserted
+                    }
+                    Some(p) if *p == prints[i] => RowOutcome::Duplicate,
+                    Some(p) => RowOutcome::Conflict(conflict(&chunk[i], p)),
+                });
+            }
             if !to_insert.is_empty() {
                 let sql = format!(
-                    "INSERT INTO prices (symbol, price_date, close, imported_at) VALUES {} \
-                     ON CONFLICT (symbol, price_date) DO NOTHING RETURNING symbol, price_date",
-                    placeholders(self.backend, to_insert.len(), 4)
+                    "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+                    table.name,
+                    table.columns,
+                    placeholders(self.backend, to_insert.len(), table.count),
+                    table.conflict_target
                 );
                 let mut q = sqlx::query(&sql);
                 for &i in &to_insert {
-                    let p = &chunk[i];
-                    q = q
-                        .bind(p.symbol.as_str().to_owned())
-                        .bind(p.date.to_string())
-                        .bind(p.close.units())
-                        .bind(ts(now));
+                    q = bind(q, &chunk[i], prints[i].clone());
                 }
-                for row in q.fetch_all(&mut *tx).await? {
-                    let key = format!(
-                        "{}|{}",
-                        row.try_get::<String, _>(0)?,
-                        row.try_get::<String, _>(1)?
-                    );
-                    inserted.insert((0, key));
+                let done = q.execute(&mut *tx).await?.rows_affected();
+                if done != to_insert.len() as u64 {
+                    // Another import wrote some of these keys since the lookup; the
+                    // transaction is dropped, so nothing of this batch is half-written.
+                    return Err(StoreError::Busy(format!(
+                        "another import wrote the same {} at the same time; run this import again",
+                        table.name
+                    )));
                 }
-            }
-            let mut known: HashMap<String, i64> = HashMap::new();
-            for (i, key) in keys.iter().enumerate() {
-                let p = &chunk[i];
-                let outcome = if fresh[i] && inserted.contains(key) {
-                    known.insert(key.1.clone(), p.close.units());
-                    RowOutcome::Inserted
-                } else {
-                    let stored = match known.get(&key.1) {
-                        Some(c) => *c,
-                        None => {
-                            let row = sqlx::query(
-                                "SELECT close FROM prices WHERE symbol = $1 AND price_date = $2",
-                            )
-                            .bind(p.symbol.as_str().to_owned())
-                            .bind(p.date.to_string())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            let c: i64 = row.try_get(0)?;
-                            known.insert(key.1.clone(), c);
-                            c
-                        }
-                    };
-                    if stored == p.close.units() {
-                        RowOutcome::Duplicate
-                    } else {
-                        RowOutcome::Conflict(format!(
-                            "the close of {} on {} is already stored as {}",
-                            p.symbol,
-                            p.date,
-                            crate::domain::Money::from_units(stored)
-                        ))
-                    }
-                };
-                out.push(outcome);
             }
             tx.commit().await?;
+            out.extend(outcomes);
         }
         Ok(out)
     }
-}
 
-/// `true` for the first row of each key in a batch; later rows with the same key are
-/// compared with it instead of being sent to the database twice.
-fn first_of_each_key(keys: &[(i64, String)]) -> Vec<bool> {
-    let mut seen = std::collections::HashSet::new();
-    keys.iter().map(|k| seen.insert(k.clone())).collect()
+    /// The fingerprints stored under `keys`.
+    async fn stored_prints(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        table: &Table,
+        keys: &[Key],
+    ) -> Result<HashMap<Key, String>> {
+        let [k1, k2, k3] = table.key_exprs;
+        let sql = format!(
+            "SELECT {k1}, {k2}, {k3}, {} FROM {} t JOIN (VALUES {}) v \
+             ON {k1} = v.column1 AND {k2} = v.column2 AND {k3} = v.column3",
+            table.fingerprint_expr,
+            table.name,
+            placeholders(self.backend, keys.len(), 3),
+        );
+        let mut q = sqlx::query(&sql);
+        for (a, b, c) in keys {
+            q = q.bind(*a).bind(b.clone()).bind(c.clone());
+        }
+        let mut found = HashMap::new();
+        for row in q.fetch_all(&mut **tx).await? {
+            found.insert(
+                (
+                    row.try_get::<i64, _>(0)?,
+                    row.try_get::<String, _>(1)?,
+                    row.try_get::<String, _>(2)?,
+                ),
+                row.try_get::<String, _>(3)?,
+            );
+        }
+        Ok(found)
+    }
 }

@@ -22,6 +22,9 @@ pub struct OutcomeInputs {
     pub executions: Vec<Stored<Execution>>,
 }
 
+/// A match to track: id, day, match type, recommendation id.
+type PendingMatch = (i64, NaiveDate, String, Option<i64>);
+
 impl Store {
     /// Gathers the matches up to `as_of` that need (re)tracking, per account, and the
     /// closes they may use.
@@ -48,8 +51,7 @@ impl Store {
         if let Some(a) = account {
             q = q.bind(a.0);
         }
-        let mut pending: BTreeMap<AccountId, Vec<(i64, NaiveDate, String, Option<i64>)>> =
-            BTreeMap::new();
+        let mut pending: BTreeMap<AccountId, Vec<PendingMatch>> = BTreeMap::new();
         for row in q.fetch_all(&self.pool).await? {
             pending
                 .entry(AccountId(row.try_get(1)?))

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
+use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -72,13 +73,31 @@ impl DayData {
     }
 }
 
+/// Reads a recommendation selected with `REC_COLUMNS`.
 pub(crate) fn rec_from_row(row: &AnyRow) -> Result<Stored<Recommendation>> {
+    let mut rec = rec_core_from_row(row)?;
+    let earnings: Option<String> = row.try_get("earnings_date")?;
+    let underlying_price: Option<i64> = row.try_get("underlying_price")?;
+    rec.item.context = RecContext {
+        underlying_price: underlying_price.map(Money::from_units),
+        delta: row.try_get("delta")?,
+        iv: row.try_get("iv")?,
+        iv_rank: row.try_get("iv_rank")?,
+        earnings_date: earnings.as_deref().map(parse_day).transpose()?,
+        algorithm_version: row.try_get("algorithm_version")?,
+        rationale: row.try_get("rationale")?,
+    };
+    Ok(rec)
+}
+
+/// Reads a recommendation selected with `REC_CORE_COLUMNS`: everything but the
+/// context, which reconciliation does not look at (reading it would double the cost of
+/// loading a night).
+pub(crate) fn rec_core_from_row(row: &AnyRow) -> Result<Stored<Recommendation>> {
     let position: Option<String> = row.try_get("position")?;
     let position = position
         .map(|p| Contract::parse_occ(&p).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()?;
-    let earnings: Option<String> = row.try_get("earnings_date")?;
-    let underlying_price: Option<i64> = row.try_get("underlying_price")?;
     Ok(Stored {
         id: row.try_get("id")?,
         item: Recommendation {
@@ -90,15 +109,7 @@ pub(crate) fn rec_from_row(row: &AnyRow) -> Result<Stored<Recommendation>> {
             contracts: row.try_get("contracts")?,
             premium: Money::from_units(row.try_get("premium")?),
             position,
-            context: RecContext {
-                underlying_price: underlying_price.map(Money::from_units),
-                delta: row.try_get("delta")?,
-                iv: row.try_get("iv")?,
-                iv_rank: row.try_get("iv_rank")?,
-                earnings_date: earnings.as_deref().map(parse_day).transpose()?,
-                algorithm_version: row.try_get("algorithm_version")?,
-                rationale: row.try_get("rationale")?,
-            },
+            context: RecContext::default(),
         },
     })
 }
@@ -120,6 +131,8 @@ pub(crate) fn exec_from_row(row: &AnyRow) -> Result<Stored<Execution>> {
     })
 }
 
+pub(crate) const REC_CORE_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, \
+    r.action, r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position";
 pub(crate) const REC_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, r.action, \
     r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
     r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale";
@@ -143,25 +156,18 @@ impl Store {
             None => ("", 0),
         };
         let sql = format!(
-            "SELECT {REC_COLUMNS} FROM recommendations r \
+            "SELECT {REC_CORE_COLUMNS} FROM recommendations r \
              WHERE r.created_day >= $1 AND r.created_day <= $2{acct_sql} \
              AND NOT EXISTS (SELECT 1 FROM recommendation_execution_matches m \
                  WHERE m.account_id = r.account_id AND m.recommendation_id = r.id AND m.day < $2) \
              ORDER BY r.account_id, r.id"
         );
-        let mut q = sqlx::query(&sql)
+        let rec_sql = sql;
+        let mut rec_q = sqlx::query(&rec_sql)
             .bind(first.to_string())
             .bind(day.to_string());
         if account.is_some() {
-            q = q.bind(acct);
-        }
-        let mut data = DayData {
-            day,
-            ..DayData::default()
-        };
-        for row in q.fetch_all(&self.pool).await? {
-            let r = rec_from_row(&row)?;
-            data.recs.entry(r.account).or_default().push(r);
+            rec_q = rec_q.bind(acct);
         }
 
         let acct_sql = if account.is_some() {
@@ -172,13 +178,10 @@ impl Store {
         let sql = format!(
             "SELECT {EXEC_COLUMNS} FROM executions e WHERE e.exec_day = $1{acct_sql} ORDER BY e.account_id, e.id"
         );
-        let mut q = sqlx::query(&sql).bind(day.to_string());
+        let exec_sql = sql;
+        let mut exec_q = sqlx::query(&exec_sql).bind(day.to_string());
         if account.is_some() {
-            q = q.bind(acct);
-        }
-        for row in q.fetch_all(&self.pool).await? {
-            let e = exec_from_row(&row)?;
-            data.executions.entry(e.account).or_default().push(e);
+            exec_q = exec_q.bind(acct);
         }
 
         let acct_sql = if account.is_some() {
@@ -198,7 +201,35 @@ impl Store {
         if account.is_some() {
             q = q.bind(acct);
         }
-        for row in q.fetch_all(&self.pool).await? {
+        // Three independent reads on separate connections overlap; rows are decoded as
+        // they arrive, so a night is never held twice in memory.
+        let recs = async {
+            let mut out: BTreeMap<AccountId, Vec<Stored<Recommendation>>> = BTreeMap::new();
+            let mut rows = rec_q.fetch(&self.pool);
+            while let Some(row) = rows.try_next().await? {
+                let r = rec_core_from_row(&row)?;
+                out.entry(r.account).or_default().push(r);
+            }
+            Ok::<_, StoreError>(out)
+        };
+        let execs = async {
+            let mut out: BTreeMap<AccountId, Vec<Stored<Execution>>> = BTreeMap::new();
+            let mut rows = exec_q.fetch(&self.pool);
+            while let Some(row) = rows.try_next().await? {
+                let e = exec_from_row(&row)?;
+                out.entry(e.account).or_default().push(e);
+            }
+            Ok::<_, StoreError>(out)
+        };
+        let (recs, executions, match_rows) =
+            tokio::try_join!(recs, execs, async { Ok(q.fetch_all(&self.pool).await?) })?;
+        let mut data = DayData {
+            day,
+            recs,
+            executions,
+            ..DayData::default()
+        };
+        for row in &match_rows {
             let acct = AccountId(row.try_get("account_id")?);
             let id: i64 = row.try_get("id")?;
             let exec: Option<i64> = row.try_get("execution_id")?;
@@ -312,53 +343,32 @@ impl Store {
             }
             changed += upserts.len() + stale.len();
 
+            // Rows whose links and outcomes must go: removed rows, changed rows of the day,
+            // and rows of other days that this day now takes over (same key).
             let mut touched: Vec<i64> = stale.clone();
-            let mut links: Vec<(i64, i64, i64)> = Vec::new();
-            for part in upserts.chunks(400) {
-                const COLS: usize = 15;
+            let mut moved: Vec<(i64, String)> = Vec::new();
+            for (account, d, _) in &upserts {
+                match data
+                    .existing
+                    .get(account)
+                    .and_then(|rows| rows.iter().find(|r| r.key == d.key))
+                {
+                    Some(row) => touched.push(row.id),
+                    None => moved.push((account.0, d.key.clone())),
+                }
+            }
+            for part in moved.chunks(500) {
                 let sql = format!(
-                    "INSERT INTO recommendation_execution_matches (account_id, match_key, day, match_type, \
-                     recommendation_id, underlying, strike_diff, dte_diff, contracts_diff, premium_diff, \
-                     modifications, reason_code, reason_text, reason_at, reconciled_at) VALUES {} \
-                     ON CONFLICT (account_id, match_key) DO UPDATE SET day = excluded.day, \
-                     match_type = excluded.match_type, recommendation_id = excluded.recommendation_id, \
-                     underlying = excluded.underlying, strike_diff = excluded.strike_diff, \
-                     dte_diff = excluded.dte_diff, contracts_diff = excluded.contracts_diff, \
-                     premium_diff = excluded.premium_diff, modifications = excluded.modifications, \
-                     reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
-                     reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at \
-                     RETURNING id, account_id, match_key",
-                    placeholders(self.backend, part.len(), COLS)
+                    "SELECT m.id FROM recommendation_execution_matches m JOIN (VALUES {}) v \
+                     ON m.account_id = v.column1 AND m.match_key = v.column2",
+                    placeholders(self.backend, part.len(), 2)
                 );
                 let mut q = sqlx::query(&sql);
-                for (account, d, f) in part {
-                    q = q
-                        .bind(account.0)
-                        .bind(d.key.clone())
-                        .bind(data.day.to_string())
-                        .bind(f.match_type.clone())
-                        .bind(f.recommendation)
-                        .bind(f.underlying.clone())
-                        .bind(f.strike_diff)
-                        .bind(f.dte_diff)
-                        .bind(f.contracts_diff)
-                        .bind(f.premium_diff)
-                        .bind(f.modifications.clone())
-                        .bind(f.reason.as_ref().map(|r| r.code.clone()))
-                        .bind(f.reason.as_ref().and_then(|r| r.text.clone()))
-                        .bind(f.reason.as_ref().map(|r| r.at.clone()))
-                        .bind(ts(now));
+                for (a, k) in part {
+                    q = q.bind(*a).bind(k.clone());
                 }
-                let mut ids: HashMap<(i64, String), i64> = HashMap::new();
                 for row in q.fetch_all(&mut *tx).await? {
-                    ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
-                }
-                for (account, d, f) in part {
-                    let id = *ids.get(&(account.0, d.key.clone())).ok_or_else(|| {
-                        StoreError::Corrupt(format!("no id returned for match {}", d.key))
-                    })?;
-                    touched.push(id);
-                    links.extend(f.executions.iter().map(|&e| (id, e, account.0)));
+                    touched.push(row.try_get(0)?);
                 }
             }
             for part in touched.chunks(500) {
@@ -383,16 +393,68 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            for part in links.chunks(500) {
+            let reconciled_at = ts(now);
+            for part in upserts.chunks(400) {
+                const COLS: usize = 15;
                 let sql = format!(
-                    "INSERT INTO match_executions (match_id, execution_id, account_id) VALUES {}",
+                    "INSERT INTO recommendation_execution_matches (account_id, match_key, day, match_type, \
+                     recommendation_id, underlying, strike_diff, dte_diff, contracts_diff, premium_diff, \
+                     modifications, reason_code, reason_text, reason_at, reconciled_at) VALUES {} \
+                     ON CONFLICT (account_id, match_key) DO UPDATE SET day = excluded.day, \
+                     match_type = excluded.match_type, recommendation_id = excluded.recommendation_id, \
+                     underlying = excluded.underlying, strike_diff = excluded.strike_diff, \
+                     dte_diff = excluded.dte_diff, contracts_diff = excluded.contracts_diff, \
+                     premium_diff = excluded.premium_diff, modifications = excluded.modifications, \
+                     reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
+                     reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at",
+                    placeholders(self.backend, part.len(), COLS)
+                );
+                let mut q = sqlx::query(&sql);
+                for (account, d, f) in part {
+                    q = q
+                        .bind(account.0)
+                        .bind(d.key.clone())
+                        .bind(data.day.to_string())
+                        .bind(f.match_type.clone())
+                        .bind(f.recommendation)
+                        .bind(f.underlying.clone())
+                        .bind(f.strike_diff)
+                        .bind(f.dte_diff)
+                        .bind(f.contracts_diff)
+                        .bind(f.premium_diff)
+                        .bind(f.modifications.clone())
+                        .bind(f.reason.as_ref().map(|r| r.code.clone()))
+                        .bind(f.reason.as_ref().and_then(|r| r.text.clone()))
+                        .bind(f.reason.as_ref().map(|r| r.at.clone()))
+                        .bind(reconciled_at.clone());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let links: Vec<(i64, &str, i64)> = upserts
+                .iter()
+                .flat_map(|(a, d, f)| f.executions.iter().map(move |&e| (a.0, d.key.as_str(), e)))
+                .collect();
+            for part in links.chunks(500) {
+                // Each link names its match by key; the join finds the match's id.
+                let sql = format!(
+                    "INSERT INTO match_executions (match_id, execution_id, account_id) \
+                     SELECT m.id, v.column3, v.column1 FROM (VALUES {}) v \
+                     JOIN recommendation_execution_matches m \
+                     ON m.account_id = v.column1 AND m.match_key = v.column2",
                     placeholders(self.backend, part.len(), 3)
                 );
                 let mut q = sqlx::query(&sql);
-                for (m, e, a) in part {
-                    q = q.bind(*m).bind(*e).bind(*a);
+                for (a, k, e) in part {
+                    q = q.bind(*a).bind((*k).to_owned()).bind(*e);
                 }
-                q.execute(&mut *tx).await?;
+                let done = q.execute(&mut *tx).await?.rows_affected();
+                if done != part.len() as u64 {
+                    return Err(StoreError::Corrupt(format!(
+                        "linked {done} of {} executions on {}",
+                        part.len(),
+                        data.day
+                    )));
+                }
             }
             for part in chunk.chunks(300) {
                 let sql = format!(
