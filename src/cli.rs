@@ -56,6 +56,7 @@ pub enum Command {
         /// Only this account (Telegram chat id).
         #[arg(long)]
         account: Option<i64>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -73,12 +74,14 @@ pub enum Command {
         symbol: Option<String>,
         #[arg(long)]
         account: Option<i64>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one match with its outcomes.
     Match {
         id: i64,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -95,7 +98,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "days", required = true, args = ["date", "from"])]
+#[command(group(clap::ArgGroup::new("days").required(true).args(["date", "from"])))]
 pub struct ReconcileArgs {
     /// One day (YYYY-MM-DD).
     #[arg(long, conflicts_with_all = ["from", "to"])]
@@ -109,6 +112,7 @@ pub struct ReconcileArgs {
     /// Only this account (Telegram chat id).
     #[arg(long)]
     account: Option<i64>,
+    /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }
@@ -318,9 +322,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(&settings.database_url)
+    let store = Store::open(&settings.database_url)
         .await
-        .with_context(|| format!("database {}", redact_url(&settings.database_url)))
+        .with_context(|| format!("database {}", redact_url(&settings.database_url)))?;
+    store.bind_zone(settings.tz).await?;
+    Ok(store)
 }
 
 fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {

@@ -26,6 +26,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", path.display());
     let store = Store::open(&url).await.context("demo database")?;
     let tz = settings.tz;
+    store.bind_zone(tz).await?;
     let now = Utc::now();
     println!(
         "rlhf-bot demo: a sample trader's January 2025 (fresh database {})\n",
@@ -46,7 +47,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             now,
         )
         .await?;
-        println!("import {kind:<16} {}", report.summary());
+        println!("{:<24} {}", format!("import {kind}:"), report.summary());
     }
 
     let (from, to) = (day("2025-01-06"), day("2025-01-31"));

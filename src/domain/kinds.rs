@@ -9,11 +9,19 @@ use serde::{Serialize, Serializer};
 
 /// A value that is not one of a kind's names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not a {kind} (expected one of: {expected})")]
+#[error("`{value}` is not {} {kind} (expected one of: {expected})", article(.kind))]
 pub struct UnknownName {
     pub kind: &'static str,
     pub value: String,
     pub expected: String,
+}
+
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 macro_rules! named_enum {

@@ -787,7 +787,12 @@ fn recommendation(p: &mut RowParser<'_, '_>) -> Result<Recommendation, RowError>
     let strike = p.required(Col::Strike, strike);
     let expiration = p.required(Col::Expiration, date);
     let contracts = p.required(Col::Contracts, contracts);
-    let premium = p.required(Col::Premium, |s| not_negative(s, "premium"));
+    // A roll's premium is its net credit per share, which may be a debit (negative).
+    let premium = if action == Some(RecAction::Roll) {
+        p.required(Col::Premium, money)
+    } else {
+        p.required(Col::Premium, |s| not_negative(s, "premium"))
+    };
     let context = RecContext {
         underlying_price: p.optional(Col::UnderlyingPrice, |s| positive(s, "underlying price")),
         delta: p.optional(Col::Delta, |s| {
@@ -1525,7 +1530,7 @@ mod tests {
             ("broker_ref", "", REQUIRED),
             ("account", "-abc", "`-abc` is not a Telegram chat id"),
             ("executed_at", "2025-01-02T10:01:00", "has no UTC offset"),
-            ("action", "roll", "`roll` is not a execution action"),
+            ("action", "roll", "`roll` is not an execution action"),
             (
                 "underlying",
                 "",

@@ -47,8 +47,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-/// Rows sent to the store at once.
-const BATCH: usize = 2_000;
+/// Rows sent to the store at once (one transaction each).
+const BATCH: usize = 5_000;
 
 /// Imports the file at `path`.
 pub async fn import_file(

@@ -38,7 +38,7 @@ impl fmt::Display for ImportKind {
 /// How a file is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum ImportFormat {
-    /// The generic columns of SPEC §10, as CSV with a header row or as JSON Lines.
+    /// The generic columns (see the README), as CSV with a header row or as JSON Lines.
     #[default]
     Generic,
 }

@@ -231,7 +231,7 @@ impl Store {
         .await
     }
 
-    /// The one way rows come in: per batch, look up which keys are stored already, insert
+    /// The one way rows come in, in one transaction: per statement-sized chunk, look up which keys are stored already, insert
     /// the rest, and tell each row's outcome. Duplicates inside a batch are compared with
     /// the first row of their key.
     #[allow(clippy::too_many_arguments)]
@@ -247,10 +247,12 @@ impl Store {
         conflict: impl Fn(&T, &str) -> String,
     ) -> Result<Vec<RowOutcome>> {
         let mut out = Vec::with_capacity(rows.len());
+        // One transaction for the whole call: a call's rows land together or not at all,
+        // and a commit (an fsync on Postgres) is paid once per call, not per statement.
+        let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(BATCH) {
             let keys: Vec<Key> = chunk.iter().map(&key).collect();
             let prints: Vec<String> = chunk.iter().map(&print).collect();
-            let mut tx = self.pool.begin().await?;
             let accounts: Vec<AccountId> = chunk.iter().filter_map(&account).collect();
             ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
             let mut known = self.stored_prints(&mut tx, table, &keys).await?;
@@ -289,9 +291,9 @@ impl Store {
                     )));
                 }
             }
-            tx.commit().await?;
             out.extend(outcomes);
         }
+        tx.commit().await?;
         Ok(out)
     }
 

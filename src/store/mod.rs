@@ -50,6 +50,11 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Busy(String),
+    #[error(
+        "this database's days were computed in {stored}, but SCHEDULE_TZ is {configured}; \
+         set SCHEDULE_TZ back to {stored} or start a new database"
+    )]
+    ZoneChanged { stored: String, configured: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -136,6 +141,29 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Ties the database to the schedule time zone: stored days (`created_day`,
+    /// `exec_day`, match days) are dates in that zone, so a database must not be read
+    /// with another one. The first call records the zone; later calls check it.
+    pub async fn bind_zone(&self, tz: chrono_tz::Tz) -> Result<()> {
+        let name = tz.name();
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('schedule_tz', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'schedule_tz'")
+            .fetch_one(&self.pool)
+            .await?;
+        let stored: String = row.try_get(0)?;
+        if stored == name {
+            Ok(())
+        } else {
+            Err(StoreError::ZoneChanged {
+                stored,
+                configured: name.to_owned(),
+            })
+        }
     }
 
     /// Every account, ascending.
