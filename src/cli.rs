@@ -29,7 +29,11 @@ pub enum Command {
     /// Run the Telegram bot, the scheduler and the outbox sender.
     Run,
     /// Import a built-in sample into a fresh database, reconcile it and show what was found.
-    Demo,
+    Demo {
+        /// Keep the demo database afterwards (its path is printed) to explore it.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Apply database migrations.
     Migrate,
     /// Import recommendations, executions or prices from a CSV or JSON Lines file.
@@ -51,7 +55,7 @@ pub enum Command {
     /// Update position outcomes (actual and algorithm) as of a day.
     TrackOutcomes {
         /// The day to track as of (default: today in SCHEDULE_TZ).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_day)]
         as_of: Option<NaiveDate>,
         /// Only this account (Telegram chat id).
         #[arg(long)]
@@ -62,9 +66,11 @@ pub enum Command {
     },
     /// List reconciled matches.
     Matches {
-        #[arg(long)]
+        /// First day (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_day)]
         from: Option<NaiveDate>,
-        #[arg(long)]
+        /// Last day (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_day)]
         to: Option<NaiveDate>,
         /// consent, modify, reject, independent or no_action.
         #[arg(long = "type")]
@@ -72,6 +78,7 @@ pub enum Command {
         /// Underlying symbol.
         #[arg(long)]
         symbol: Option<String>,
+        /// Only this account (Telegram chat id).
         #[arg(long)]
         account: Option<i64>,
         /// Print JSON instead of text.
@@ -80,6 +87,7 @@ pub enum Command {
     },
     /// Show one match with its outcomes.
     Match {
+        /// The match id (from `matches`).
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -101,13 +109,13 @@ pub enum Command {
 #[command(group(clap::ArgGroup::new("days").required(true).args(["date", "from"])))]
 pub struct ReconcileArgs {
     /// One day (YYYY-MM-DD).
-    #[arg(long, conflicts_with_all = ["from", "to"])]
+    #[arg(long, conflicts_with_all = ["from", "to"], value_parser = parse_day)]
     date: Option<NaiveDate>,
     /// First day of a range.
-    #[arg(long, requires = "to")]
+    #[arg(long, requires = "to", value_parser = parse_day)]
     from: Option<NaiveDate>,
     /// Last day of a range.
-    #[arg(long, requires = "from")]
+    #[arg(long, requires = "from", value_parser = parse_day)]
     to: Option<NaiveDate>,
     /// Only this account (Telegram chat id).
     #[arg(long)]
@@ -115,6 +123,12 @@ pub struct ReconcileArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// A calendar date as `YYYY-MM-DD`.
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD, e.g. 2025-01-06)"))
 }
 
 /// A failure that is the caller's fault: exit status 2.
@@ -130,7 +144,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Run => bail!(
             "the Telegram bot is not part of this build yet; use the other commands (see rlhf-bot --help)"
         ),
-        Command::Demo => crate::demo::run(&settings)
+        Command::Demo { keep } => crate::demo::run(&settings, keep)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
@@ -241,7 +255,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                     .map(|(k, n)| format!("{k} {n}"))
                     .collect();
                 println!(
-                    "outcomes as of {as_of}: {} match(es) tracked{}{}",
+                    "outcomes as of {as_of}: {} match(es) updated (final outcomes are kept){}{}",
                     report.matches,
                     if statuses.is_empty() { "" } else { "; " },
                     statuses.join(", ")
@@ -257,6 +271,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             account,
             json,
         } => {
+            if let (Some(f), Some(t)) = (from, to)
+                && f > t
+            {
+                return Err(UsageError(format!("--from {f} is after --to {t}")).into());
+            }
             let symbol = symbol
                 .map(|s| Symbol::parse(&s).map_err(|e| UsageError(format!("--symbol: {e}"))))
                 .transpose()?;

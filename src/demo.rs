@@ -20,18 +20,18 @@ const RECOMMENDATIONS: &str = include_str!("../samples/demo/recommendations.csv"
 const EXECUTIONS: &str = include_str!("../samples/demo/executions.csv");
 const PRICES: &str = include_str!("../samples/demo/prices.csv");
 
-pub async fn run(settings: &Settings) -> anyhow::Result<()> {
-    let dir = tempfile_dir()?;
-    let path = dir.join("demo.db");
+pub async fn run(settings: &Settings, keep: bool) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("rlhf-bot-demo-")
+        .tempdir()
+        .context("cannot create a directory for the demo database")?;
+    let path = dir.path().join("demo.db");
     let url = format!("sqlite://{}", path.display());
     let store = Store::open(&url).await.context("demo database")?;
     let tz = settings.tz;
     store.bind_zone(tz).await?;
     let now = Utc::now();
-    println!(
-        "rlhf-bot demo: a sample trader's January 2025 (fresh database {})\n",
-        path.display()
-    );
+    println!("rlhf-bot demo: a sample trader's January 2025, in a fresh database\n");
 
     for (kind, text) in [
         (ImportKind::Recommendations, RECOMMENDATIONS),
@@ -108,19 +108,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         algo.to_dollars_display()
     );
     store.close().await;
+    if keep {
+        let kept = dir.keep();
+        println!(
+            "\nThe demo database is kept. Explore it with:\n  DATABASE_URL=sqlite://{} rlhf-bot matches",
+            kept.join("demo.db").display()
+        );
+    }
     Ok(())
 }
 
 fn day(s: &str) -> NaiveDate {
     s.parse().expect("a valid literal date")
-}
-
-/// A fresh directory for the demo database, left behind so it can be inspected.
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("rlhf-bot-demo-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
 }

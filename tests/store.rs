@@ -376,8 +376,15 @@ both!(
 async fn a_database_keeps_the_zone_its_days_were_computed_in(db: &TestDb) {
     db.store.bind_zone(tz()).await.unwrap();
     db.store.bind_zone(tz()).await.unwrap();
-    let other = db.store.bind_zone(chrono_tz::America::New_York).await.unwrap_err();
+    let other = db
+        .store
+        .bind_zone(chrono_tz::America::New_York)
+        .await
+        .unwrap_err();
     assert!(matches!(other, StoreError::ZoneChanged { .. }));
     assert!(other.to_string().contains("America/Los_Angeles"), "{other}");
 }
-both!(zone_is_bound, a_database_keeps_the_zone_its_days_were_computed_in);
+both!(
+    zone_is_bound,
+    a_database_keeps_the_zone_its_days_were_computed_in
+);

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::{FileError, ImportFormat, ImportKind, Record, RowError, read_rows};
+use super::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError, read_rows};
 use crate::store::{RowOutcome, Store, StoreError};
 
 /// What an import did.
@@ -38,13 +38,16 @@ pub enum ImportError {
     #[error("cannot read {path}: {source}")]
     Open {
         path: String,
-        #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     File(#[from] FileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the import stopped unexpectedly; rows read before the stop were kept, run it again to finish"
+    )]
+    Stopped,
 }
 
 /// Rows sent to the store at once (one transaction each).
@@ -83,7 +86,10 @@ pub async fn import_file(
 }
 
 /// Imports from any reader (a file, a document sent to the bot).
-pub async fn import_reader<R: Read + 'static>(
+///
+/// Parsing runs on its own thread while the store writes the previous batch, so a large
+/// file costs about the larger of the two, not their sum.
+pub async fn import_reader<R: Read + Send + 'static>(
     store: &Store,
     kind: ImportKind,
     format: ImportFormat,
@@ -91,18 +97,58 @@ pub async fn import_reader<R: Read + 'static>(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
-    let mut report = ImportReport::default();
-    let mut batch: Vec<(u64, Record)> = Vec::with_capacity(BATCH);
-    for row in read_rows(kind, format, input)? {
-        match row.result {
-            Ok(record) => batch.push((row.line, record)),
-            Err(e) => report.errors.push(e),
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ParsedRow>, FileError>>(2);
+    let parser = std::thread::spawn(move || {
+        let rows = match read_rows(kind, format, input) {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in rows {
+            batch.push(row);
+            if batch.len() >= BATCH
+                && tx
+                    .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                    .is_err()
+            {
+                return; // the importer stopped listening (it failed); nothing more to do
+            }
         }
-        if batch.len() >= BATCH {
-            flush(store, &mut batch, &mut report, tz, now).await?;
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+    });
+    let mut report = ImportReport::default();
+    let mut result = Ok(());
+    while let Some(message) = rx.recv().await {
+        let rows = match message {
+            Ok(rows) => rows,
+            Err(e) => {
+                result = Err(ImportError::File(e));
+                break;
+            }
+        };
+        let mut good = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row.result {
+                Ok(record) => good.push((row.line, record)),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        if let Err(e) = flush(store, &mut good, &mut report, tz, now).await {
+            result = Err(ImportError::Store(e));
+            break;
         }
     }
-    flush(store, &mut batch, &mut report, tz, now).await?;
+    drop(rx);
+    result?;
+    if parser.join().is_err() {
+        // Rows after the failure were not read: say so rather than report a short import.
+        return Err(ImportError::Stopped);
+    }
     report.errors.sort_by_key(|e| e.line);
     report.rejected = report.errors.len();
     Ok(report)

@@ -148,10 +148,12 @@ impl Store {
     /// with another one. The first call records the zone; later calls check it.
     pub async fn bind_zone(&self, tz: chrono_tz::Tz) -> Result<()> {
         let name = tz.name();
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('schedule_tz', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('schedule_tz', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
         let row = sqlx::query("SELECT value FROM meta WHERE key = 'schedule_tz'")
             .fetch_one(&self.pool)
             .await?;

@@ -59,6 +59,9 @@ pub struct DayData {
     pub executions: BTreeMap<AccountId, Vec<Stored<Execution>>>,
     existing: BTreeMap<AccountId, Vec<ExistingRow>>,
     reasons: HashMap<(AccountId, String), StoredReason>,
+    /// Rows of later days that belong to the loaded recommendations (a re-run of an
+    /// earlier day can take them over): (account, key) → id.
+    later: HashMap<(AccountId, String), i64>,
 }
 
 impl DayData {
@@ -221,10 +224,38 @@ impl Store {
             }
             Ok::<_, StoreError>(out)
         };
-        let (recs, executions, match_rows) =
-            tokio::try_join!(recs, execs, async { Ok(q.fetch_all(&self.pool).await?) })?;
+        let later_sql = format!(
+            "SELECT m.id, m.account_id, m.match_key FROM recommendation_execution_matches m \
+             JOIN recommendations r ON r.id = m.recommendation_id \
+             WHERE r.created_day >= $1 AND r.created_day <= $2 AND m.day > $2{}",
+            if account.is_some() {
+                " AND m.account_id = $3"
+            } else {
+                ""
+            }
+        );
+        let mut later_q = sqlx::query(&later_sql)
+            .bind(first.to_string())
+            .bind(day.to_string());
+        if account.is_some() {
+            later_q = later_q.bind(acct);
+        }
+        let (recs, executions, match_rows, later_rows) = tokio::try_join!(
+            recs,
+            execs,
+            async { Ok(q.fetch_all(&self.pool).await?) },
+            async { Ok(later_q.fetch_all(&self.pool).await?) }
+        )?;
+        let mut later = HashMap::new();
+        for row in &later_rows {
+            later.insert(
+                (AccountId(row.try_get(1)?), row.try_get(2)?),
+                row.try_get(0)?,
+            );
+        }
         let mut data = DayData {
             day,
+            later,
             recs,
             executions,
             ..DayData::default()
@@ -346,29 +377,16 @@ impl Store {
             // Rows whose links and outcomes must go: removed rows, changed rows of the day,
             // and rows of other days that this day now takes over (same key).
             let mut touched: Vec<i64> = stale.clone();
-            let mut moved: Vec<(i64, String)> = Vec::new();
             for (account, d, _) in &upserts {
-                match data
+                let today = data
                     .existing
                     .get(account)
-                    .and_then(|rows| rows.iter().find(|r| r.key == d.key))
+                    .and_then(|rows| rows.iter().find(|r| r.key == d.key));
+                if let Some(id) = today
+                    .map(|r| r.id)
+                    .or_else(|| data.later.get(&(*account, d.key.clone())).copied())
                 {
-                    Some(row) => touched.push(row.id),
-                    None => moved.push((account.0, d.key.clone())),
-                }
-            }
-            for part in moved.chunks(500) {
-                let sql = format!(
-                    "SELECT m.id FROM recommendation_execution_matches m JOIN (VALUES {}) v \
-                     ON m.account_id = v.column1 AND m.match_key = v.column2",
-                    placeholders(self.backend, part.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for (a, k) in part {
-                    q = q.bind(*a).bind(k.clone());
-                }
-                for row in q.fetch_all(&mut *tx).await? {
-                    touched.push(row.try_get(0)?);
+                    touched.push(id);
                 }
             }
             for part in touched.chunks(500) {
