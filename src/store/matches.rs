@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, list, parse_day, parse_named, ts};
+use super::{Result, Store, StoreError, fetch_by_ids, parse_day, parse_named, ts};
 use crate::domain::outcome::{Basis, Outcome};
 use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, ReasonCode, Side, Symbol};
 
@@ -194,21 +194,18 @@ impl Store {
     async fn attach_executions(&self, records: &mut [MatchRecord]) -> Result<()> {
         let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
         let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT x.match_id, e.broker_ref FROM match_executions x \
-                 JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({}) ORDER BY e.id",
-                list(chunk.len(), 1)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                refs.entry(row.try_get(0)?)
-                    .or_default()
-                    .push(row.try_get(1)?);
-            }
+        let rows = fetch_by_ids(
+            &self.pool,
+            "SELECT x.match_id, e.broker_ref FROM match_executions x \
+             JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({ids}) ORDER BY e.id",
+            &[],
+            &ids,
+        )
+        .await?;
+        for row in rows {
+            refs.entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
         }
         for r in records {
             r.executions = refs.remove(&r.id).unwrap_or_default();

@@ -247,6 +247,49 @@ pub(crate) fn list(n: usize, start: usize) -> String {
         .join(", ")
 }
 
+/// Ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// The rows of `sql` for all `ids`, in chunks: `{ids}` in `sql` stands for the id list,
+/// which is numbered after the `fixed` text parameters (`$1`…).
+pub(crate) async fn fetch_by_ids(
+    pool: &AnyPool,
+    sql: &str,
+    fixed: &[String],
+    ids: &[i64],
+) -> Result<Vec<AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = sql.replace("{ids}", &list(chunk.len(), fixed.len() + 1));
+        let mut q = sqlx::query(&sql);
+        for f in fixed {
+            q = q.bind(f.clone());
+        }
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        rows.extend(q.fetch_all(pool).await?);
+    }
+    Ok(rows)
+}
+
+/// Runs `sql` for all `ids` inside a transaction, in chunks (`{ids}` as above).
+pub(crate) async fn execute_by_ids(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sql: &str,
+    ids: &[i64],
+) -> Result<()> {
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = sql.replace("{ids}", &list(chunk.len(), 1));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// A UTC timestamp in its stored form.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use sqlx::Row;
 
 use super::reconcile::{EXEC_COLUMNS, REC_COLUMNS, exec_from_row, rec_from_row};
-use super::{Result, Store, list, parse_day, parse_named, placeholders, ts};
+use super::{Result, Store, fetch_by_ids, parse_day, parse_named, placeholders, ts};
 use crate::domain::outcome::{Closes, MatchView, Outcome};
 use crate::domain::reconcile::group_fills;
 use crate::domain::{AccountId, Execution, Money, Stored, Symbol};
@@ -66,38 +66,22 @@ impl Store {
         let all: Vec<(i64, Option<i64>)> = pending.values().flatten().map(|m| (m.0, m.3)).collect();
         let mut recs = HashMap::new();
         let rec_ids: Vec<i64> = all.iter().filter_map(|m| m.1).collect();
-        for chunk in rec_ids.chunks(500) {
-            let sql = format!(
-                "SELECT {REC_COLUMNS} FROM recommendations r WHERE r.id IN ({})",
-                list(chunk.len(), 1)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                let r = rec_from_row(&row)?;
-                recs.insert(r.id, r);
-            }
+        let sql = format!("SELECT {REC_COLUMNS} FROM recommendations r WHERE r.id IN ({{ids}})");
+        for row in fetch_by_ids(&self.pool, &sql, &[], &rec_ids).await? {
+            let r = rec_from_row(&row)?;
+            recs.insert(r.id, r);
         }
         let mut linked: HashMap<i64, Vec<Stored<Execution>>> = HashMap::new();
         let match_ids: Vec<i64> = all.iter().map(|m| m.0).collect();
-        for chunk in match_ids.chunks(500) {
-            let sql = format!(
-                "SELECT x.match_id, {EXEC_COLUMNS} FROM match_executions x \
-                 JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({})",
-                list(chunk.len(), 1)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                linked
-                    .entry(row.try_get(0)?)
-                    .or_default()
-                    .push(exec_from_row(&row)?);
-            }
+        let sql = format!(
+            "SELECT x.match_id, {EXEC_COLUMNS} FROM match_executions x \
+             JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({{ids}})"
+        );
+        for row in fetch_by_ids(&self.pool, &sql, &[], &match_ids).await? {
+            linked
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(exec_from_row(&row)?);
         }
         let earliest = pending.values().flatten().map(|m| m.1).min();
         let mut inputs = Vec::new();
@@ -106,20 +90,14 @@ impl Store {
         if let Some(earliest) = earliest {
             // Positions open at `earliest` expire on or after it; older contracts cannot matter.
             let since = (earliest - chrono::Duration::days(400)).to_string();
-            for chunk in accounts.chunks(500) {
-                let sql = format!(
-                    "SELECT {EXEC_COLUMNS} FROM executions e WHERE e.expiration >= $1 \
-                     AND e.account_id IN ({}) ORDER BY e.id",
-                    list(chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql).bind(since.clone());
-                for a in chunk {
-                    q = q.bind(a.0);
-                }
-                for row in q.fetch_all(&self.pool).await? {
-                    let e = exec_from_row(&row)?;
-                    executions.entry(e.account).or_default().push(e);
-                }
+            let sql = format!(
+                "SELECT {EXEC_COLUMNS} FROM executions e WHERE e.expiration >= $1 \
+                 AND e.account_id IN ({{ids}}) ORDER BY e.id"
+            );
+            let ids: Vec<i64> = accounts.iter().map(|a| a.0).collect();
+            for row in fetch_by_ids(&self.pool, &sql, &[since], &ids).await? {
+                let e = exec_from_row(&row)?;
+                executions.entry(e.account).or_default().push(e);
             }
         }
         for (account, ms) in pending {

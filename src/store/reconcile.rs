@@ -10,8 +10,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{
-    Result, Store, StoreError, contract_from, list, parse_day, parse_named, parse_ts, placeholders,
-    ts,
+    Result, Store, StoreError, contract_from, execute_by_ids, fetch_by_ids, parse_day, parse_named,
+    parse_ts, placeholders, ts,
 };
 use crate::domain::reconcile::{MatchDraft, group_fills};
 use crate::domain::{
@@ -298,27 +298,24 @@ impl Store {
             }
         }
 
-        let accounts: Vec<AccountId> = data.accounts().into_iter().collect();
-        for chunk in accounts.chunks(500) {
-            let sql = format!(
-                "SELECT account_id, match_key, reason_code, reason_text, reason_at FROM match_reasons \
-                 WHERE account_id IN ({})",
-                list(chunk.len(), 1)
+        let accounts: Vec<i64> = data.accounts().into_iter().map(|a| a.0).collect();
+        let rows = fetch_by_ids(
+            &self.pool,
+            "SELECT account_id, match_key, reason_code, reason_text, reason_at FROM match_reasons \
+             WHERE account_id IN ({ids})",
+            &[],
+            &accounts,
+        )
+        .await?;
+        for row in rows {
+            data.reasons.insert(
+                (AccountId(row.try_get(0)?), row.try_get(1)?),
+                StoredReason {
+                    code: row.try_get(2)?,
+                    text: row.try_get(3)?,
+                    at: row.try_get(4)?,
+                },
             );
-            let mut q = sqlx::query(&sql);
-            for a in chunk {
-                q = q.bind(a.0);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                data.reasons.insert(
-                    (AccountId(row.try_get(0)?), row.try_get(1)?),
-                    StoredReason {
-                        code: row.try_get(2)?,
-                        text: row.try_get(3)?,
-                        at: row.try_get(4)?,
-                    },
-                );
-            }
         }
         Ok(data)
     }
@@ -389,28 +386,16 @@ impl Store {
                     touched.push(id);
                 }
             }
-            for part in touched.chunks(500) {
-                let ids = list(part.len(), 1);
-                for table in ["match_executions", "position_outcomes"] {
-                    let sql = format!("DELETE FROM {table} WHERE match_id IN ({ids})");
-                    let mut q = sqlx::query(&sql);
-                    for id in part {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
+            for table in ["match_executions", "position_outcomes"] {
+                let sql = format!("DELETE FROM {table} WHERE match_id IN ({{ids}})");
+                execute_by_ids(&mut tx, &sql, &touched).await?;
             }
-            for part in stale.chunks(500) {
-                let sql = format!(
-                    "DELETE FROM recommendation_execution_matches WHERE id IN ({})",
-                    list(part.len(), 1)
-                );
-                let mut q = sqlx::query(&sql);
-                for id in part {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *tx).await?;
-            }
+            execute_by_ids(
+                &mut tx,
+                "DELETE FROM recommendation_execution_matches WHERE id IN ({ids})",
+                &stale,
+            )
+            .await?;
             let reconciled_at = ts(now);
             for part in upserts.chunks(400) {
                 const COLS: usize = 15;
@@ -499,24 +484,20 @@ impl Store {
         until: NaiveDate,
         accounts: &[AccountId],
     ) -> Result<BTreeMap<NaiveDate, Vec<AccountId>>> {
+        let ids: Vec<i64> = accounts.iter().map(|a| a.0).collect();
+        let rows = fetch_by_ids(
+            &self.pool,
+            "SELECT day, account_id FROM reconciled_days WHERE day > $1 AND day <= $2 \
+             AND account_id IN ({ids}) ORDER BY day, account_id",
+            &[after.to_string(), until.to_string()],
+            &ids,
+        )
+        .await?;
         let mut out: BTreeMap<NaiveDate, Vec<AccountId>> = BTreeMap::new();
-        for chunk in accounts.chunks(500) {
-            let sql = format!(
-                "SELECT day, account_id FROM reconciled_days WHERE day > $1 AND day <= $2 \
-                 AND account_id IN ({}) ORDER BY day, account_id",
-                list(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(&sql)
-                .bind(after.to_string())
-                .bind(until.to_string());
-            for a in chunk {
-                q = q.bind(a.0);
-            }
-            for row in q.fetch_all(&self.pool).await? {
-                out.entry(parse_day(&row.try_get::<String, _>(0)?)?)
-                    .or_default()
-                    .push(AccountId(row.try_get(1)?));
-            }
+        for row in rows {
+            out.entry(parse_day(&row.try_get::<String, _>(0)?)?)
+                .or_default()
+                .push(AccountId(row.try_get(1)?));
         }
         Ok(out)
     }
