@@ -38,7 +38,71 @@ fn main() {
     rt.block_on(bench(accounts));
 }
 
+/// One run's timings.
+struct Run {
+    floor: Duration,
+    import: Duration,
+    reconcile: Duration,
+}
+
 async fn bench(accounts: usize) {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+        .max(1);
+    let pg = std::env::var("BENCH_DATABASE_URL").ok();
+    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
+    let mut results = Vec::new();
+    let mut counts = String::new();
+    let (mut n_recs, mut n_execs) = (0, 0);
+    for i in 0..runs {
+        let (run, c, nr, ne) = one_run(accounts, pg.as_deref()).await;
+        println!(
+            "  run {}: floor {}  import {}  reconcile {}  total {} = {:.2}× the floor",
+            i + 1,
+            secs(run.floor),
+            secs(run.import),
+            secs(run.reconcile),
+            secs(run.import + run.reconcile),
+            (run.import + run.reconcile).as_secs_f64() / run.floor.as_secs_f64()
+        );
+        results.push(run);
+        (counts, n_recs, n_execs) = (c, nr, ne);
+    }
+    let median = |f: &dyn Fn(&Run) -> Duration| {
+        let mut v: Vec<Duration> = results.iter().map(f).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let floor = median(&|r| r.floor);
+    let import = median(&|r| r.import);
+    let reconcile = median(&|r| r.reconcile);
+    let total = median(&|r| r.import + r.reconcile);
+    let mut ratios: Vec<f64> = results
+        .iter()
+        .map(|r| (r.import + r.reconcile).as_secs_f64() / r.floor.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "night benchmark ({backend}): {accounts} accounts, {n_recs} recommendations, {n_execs} executions; median of {runs} run(s)"
+    );
+    println!("  floor (bare bulk insert):  {}", secs(floor));
+    println!("  import:                    {}", secs(import));
+    println!(
+        "  reconcile:                 {}  ({counts})",
+        secs(reconcile)
+    );
+    println!(
+        "  import + reconcile:        {}  = {:.2}× the floor (median ratio)",
+        secs(total),
+        ratios[ratios.len() / 2]
+    );
+    println!("  peak memory (max RSS):     {:.1} MB", max_rss_mb());
+}
+
+/// Generates the night's files, measures the floor and the pipeline on fresh databases.
+async fn one_run(accounts: usize, pg: Option<&str>) -> (Run, String, usize, usize) {
     let tmp = tempfile::tempdir().expect("temp dir");
     // BENCH_KEEP=1 leaves the files and databases behind for inspection.
     let dir = if std::env::var_os("BENCH_KEEP").is_some() {
@@ -52,8 +116,7 @@ async fn bench(accounts: usize) {
     let (n_recs, n_execs) = generate(accounts, &recs, &execs);
     let tz = chrono_tz::America::Los_Angeles;
     let now = Utc::now();
-    let pg = std::env::var("BENCH_DATABASE_URL").ok();
-    let (url, floor_url) = match &pg {
+    let (url, floor_url) = match pg {
         Some(u) => (
             pg_schema(u, "bench_night").await,
             pg_schema(u, "bench_floor").await,
@@ -104,26 +167,22 @@ async fn bench(accounts: usize) {
         .await
         .expect("reconcile");
     let reconcile_time = t.elapsed();
-    let total = import_time + reconcile_time;
     store.close().await;
-
-    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
-    println!(
-        "night benchmark ({backend}): {accounts} accounts, {n_recs} recommendations, {n_execs} executions"
-    );
-    println!("  floor (bare bulk insert):  {}", secs(floor_time));
-    println!("  import:                    {}", secs(import_time));
-    println!(
-        "  reconcile:                 {}  ({:?})",
-        secs(reconcile_time),
-        report.counts
-    );
-    println!(
-        "  import + reconcile:        {}  = {:.2}× the floor",
-        secs(total),
-        total.as_secs_f64() / floor_time.as_secs_f64()
-    );
-    println!("  peak memory (max RSS):     {:.1} MB", max_rss_mb());
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    (
+        Run {
+            floor: floor_time,
+            import: import_time,
+            reconcile: reconcile_time,
+        },
+        counts.join(", "),
+        n_recs,
+        n_execs,
+    )
 }
 
 fn secs(d: Duration) -> String {

@@ -2,7 +2,7 @@
 //! batch in one transaction. A row whose key is already stored is a duplicate when it
 //! is the same row and a conflict when it differs; neither changes what is stored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -10,7 +10,9 @@ use sqlx::Row;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 
-use super::{Result, Store, StoreError, ensure_accounts, fingerprint, placeholders, ts};
+use super::{
+    Result, Store, StoreError, ensure_accounts, fingerprint, param_list, placeholders, ts,
+};
 use crate::domain::{AccountId, Execution, Money, PriceClose, Recommendation, day_of};
 
 /// What became of one imported row.
@@ -298,6 +300,11 @@ impl Store {
     }
 
     /// The fingerprints stored under `keys`.
+    ///
+    /// The filter is one `IN (…)` list per key column, which every planner serves from
+    /// the table's unique index; a join against a `VALUES` list lets Postgres choose a
+    /// sequential scan, which grows with the table. Rows that match the lists but not a
+    /// whole key are dropped here.
     async fn stored_prints(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -305,27 +312,53 @@ impl Store {
         keys: &[Key],
     ) -> Result<HashMap<Key, String>> {
         let [k1, k2, k3] = table.key_exprs;
+        let firsts: BTreeSet<i64> = keys.iter().map(|k| k.0).collect();
+        let seconds: BTreeSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+        let thirds: BTreeSet<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+        let mut filters = Vec::new();
+        let mut n = 0;
+        for (expr, count) in [(k1, firsts.len()), (k2, seconds.len()), (k3, thirds.len())] {
+            if expr.starts_with("t.") {
+                filters.push(format!(
+                    "{expr} IN ({})",
+                    param_list(self.backend, count, n + 1)
+                ));
+                n += count;
+            }
+        }
         let sql = format!(
-            "SELECT {k1}, {k2}, {k3}, {} FROM {} t JOIN (VALUES {}) v \
-             ON {k1} = v.column1 AND {k2} = v.column2 AND {k3} = v.column3",
+            "SELECT {k1}, {k2}, {k3}, {} FROM {} t WHERE {}",
             table.fingerprint_expr,
             table.name,
-            placeholders(self.backend, keys.len(), 3),
+            filters.join(" AND ")
         );
         let mut q = sqlx::query(&sql);
-        for (a, b, c) in keys {
-            q = q.bind(*a).bind(b.clone()).bind(c.clone());
+        if k1.starts_with("t.") {
+            for v in &firsts {
+                q = q.bind(*v);
+            }
         }
+        if k2.starts_with("t.") {
+            for v in &seconds {
+                q = q.bind((*v).to_owned());
+            }
+        }
+        if k3.starts_with("t.") {
+            for v in &thirds {
+                q = q.bind((*v).to_owned());
+            }
+        }
+        let wanted: HashSet<&Key> = keys.iter().collect();
         let mut found = HashMap::new();
         for row in q.fetch_all(&mut **tx).await? {
-            found.insert(
-                (
-                    row.try_get::<i64, _>(0)?,
-                    row.try_get::<String, _>(1)?,
-                    row.try_get::<String, _>(2)?,
-                ),
-                row.try_get::<String, _>(3)?,
+            let key = (
+                row.try_get::<i64, _>(0)?,
+                row.try_get::<String, _>(1)?,
+                row.try_get::<String, _>(2)?,
             );
+            if wanted.contains(&key) {
+                found.insert(key, row.try_get::<String, _>(3)?);
+            }
         }
         Ok(found)
     }

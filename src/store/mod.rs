@@ -239,6 +239,15 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String
     s
 }
 
+/// `?, ?, …` on SQLite, `$start, $start+1, …` on Postgres: a parameter list for a
+/// statement whose parameters are all positional (see `placeholders`).
+pub(crate) fn param_list(backend: Backend, n: usize, start: usize) -> String {
+    match backend {
+        Backend::Sqlite => vec!["?"; n].join(", "),
+        Backend::Postgres => list(n, start),
+    }
+}
+
 /// `$a, $b, …` for an `IN (…)` list of `n` values numbered from `start`.
 pub(crate) fn list(n: usize, start: usize) -> String {
     (start..start + n)
