@@ -77,6 +77,7 @@ impl Store {
     /// in WAL mode with a busy timeout and foreign keys on.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        sqlite_without_memory_statistics();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             if path.is_empty() {
@@ -185,6 +186,29 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Turns off SQLite's memory statistics, once per process, before the first connection.
+///
+/// With statistics on (SQLite's default), every allocation inside SQLite takes one
+/// process-wide mutex; sqlx runs each connection on its own thread, so overlapping
+/// queries queue on that mutex (measured: a fifth of a night's reconciliation time in
+/// futex wake-ups). Nothing here reads the statistics.
+fn sqlite_without_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config must run before SQLite is initialised and not
+        // concurrently with other SQLite calls. Every connection of this process is
+        // opened by `Store::connect`, which calls this first, and `Once` serialises it.
+        // Were SQLite already initialised, the call would return SQLITE_MISUSE and
+        // change nothing.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+        }
+    });
 }
 
 async fn ensure_accounts(
