@@ -210,16 +210,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             } else {
                 for r in &reports {
-                    let counts: Vec<String> = r
-                        .counts
-                        .iter()
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(k, n)| format!("{k} {n}"))
-                        .collect();
+                    let counts = counts_line(&r.counts);
                     let counts = if counts.is_empty() {
                         "nothing to match".to_owned()
                     } else {
-                        counts.join(", ")
+                        counts
                     };
                     let day = r.day.map(|d| d.to_string()).unwrap_or_default();
                     print!(
@@ -356,6 +351,20 @@ fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
     }
 }
 
+/// Match counts in the order of the match types, zeros left out: `consent 5, modify 2`.
+pub fn counts_line(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    MatchType::ALL
+        .iter()
+        .filter_map(|t| {
+            counts
+                .get(t.as_str())
+                .filter(|n| **n > 0)
+                .map(|n| format!("{t} {n}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One line per match, for lists.
 pub fn match_line(m: &MatchRecord) -> String {
     let mut s = format!(
@@ -370,7 +379,13 @@ pub fn match_line(m: &MatchRecord) -> String {
         s.push_str(&format!("  rec {r}"));
     }
     if !m.executions.is_empty() {
-        s.push_str(&format!("  fills {}", m.executions.join(",")));
+        // A no_action row links the expiry or assignment that resolved the position.
+        let what = if m.match_type == MatchType::NoAction {
+            "event"
+        } else {
+            "fills"
+        };
+        s.push_str(&format!("  {what} {}", m.executions.join(",")));
     }
     if !m.modifications.is_empty() {
         s.push_str(&format!("  [{}]", m.modifications.join(", ")));

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 
-use crate::cli::match_line;
+use crate::cli::{counts_line, match_line};
 use crate::config::Settings;
 use crate::domain::{Money, Side};
 use crate::import::load::import_reader;
@@ -58,8 +58,7 @@ pub async fn run(settings: &Settings, keep: bool) -> anyhow::Result<()> {
             *totals.entry(k).or_default() += n;
         }
     }
-    let counts: Vec<String> = totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("reconcile {from} to {to}: {}", counts.join(", "));
+    println!("reconcile {from} to {to}: {}", counts_line(&totals));
     let tracked = jobs::outcomes::run(&store, tz, to, None, now).await?;
     let statuses: Vec<String> = tracked
         .statuses
