@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use common::{TestDb, now, rules, tz};
 use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, ReasonCode, Side};
@@ -387,4 +389,108 @@ async fn a_database_keeps_the_zone_its_days_were_computed_in(db: &TestDb) {
 both!(
     zone_is_bound,
     a_database_keeps_the_zone_its_days_were_computed_in
+);
+
+/// A small deterministic generator (xorshift), so a failing case can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Random weeks for two accounts, imported in two halves with reconciliation in
+/// between (so the second half is a late import), then every day re-run.
+async fn random_weeks_keep_every_row_in_exactly_one_match(db: &TestDb) {
+    for seed in 1..=6u64 {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+        let symbols = ["AAPL", "MSFT", "SPY"];
+        let (mut recs, mut execs) = (Vec::new(), Vec::new());
+        for i in 0..30 {
+            let acct = 1000 * seed + rng.next(2);
+            let day = 6 + rng.next(10); // 2025-01-06 .. 2025-01-15
+            let sym = symbols[rng.next(3) as usize];
+            let strike = 100 + 5 * rng.next(4);
+            let exp = ["2025-01-24", "2025-01-31"][rng.next(2) as usize];
+            let qty = 1 + rng.next(3);
+            let line_rec = format!(
+                "s{seed}-r{i},{acct},2025-01-{day:02}T0{}:30:00-08:00,sell_to_open,{sym},put,{strike},{exp},{qty},1.{:02},\n",
+                6 + rng.next(3),
+                rng.next(100)
+            );
+            recs.push(line_rec);
+            if rng.next(3) > 0 {
+                let tday = day + rng.next(3);
+                let tstrike = if rng.next(2) == 0 { strike } else { strike + 5 };
+                let texp = if rng.next(3) == 0 { "2025-02-07" } else { exp };
+                for fill in 0..(1 + rng.next(2)) {
+                    execs.push(format!(
+                        "s{seed}-e{i}-{fill},{acct},2025-01-{tday:02}T{:02}:00:00-08:00,sell_to_open,{sym},put,{tstrike},{texp},1,1.{:02},0.65\n",
+                        9 + rng.next(9),
+                        rng.next(100)
+                    ));
+                }
+            }
+        }
+        let half = execs.len() / 2;
+        import(db, ImportKind::Recommendations, &recs.concat()).await;
+        import(db, ImportKind::Executions, &execs[..half].concat()).await;
+        let days: Vec<String> = (6..=21).map(|d| format!("2025-01-{d:02}")).collect();
+        for day in &days {
+            reconcile(db, day).await;
+        }
+        import(db, ImportKind::Executions, &execs[half..].concat()).await;
+        for day in &days {
+            reconcile(db, day).await;
+        }
+        let before = all_matches(db).await;
+        for day in &days {
+            assert_eq!(
+                reconcile(db, day).await.written,
+                0,
+                "seed {seed}: re-running {day} changed rows"
+            );
+        }
+        assert_eq!(all_matches(db).await, before, "seed {seed}");
+
+        let mine: Vec<&MatchRecord> = before
+            .iter()
+            .filter(|m| m.account.0 / 1000 == seed as i64)
+            .collect();
+        let mut rec_ids: Vec<&str> = mine
+            .iter()
+            .filter_map(|m| m.recommendation.as_deref())
+            .collect();
+        rec_ids.sort_unstable();
+        let expected: Vec<String> = (0..recs.len()).map(|i| format!("s{seed}-r{i}")).collect();
+        let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(
+            rec_ids, expected,
+            "seed {seed}: every recommendation in exactly one match"
+        );
+        let mut refs: Vec<&str> = mine
+            .iter()
+            .flat_map(|m| m.executions.iter().map(String::as_str))
+            .collect();
+        refs.sort_unstable();
+        let all_refs: Vec<String> = execs
+            .iter()
+            .map(|l| l.split(',').next().unwrap().to_owned())
+            .collect();
+        let mut all_refs: Vec<&str> = all_refs.iter().map(String::as_str).collect();
+        all_refs.sort_unstable();
+        assert_eq!(
+            refs, all_refs,
+            "seed {seed}: every execution in exactly one match"
+        );
+    }
+}
+both!(
+    random_weeks,
+    random_weeks_keep_every_row_in_exactly_one_match
 );
