@@ -488,7 +488,96 @@ async fn random_weeks_keep_every_row_in_exactly_one_match(db: &TestDb) {
             refs, all_refs,
             "seed {seed}: every execution in exactly one match"
         );
+
+        // The store, with its late import and re-runs, agrees with the pure
+        // reconciliation of everything at once.
+        let oracle = pure_reconciliation(&recs.concat(), &execs.concat(), &days);
+        let stored: BTreeMap<String, (MatchType, Vec<String>)> = mine
+            .iter()
+            .map(|m| {
+                (
+                    identity(m.recommendation.as_deref(), &m.executions),
+                    (m.match_type, m.executions.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(stored, oracle, "seed {seed}");
     }
+}
+
+/// A match's identity independent of database ids: its recommendation, else its fills.
+fn identity(rec: Option<&str>, refs: &[String]) -> String {
+    rec.map(str::to_owned).unwrap_or_else(|| refs.join("+"))
+}
+
+fn pure_reconciliation(
+    recs_csv: &str,
+    execs_csv: &str,
+    days: &[String],
+) -> BTreeMap<String, (MatchType, Vec<String>)> {
+    use rlhf_bot::domain::Stored;
+    use rlhf_bot::domain::reconcile::reconcile_range;
+    use rlhf_bot::import::{Record, read_rows};
+    let parse = |kind, header: &str, body: &str| -> Vec<Record> {
+        let text = format!("{header}{body}").into_bytes();
+        read_rows(kind, ImportFormat::Generic, std::io::Cursor::new(text))
+            .unwrap()
+            .map(|r| r.result.unwrap())
+            .collect()
+    };
+    let recs: Vec<Stored<rlhf_bot::domain::Recommendation>> =
+        parse(ImportKind::Recommendations, REC_HEADER, recs_csv)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r {
+                Record::Recommendation(item) => Stored {
+                    id: i as i64 + 1,
+                    item,
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect();
+    let execs: Vec<Stored<rlhf_bot::domain::Execution>> =
+        parse(ImportKind::Executions, EXEC_HEADER, execs_csv)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r {
+                Record::Execution(item) => Stored {
+                    id: i as i64 + 1,
+                    item,
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect();
+    let ref_of = |id: i64| execs[(id - 1) as usize].broker_ref.clone();
+    let ext_of = |id: i64| recs[(id - 1) as usize].external_id.clone();
+    // Reconciliation is per account, as the store runs it.
+    let accounts: std::collections::BTreeSet<_> = recs
+        .iter()
+        .map(|r| r.account)
+        .chain(execs.iter().map(|e| e.account))
+        .collect();
+    let mut out = BTreeMap::new();
+    for account in accounts {
+        let my_recs: Vec<_> = recs
+            .iter()
+            .filter(|r| r.account == account)
+            .cloned()
+            .collect();
+        let my_execs: Vec<_> = execs
+            .iter()
+            .filter(|e| e.account == account)
+            .cloned()
+            .collect();
+        let (first, last) = (d(&days[0]), d(days.last().unwrap()));
+        for (_, m) in reconcile_range(first, last, &my_recs, &my_execs, &rules(), tz()) {
+            let mut refs: Vec<String> = m.executions.iter().map(|&e| ref_of(e)).collect();
+            refs.sort_by_key(|r| execs.iter().position(|e| &e.broker_ref == r));
+            let key = identity(m.recommendation.map(ext_of).as_deref(), &refs);
+            out.insert(key, (m.match_type, refs));
+        }
+    }
+    out
 }
 both!(
     random_weeks,
