@@ -764,6 +764,42 @@ fn a_close_recommendation_whose_position_expired_in_the_window_is_no_action_with
 }
 
 #[test]
+fn two_close_recommendations_for_one_expired_position_share_the_event_once() {
+    // The algorithm asked twice; the expiry resolves both, but links to the first only
+    // (an execution belongs to one match).
+    let position = put("AAPL", "2025-01-03", "100");
+    let first = close_rec(1, pt("2025-01-02", "09:30"), position.clone(), 2, "0.05");
+    let second = close_rec(2, pt("2025-01-02", "10:30"), position.clone(), 2, "0.04");
+    let expired = event(
+        31,
+        pt("2025-01-03", "14:00"),
+        ExecAction::Expired,
+        position,
+        2,
+    );
+    let all = range("2025-01-02", "2025-01-10", &[second, first], &[expired]);
+    assert_eq!(
+        dated_rows(&all),
+        vec![
+            (
+                d("2025-01-03"),
+                "r:1".to_owned(),
+                MatchType::NoAction,
+                Some(1),
+                vec![31]
+            ),
+            (
+                d("2025-01-03"),
+                "r:2".to_owned(),
+                MatchType::NoAction,
+                Some(2),
+                vec![]
+            ),
+        ]
+    );
+}
+
+#[test]
 fn a_close_recommendation_whose_position_was_assigned_early_is_no_action_with_the_event() {
     // Assigned on Friday, two weeks before expiration: the event, not the date, resolves it.
     let position = aapl_jan17_100p();

@@ -182,6 +182,9 @@ pub fn reconcile_day(
 
     let mut drafts = Vec::new();
     let mut paired_trades = BTreeSet::new();
+    // An event resolves a position once: when two recommendations closed the same
+    // position, the first (in canonical order) carries the event.
+    let mut used_events: BTreeSet<i64> = BTreeSet::new();
     for (i, rec) in recs.iter().enumerate() {
         let halves: Vec<(&Slot, &Trade)> = slots
             .iter()
@@ -196,7 +199,8 @@ pub fn reconcile_day(
             drafts.push(d);
             continue;
         }
-        if let Some(events) = resolution(rec, day, &todays) {
+        if let Some(mut events) = resolution(rec, day, &todays) {
+            events.retain(|e| used_events.insert(*e));
             drafts.push(MatchDraft {
                 key: rec_key(rec.id),
                 match_type: MatchType::NoAction,
