@@ -143,6 +143,39 @@ async fn rerunning_a_day_changes_nothing(db: &TestDb) {
         .unwrap();
     assert_eq!(modify.modifications, vec!["dte+7", "contracts-1"]);
     assert_eq!(modify.executions, vec!["b2"]);
+    // Every filter, alone and together, on this backend.
+    let filtered = |f: MatchFilter| async move { db.store.matches(&f).await.unwrap() };
+    let msft = rlhf_bot::domain::Symbol::parse("msft").unwrap();
+    let by_type = filtered(MatchFilter {
+        match_type: Some(MatchType::Modify),
+        ..MatchFilter::default()
+    })
+    .await;
+    assert_eq!(by_type, vec![modify.clone()]);
+    let by_all = filtered(MatchFilter {
+        from: Some(d("2025-01-02")),
+        to: Some(d("2025-01-02")),
+        match_type: Some(MatchType::Modify),
+        symbol: Some(msft.clone()),
+        account: Some(AccountId(100)),
+        ..MatchFilter::default()
+    })
+    .await;
+    assert_eq!(by_all, vec![modify.clone()]);
+    let other_day = filtered(MatchFilter {
+        from: Some(d("2025-01-03")),
+        symbol: Some(msft),
+        ..MatchFilter::default()
+    })
+    .await;
+    assert!(other_day.is_empty());
+    let paged = filtered(MatchFilter {
+        limit: Some(2),
+        offset: 1,
+        ..MatchFilter::default()
+    })
+    .await;
+    assert_eq!(paged, before[1..3].to_vec());
 }
 both!(rerun_is_a_no_op, rerunning_a_day_changes_nothing);
 

@@ -139,30 +139,30 @@ impl Store {
             "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
         );
-        let mut binds: Vec<String> = Vec::new();
-        let mut n = 0;
-        let mut push = |sql: &mut String, cond: &str, v: String| {
-            n += 1;
-            sql.push_str(&format!(" AND {cond} ${n}"));
-            binds.push(v);
-        };
+        // Each filter adds a condition and its value, in order.
+        enum Value {
+            Text(String),
+            Int(i64),
+        }
+        let mut values: Vec<(&str, Value)> = Vec::new();
         if let Some(d) = filter.from {
-            push(&mut sql, "m.day >=", d.to_string());
+            values.push(("m.day >=", Value::Text(d.to_string())));
         }
         if let Some(d) = filter.to {
-            push(&mut sql, "m.day <=", d.to_string());
+            values.push(("m.day <=", Value::Text(d.to_string())));
         }
         if let Some(t) = filter.match_type {
-            push(&mut sql, "m.match_type =", t.as_str().to_owned());
+            values.push(("m.match_type =", Value::Text(t.as_str().to_owned())));
         }
         if let Some(s) = &filter.symbol {
-            push(&mut sql, "m.underlying =", s.as_str().to_owned());
+            values.push(("m.underlying =", Value::Text(s.as_str().to_owned())));
         }
-        let account_pos = filter.account.map(|_| {
-            n += 1;
-            sql.push_str(&format!(" AND m.account_id = ${n}"));
-            n
-        });
+        if let Some(a) = filter.account {
+            values.push(("m.account_id =", Value::Int(a.0)));
+        }
+        for (i, (cond, _)) in values.iter().enumerate() {
+            sql.push_str(&format!(" AND {cond} ${}", i + 1));
+        }
         sql.push_str(" ORDER BY m.day, m.id");
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(
@@ -172,14 +172,11 @@ impl Store {
             ));
         }
         let mut q = sqlx::query(&sql);
-        for (i, b) in binds.into_iter().enumerate() {
-            if Some(i + 1) == account_pos {
-                unreachable!("the account is bound last");
-            }
-            q = q.bind(b);
-        }
-        if let Some(a) = filter.account {
-            q = q.bind(a.0);
+        for (_, v) in values {
+            q = match v {
+                Value::Text(t) => q.bind(t),
+                Value::Int(i) => q.bind(i),
+            };
         }
         let mut records = q
             .fetch_all(&self.pool)
