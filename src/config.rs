@@ -45,11 +45,10 @@ impl fmt::Debug for Settings {
 /// The database URL without a password, for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            let user = creds.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
         _ => url.to_owned(),
     }
 }
@@ -203,6 +202,9 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("SECRET"));
         assert!(!shown.contains("pw@"));
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://rlhf.db"), "sqlite://rlhf.db");
         assert_eq!(s.allowed_user_ids, Vec::<i64>::new());
     }
 }

@@ -616,3 +616,33 @@ both!(
     random_weeks,
     random_weeks_keep_every_row_in_exactly_one_match
 );
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    use sqlx::Row;
+    let db = TestDb::sqlite().await;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let timeout: i64 = sqlx::query("PRAGMA busy_timeout")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!(timeout >= 5_000, "{timeout}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_reported_at_once_with_its_cause() {
+    let started = std::time::Instant::now();
+    let err = rlhf_bot::store::Store::connect("postgres://postgres@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(err.to_string().contains("refused"), "{err}");
+}

@@ -20,13 +20,16 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::domain::{AccountId, Contract, Money, Right, Symbol};
 
 pub use imports::RowOutcome;
 
 pub use reconcile::DayData;
+
+/// How long opening the database may take before it is reported unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -40,6 +43,8 @@ pub enum StoreError {
     BadUrl(String),
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot open the database: {0}")]
+    Unreachable(String),
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -112,6 +117,15 @@ impl Store {
         } else {
             options
         };
+        // One plain connection first: a pool only reports "timed out" after its acquire
+        // timeout, while a single attempt says at once why the database is unreachable.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&url))
+            .await
+            .map_err(|_| {
+                StoreError::Unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+            })?
+            .map_err(StoreError::Connect)?;
+        probe.close().await.map_err(StoreError::Connect)?;
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
         Ok(Self { pool, backend })
     }
