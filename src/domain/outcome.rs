@@ -137,6 +137,9 @@ fn at_expiry(
 struct CloseEvent {
     day: NaiveDate,
     at: chrono::DateTime<chrono::Utc>,
+    /// The first execution id: orders events of the same instant the same way whatever
+    /// order they were given in.
+    first_id: i64,
     contracts: i64,
     kind: OutcomeStatus,
     /// Per share, signed as paid; `None` for an assignment/exercise valued at the close.
@@ -182,6 +185,7 @@ impl Book {
                     entry.1.push(CloseEvent {
                         day: t.day,
                         at: t.first_at,
+                        first_id: t.fills.first().copied().unwrap_or_default(),
                         contracts: t.contracts,
                         kind: if rolled {
                             OutcomeStatus::Rolled
@@ -204,6 +208,7 @@ impl Book {
             entry.1.push(CloseEvent {
                 day,
                 at: e.executed_at,
+                first_id: e.id,
                 contracts: e.contracts,
                 kind,
                 price,
@@ -213,7 +218,7 @@ impl Book {
         let mut endings = HashMap::new();
         for (contract, (mut lots, mut events)) in by_contract {
             lots.sort_by_key(|t| (t.first_at, t.key()));
-            events.sort_by_key(|e| e.at);
+            events.sort_by_key(|e| (e.at, e.first_id));
             let mut ev = events.into_iter().peekable();
             let mut left_in_event: Option<(CloseEvent, i64)> = None;
             for lot in lots {
