@@ -38,6 +38,7 @@ impl TestDb {
         let admin = Store::connect(&base)
             .await
             .unwrap_or_else(|e| panic!("Postgres at {PG_ENV} is unreachable: {e}"));
+        drop_schemas_of_finished_runs(&admin).await;
         sqlx::query(&format!("CREATE SCHEMA {schema}"))
             .execute(admin.pool())
             .await
@@ -52,6 +53,34 @@ impl TestDb {
             _dir: None,
         })
     }
+}
+
+/// Test schemas are named `t_<pid>_<n>`; those of processes that have ended are dropped,
+/// once per test process, so repeated runs do not pile them up.
+async fn drop_schemas_of_finished_runs(admin: &Store) {
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'",
+            )
+            .fetch_all(admin.pool())
+            .await
+            .expect("list test schemas");
+            for row in rows {
+                let name: String = row.try_get(0).expect("schema name");
+                let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+                let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+                if !alive {
+                    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                        .execute(admin.pool())
+                        .await
+                        .expect("drop an old test schema");
+                }
+            }
+        })
+        .await;
 }
 
 fn unique() -> u64 {
