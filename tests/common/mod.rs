@@ -31,7 +31,13 @@ impl TestDb {
     /// configured but unreachable, this panics: CI must not pass without Postgres.
     pub async fn postgres(test: &str) -> Option<Self> {
         let Ok(base) = std::env::var(PG_ENV) else {
-            eprintln!("SKIPPED on Postgres: {test} ({PG_ENV} is not set)");
+            // Written to the handle, not with eprintln!: the test harness captures the
+            // print macros of passing tests, and this notice must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED on Postgres: {test} ({PG_ENV} is not set)"
+            );
             return None;
         };
         let schema = format!("t_{}_{}", std::process::id(), unique());
