@@ -2126,3 +2126,73 @@ proptest! {
         prop_assert_eq!(lot_outcomes(&shuffled, &closes, as_of), outcomes);
     }
 }
+
+#[test]
+fn a_roll_counts_the_buy_back_once_and_measures_both_sides_on_the_new_position() {
+    // Sold 1 AAPL Jan 10 100 put at 2.00; rolled on Jan 8 as recommended in strike but a
+    // week later: bought back at 0.50, sold the Jan 24 95 put at 1.60. The algorithm
+    // asked for the Jan 17 95 put for a net credit of 1.00.
+    let old = put("AAPL", "2025-01-10", "100");
+    let opened = fill(
+        11,
+        pt("2025-01-02", "10:00"),
+        ExecAction::SellToOpen,
+        old.clone(),
+        1,
+        "2.00",
+        "0.65",
+    );
+    let back = fill(
+        12,
+        pt("2025-01-08", "10:00"),
+        ExecAction::BuyToClose,
+        old.clone(),
+        1,
+        "0.50",
+        "0.65",
+    );
+    let new = fill(
+        13,
+        pt("2025-01-08", "10:01"),
+        ExecAction::SellToOpen,
+        put("AAPL", "2025-01-24", "95"),
+        1,
+        "1.60",
+        "0.65",
+    );
+    let rec = roll_rec(
+        1,
+        pt("2025-01-08", "09:30"),
+        old,
+        put("AAPL", "2025-01-17", "95"),
+        1,
+        "1.00",
+    );
+    let execs = vec![opened.clone(), back.clone(), new.clone()];
+    let px = closes(&[("AAPL", "2025-01-17", "99"), ("AAPL", "2025-01-24", "97")]);
+    let as_of = "2025-01-24";
+
+    // The old lot carries its own buy-back: (2.00 − 0.50) × 100 − 1.30, status rolled.
+    let first = actual(
+        &view(MatchType::Consent, None, &[&opened], "2025-01-02"),
+        &execs,
+        &px,
+        as_of,
+    );
+    assert_eq!(first.status, OutcomeStatus::Rolled);
+    assert_eq!(first.realized_pnl, Some(m("148.70")));
+
+    // The roll's actual side is the new position only: 1.60 × 100 − 0.65, expired.
+    let roll = view(MatchType::Modify, Some(&rec), &[&back, &new], "2025-01-08");
+    let book = Book::build(&execs, &px, d(as_of), TZ);
+    let both = outcomes_for(&roll, &book, &execs, &px, d(as_of), TZ);
+    let mine = both.iter().find(|o| o.side == Side::Actual).unwrap();
+    assert_eq!(mine.premium, m("160"));
+    assert_eq!(mine.realized_pnl, Some(m("159.35")));
+    // The algorithm's new position: net credit 1.00 plus the 0.50 actually paid to buy
+    // back = 1.50 premium for the Jan 17 95 put, which expired worthless at 99.
+    let algo = both.iter().find(|o| o.side == Side::Algorithm).unwrap();
+    assert_eq!(algo.premium, m("150"));
+    assert_eq!(algo.status, OutcomeStatus::Expired);
+    assert_eq!(algo.realized_pnl, Some(m("150")));
+}

@@ -334,7 +334,18 @@ pub fn outcomes_for(
                 side: Side::Algorithm,
                 ..a.clone()
             },
-            _ => counterfactual(rec, closes, as_of, tz),
+            _ => {
+                let mut algo = counterfactual(rec, closes, as_of, tz);
+                // A roll's premium is a net credit. When the trader bought the old
+                // contract back in this match, its cost turns that net credit into the
+                // premium of the new contract, so both sides measure the new position.
+                let bought_back = m.trades.iter().find(|t| !t.action.is_open());
+                if let (RecAction::Roll, Some(c)) = (rec.action, bought_back) {
+                    algo.premium += c.price.times(SHARES * rec.contracts);
+                    algo = algo.settle(rec.contract.strike);
+                }
+                algo
+            }
         };
         out.push(algo);
     }
@@ -363,7 +374,7 @@ fn actual_outcome(
         } else {
             -1
         };
-        let mut o = Outcome {
+        let o = Outcome {
             side: Side::Actual,
             basis: Basis::Position,
             status: ending.status,
@@ -377,13 +388,8 @@ fn actual_outcome(
             days_held: None,
             return_on_capital_bp: None,
         };
-        // A roll done as recommended: the buy-back belongs to this decision too.
-        if let Some(c) = close {
-            o.close_cost = o
-                .close_cost
-                .map(|x| x + c.price.times(SHARES * c.contracts));
-            o.fees += c.fees;
-        }
+        // In a roll the buy-back's cost stays with the old position (its own outcome,
+        // status `rolled`); this outcome is the new position, so no cost counts twice.
         return Some(o.settle(open.contract.strike));
     }
     if let Some(c) = close {
