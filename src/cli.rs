@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Settings, redact_url};
-use crate::domain::{AccountId, MatchType, ReasonCode, Symbol, day_of};
+use crate::domain::{AccountId, MatchType, Reason, ReasonCode, Symbol, day_of};
 use crate::import::load::import_file;
 use crate::import::{ImportFormat, ImportKind};
 use crate::jobs;
@@ -308,26 +308,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Reason { id, code, text } => {
-            let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-            if code == ReasonCode::Other && text.is_none() {
-                return Err(UsageError("the reason `other` needs a text, e.g. rlhf-bot reason 12 other \"waiting for CPI\"".to_owned()).into());
-            }
-            if text.as_ref().is_some_and(|t| t.chars().count() > 1000) {
-                return Err(
-                    UsageError("a reason text may be at most 1000 characters".to_owned()).into(),
-                );
-            }
+            let reason = Reason::new(code, text.as_deref())
+                .map_err(|e| UsageError(format!("{e} (rlhf-bot reason {id} {code} TEXT)")))?;
             let store = open(&settings).await?;
-            let m = store.match_detail(id, Scope::All).await?;
-            if !m.match_type.is_divergence() {
-                bail!(
-                    "match {id} is a {}; reasons are recorded for divergences (modify, reject, independent)",
-                    m.match_type
-                );
-            }
-            let m = store
-                .set_reason(id, Scope::All, code, text.as_deref(), now)
-                .await?;
+            let m = store.set_reason(id, Scope::All, &reason, now).await?;
             store.close().await;
             println!("{}", match_line(&m));
             Ok(ExitCode::SUCCESS)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use common::{TestDb, now, rules, tz};
-use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, ReasonCode, Side};
+use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, Reason, ReasonCode, Side};
 use rlhf_bot::import::load::{ImportReport, import_reader};
 use rlhf_bot::import::{ImportFormat, ImportKind};
 use rlhf_bot::jobs;
@@ -220,8 +220,7 @@ async fn a_reason_is_kept_across_reruns(db: &TestDb) {
         .set_reason(
             ms[0].id,
             Scope::All,
-            ReasonCode::BetterOpportunity,
-            Some("NVDA dipped"),
+            &Reason::new(ReasonCode::BetterOpportunity, Some("NVDA dipped")).unwrap(),
             now(),
         )
         .await
@@ -254,7 +253,12 @@ async fn a_reason_is_kept_across_reruns(db: &TestDb) {
         .find(|m| m.match_type == MatchType::Reject)
         .unwrap();
     db.store
-        .set_reason(reject.id, Scope::All, ReasonCode::PremiumLow, None, now())
+        .set_reason(
+            reject.id,
+            Scope::All,
+            &Reason::new(ReasonCode::PremiumLow, None).unwrap(),
+            now(),
+        )
         .await
         .unwrap();
     reconcile(db, "2025-01-06").await;
@@ -319,12 +323,30 @@ async fn accounts_never_see_each_other(db: &TestDb) {
         .set_reason(
             mine[0].id,
             Scope::Account(AccountId(200)),
-            ReasonCode::Timing,
-            None,
+            &Reason::new(ReasonCode::Timing, None).unwrap(),
             now(),
         )
         .await;
     assert!(matches!(forged, Err(StoreError::NotFound(_))));
+    // A consent has nothing to explain.
+    let consent = db
+        .store
+        .set_reason(
+            mine[0].id,
+            Scope::All,
+            &Reason::new(ReasonCode::Timing, None).unwrap(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        consent.to_string().ends_with(
+            "is a consent; reasons are recorded for divergences (modify, reject, independent)"
+        ),
+        "{consent}"
+    );
+    let unchanged = db.store.match_detail(mine[0].id, Scope::All).await.unwrap();
+    assert_eq!(unchanged.reason_code, None);
 }
 both!(account_isolation, accounts_never_see_each_other);
 
@@ -551,37 +573,41 @@ fn pure_reconciliation(
     use rlhf_bot::domain::Stored;
     use rlhf_bot::domain::reconcile::reconcile_range;
     use rlhf_bot::import::{Record, read_rows};
-    let parse = |kind, header: &str, body: &str| -> Vec<Record> {
+    // Parses a file the way the import does and numbers its rows 1, 2, … as ids.
+    fn parse<T>(
+        kind: ImportKind,
+        header: &str,
+        body: &str,
+        pick: fn(Record) -> Option<T>,
+    ) -> Vec<Stored<T>> {
         let text = format!("{header}{body}").into_bytes();
         read_rows(kind, ImportFormat::Generic, std::io::Cursor::new(text))
             .unwrap()
-            .map(|r| r.result.unwrap())
+            .enumerate()
+            .map(|(i, r)| Stored {
+                id: i as i64 + 1,
+                item: pick(r.result.unwrap()).expect("a row of the file's kind"),
+            })
             .collect()
-    };
-    let recs: Vec<Stored<rlhf_bot::domain::Recommendation>> =
-        parse(ImportKind::Recommendations, REC_HEADER, recs_csv)
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| match r {
-                Record::Recommendation(item) => Stored {
-                    id: i as i64 + 1,
-                    item,
-                },
-                other => panic!("{other:?}"),
-            })
-            .collect();
-    let execs: Vec<Stored<rlhf_bot::domain::Execution>> =
-        parse(ImportKind::Executions, EXEC_HEADER, execs_csv)
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| match r {
-                Record::Execution(item) => Stored {
-                    id: i as i64 + 1,
-                    item,
-                },
-                other => panic!("{other:?}"),
-            })
-            .collect();
+    }
+    let recs = parse(
+        ImportKind::Recommendations,
+        REC_HEADER,
+        recs_csv,
+        |r| match r {
+            Record::Recommendation(item) => Some(item),
+            _ => None,
+        },
+    );
+    let execs = parse(
+        ImportKind::Executions,
+        EXEC_HEADER,
+        execs_csv,
+        |r| match r {
+            Record::Execution(item) => Some(item),
+            _ => None,
+        },
+    );
     let ref_of = |id: i64| execs[(id - 1) as usize].broker_ref.clone();
     let ext_of = |id: i64| recs[(id - 1) as usize].external_id.clone();
     // Reconciliation is per account, as the store runs it.

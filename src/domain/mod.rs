@@ -6,6 +6,7 @@ pub mod contract;
 pub mod kinds;
 pub mod money;
 pub mod outcome;
+pub mod reason;
 pub mod reconcile;
 pub mod records;
 
@@ -13,4 +14,5 @@ pub use calendar::{ResponseWindow, day_of};
 pub use contract::{Contract, ContractError, Right, Symbol};
 pub use kinds::{ExecAction, MatchType, OutcomeStatus, ReasonCode, RecAction, Side, UnknownName};
 pub use money::{Money, MoneyError};
+pub use reason::{Reason, ReasonError};
 pub use records::{AccountId, Execution, PriceClose, RecContext, Recommendation, Stored};

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, fetch_by_ids, parse_day, parse_named, ts};
 use crate::domain::outcome::{Basis, Outcome};
-use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, ReasonCode, Side, Symbol};
+use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, Reason, Side, Symbol};
 
 /// Whose rows a query may see: the operator's CLI sees all, a chat only its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,18 +244,19 @@ impl Store {
 
     /// Records the trader's reason for a match. The reason is kept under the match's
     /// stable key, so re-running reconciliation never loses it.
+    /// Refused for another account's match (as "no such match") and for a match that is
+    /// not a divergence.
     pub async fn set_reason(
         &self,
         id: i64,
         scope: Scope,
-        code: ReasonCode,
-        text: Option<&str>,
+        reason: &Reason,
         now: DateTime<Utc>,
     ) -> Result<MatchRecord> {
         let not_found = || StoreError::NotFound(format!("there is no match {id}"));
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT account_id, match_key FROM recommendation_execution_matches WHERE id = $1",
+            "SELECT account_id, match_key, match_type FROM recommendation_execution_matches WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -266,6 +267,12 @@ impl Store {
         if !scope.allows(account) {
             return Err(not_found());
         }
+        let match_type: MatchType = parse_named(&row.try_get::<String, _>(2)?, "match type")?;
+        Reason::applies_to(match_type).map_err(|source| StoreError::Refused {
+            what: format!("match {id}"),
+            source,
+        })?;
+        let (code, text) = (reason.code.as_str(), reason.text.clone());
         let at = ts(now);
         sqlx::query(
             "INSERT INTO match_reasons (account_id, match_key, reason_code, reason_text, reason_at) \
@@ -275,8 +282,8 @@ impl Store {
         )
         .bind(account.0)
         .bind(key)
-        .bind(code.as_str())
-        .bind(text.map(str::to_owned))
+        .bind(code)
+        .bind(text.clone())
         .bind(at.clone())
         .execute(&mut *tx)
         .await?;
@@ -284,8 +291,8 @@ impl Store {
             "UPDATE recommendation_execution_matches SET reason_code = $1, reason_text = $2, \
              reason_at = $3 WHERE id = $4",
         )
-        .bind(code.as_str())
-        .bind(text.map(str::to_owned))
+        .bind(code)
+        .bind(text)
         .bind(at)
         .bind(id)
         .execute(&mut *tx)

@@ -55,6 +55,11 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Busy(String),
+    #[error("{what} {source}")]
+    Refused {
+        what: String,
+        source: crate::domain::ReasonError,
+    },
     #[error(
         "this database's days were computed in {stored}, but SCHEDULE_TZ is {configured}; \
          set SCHEDULE_TZ back to {stored} or start a new database"
@@ -191,14 +196,6 @@ impl Store {
         rows.iter()
             .map(|r| Ok(AccountId(r.try_get::<i64, _>(0)?)))
             .collect()
-    }
-
-    /// Creates the accounts that do not exist yet.
-    pub async fn ensure_accounts(&self, ids: &[AccountId], now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        ensure_accounts(self.backend, &mut tx, ids, now).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

@@ -58,7 +58,8 @@ pub struct DayData {
     /// Executions of the day.
     pub executions: BTreeMap<AccountId, Vec<Stored<Execution>>>,
     existing: BTreeMap<AccountId, Vec<ExistingRow>>,
-    reasons: HashMap<(AccountId, String), StoredReason>,
+    /// The trader's reasons by account, then by match key.
+    reasons: HashMap<AccountId, HashMap<String, StoredReason>>,
     /// Rows of later days that belong to the loaded recommendations (a re-run of an
     /// earlier day can take them over): (account, key) → id.
     later: HashMap<(AccountId, String), i64>,
@@ -206,24 +207,8 @@ impl Store {
         }
         // Three independent reads on separate connections overlap; rows are decoded as
         // they arrive, so a night is never held twice in memory.
-        let recs = async {
-            let mut out: BTreeMap<AccountId, Vec<Stored<Recommendation>>> = BTreeMap::new();
-            let mut rows = rec_q.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let r = rec_core_from_row(&row)?;
-                out.entry(r.account).or_default().push(r);
-            }
-            Ok::<_, StoreError>(out)
-        };
-        let execs = async {
-            let mut out: BTreeMap<AccountId, Vec<Stored<Execution>>> = BTreeMap::new();
-            let mut rows = exec_q.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let e = exec_from_row(&row)?;
-                out.entry(e.account).or_default().push(e);
-            }
-            Ok::<_, StoreError>(out)
-        };
+        let recs = by_account(rec_q.fetch(&self.pool), rec_core_from_row, |r| r.account);
+        let execs = by_account(exec_q.fetch(&self.pool), exec_from_row, |e| e.account);
         let later_sql = format!(
             "SELECT m.id, m.account_id, m.match_key FROM recommendation_execution_matches m \
              JOIN recommendations r ON r.id = m.recommendation_id \
@@ -308,14 +293,17 @@ impl Store {
         )
         .await?;
         for row in rows {
-            data.reasons.insert(
-                (AccountId(row.try_get(0)?), row.try_get(1)?),
-                StoredReason {
-                    code: row.try_get(2)?,
-                    text: row.try_get(3)?,
-                    at: row.try_get(4)?,
-                },
-            );
+            data.reasons
+                .entry(AccountId(row.try_get(0)?))
+                .or_default()
+                .insert(
+                    row.try_get(1)?,
+                    StoredReason {
+                        code: row.try_get(2)?,
+                        text: row.try_get(3)?,
+                        at: row.try_get(4)?,
+                    },
+                );
         }
         Ok(data)
     }
@@ -343,7 +331,13 @@ impl Store {
                     .get(account)
                     .map(|rows| rows.iter().map(|r| (r.key.as_str(), r)).collect())
                     .unwrap_or_default();
-                let trade_keys = trade_keys_by_fill(data.executions.get(account), tz);
+                // Only an account with reasons needs its trades' keys (to carry a reason
+                // from an `independent` trade into the match that now holds it).
+                let reasons = data.reasons.get(account);
+                let trade_keys = match reasons {
+                    Some(_) => trade_keys_by_fill(data.executions.get(account), tz),
+                    None => HashMap::new(),
+                };
                 let keys: BTreeSet<&str> = drafts.iter().map(|d| d.key.as_str()).collect();
                 for row in existing.values() {
                     if !keys.contains(row.key.as_str()) {
@@ -351,7 +345,7 @@ impl Store {
                     }
                 }
                 for d in drafts {
-                    let reason = reason_for(*account, d, &trade_keys, &data.reasons);
+                    let reason = reasons.and_then(|r| reason_for(d, &trade_keys, r));
                     let fields = RowFields {
                         match_type: d.match_type.as_str().to_owned(),
                         recommendation: d.recommendation,
@@ -503,6 +497,20 @@ impl Store {
     }
 }
 
+/// Decodes a row stream as it arrives and groups the values by account.
+async fn by_account<T>(
+    mut rows: impl futures_util::Stream<Item = Result<AnyRow, sqlx::Error>> + Unpin,
+    decode: fn(&AnyRow) -> Result<Stored<T>>,
+    account: fn(&T) -> AccountId,
+) -> Result<BTreeMap<AccountId, Vec<Stored<T>>>> {
+    let mut out: BTreeMap<AccountId, Vec<Stored<T>>> = BTreeMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let value = decode(&row)?;
+        out.entry(account(&value)).or_default().push(value);
+    }
+    Ok(out)
+}
+
 /// Execution id → the key of the trade it belongs to, for one account's day.
 fn trade_keys_by_fill(execs: Option<&Vec<Stored<Execution>>>, tz: Tz) -> HashMap<i64, String> {
     let mut out = HashMap::new();
@@ -521,12 +529,11 @@ fn trade_keys_by_fill(execs: Option<&Vec<Stored<Execution>>>, tz: Tz) -> HashMap
 /// recorded for a trade it now contains (an `independent` trade that has since been
 /// paired keeps the reason the trader gave it).
 fn reason_for(
-    account: AccountId,
     draft: &MatchDraft,
     trade_keys: &HashMap<i64, String>,
-    reasons: &HashMap<(AccountId, String), StoredReason>,
+    reasons: &HashMap<String, StoredReason>,
 ) -> Option<StoredReason> {
-    if let Some(r) = reasons.get(&(account, draft.key.clone())) {
+    if let Some(r) = reasons.get(&draft.key) {
         return Some(r.clone());
     }
     draft
@@ -534,7 +541,7 @@ fn reason_for(
         .iter()
         .filter_map(|e| trade_keys.get(e))
         .filter(|k| **k != draft.key)
-        .filter_map(|k| reasons.get(&(account, k.clone())))
+        .filter_map(|k| reasons.get(k))
         .max_by(|a, b| a.at.cmp(&b.at))
         .cloned()
 }
