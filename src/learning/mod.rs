@@ -1,0 +1,71 @@
+//! Learning: what the reconciled items say about the trader and the algorithm.
+//!
+//! Everything here is pure computation over [`Item`]s (one per reconciled match, with
+//! the recommendation's context, what was done and both sides' outcomes); the store
+//! loads the items, the CLI and the bot show the results.
+//!
+//! - `stats`: the statistical tests, intervals and the Benjamini–Hochberg correction.
+//! - `patterns`: the pattern catalog of SPEC §6 over a look-back of items.
+//! - `verdict`: the core question — who was right on each pattern and reason code.
+
+pub mod patterns;
+pub mod stats;
+pub mod verdict;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use crate::domain::{MatchType, Money, ReasonCode, RecAction, Right, Symbol};
+
+/// What the algorithm recommended, as learning needs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecFacts {
+    pub action: RecAction,
+    /// When it was made, in the schedule time zone (weekday and time-of-day effects).
+    pub created_local: NaiveDateTime,
+    pub right: Right,
+    pub strike: Money,
+    pub expiration: NaiveDate,
+    /// Days from the recommendation's day to its expiration.
+    pub dte: i64,
+    pub contracts: i64,
+    /// Expected premium per share (net credit for a roll).
+    pub premium: Money,
+    pub underlying_price: Option<Money>,
+    pub delta: Option<f64>,
+    pub iv: Option<f64>,
+    pub iv_rank: Option<f64>,
+    pub earnings_date: Option<NaiveDate>,
+}
+
+impl RecFacts {
+    /// Whether an earnings date falls between the recommendation and its expiration.
+    pub fn spans_earnings(&self) -> bool {
+        self.earnings_date
+            .is_some_and(|e| e >= self.created_local.date() && e <= self.expiration)
+    }
+}
+
+/// One reconciled item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub match_id: i64,
+    /// The match's day (the recommendation's day, or the trade's for `independent`).
+    pub day: NaiveDate,
+    pub match_type: MatchType,
+    pub underlying: Symbol,
+    pub rec: Option<RecFacts>,
+    /// Trader's expiration minus the recommended one, in days (modify/consent).
+    pub dte_diff: Option<i64>,
+    /// Trader's strike minus the recommended one.
+    pub strike_diff: Option<Money>,
+    /// Trader's contracts minus the recommended ones.
+    pub contracts_diff: Option<i64>,
+    pub modifications: Vec<String>,
+    pub reason: Option<ReasonCode>,
+    /// Realized P&L of the trader's side (`basis: position` or `decision` as stored), when
+    /// final. A rejected recommendation earned the trader 0.
+    pub actual_pnl: Option<Money>,
+    /// Realized P&L of the recommendation held as recommended, when final.
+    pub algorithm_pnl: Option<Money>,
+}

@@ -1,0 +1,1 @@
+//! Statistical tests, intervals and the Benjamini–Hochberg correction, checked against scipy.

@@ -1,0 +1,1 @@
+//! The core question: on the items of a pattern or a reason code, who was right.
