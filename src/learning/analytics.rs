@@ -81,7 +81,7 @@ impl SideRecord {
         for p in pnls {
             r.n += 1;
             r.wins += usize::from(p > Money::ZERO);
-            r.total_pnl = r.total_pnl + p;
+            r.total_pnl += p;
         }
         if r.n > 0 {
             r.win_rate = Some(r.wins as f64 / r.n as f64);
