@@ -33,10 +33,14 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Timelike, Weekday};
 use serde::Serialize;
 
-use super::Item;
-use crate::domain::{Money, UnknownName};
+use super::stats::{self, Alternative, Table2};
+use super::{Item, RecFacts};
+use crate::domain::{MatchType, Money, ReasonCode, RecAction, Right, UnknownName};
 
 /// The pattern keys of SPEC §10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -317,22 +321,1150 @@ pub fn detect(items: &[Item], cfg: &PatternConfig) -> Vec<Pattern> {
 
 /// [`detect`], with every test of the run and its p- and q-value.
 pub fn run(items: &[Item], cfg: &PatternConfig) -> Detection {
-    let _ = (items, cfg);
-    Detection {
-        patterns: Vec::new(),
-        tests: Vec::new(),
+    let mut sorted: Vec<&Item> = items.iter().collect();
+    // Item order must not matter: everything below walks items by match id.
+    sorted.sort_by_key(|i| i.match_id);
+
+    let evals: Vec<Eval> = specs(&sorted, cfg)
+        .iter()
+        .filter_map(|spec| evaluate(spec, &sorted, cfg))
+        .collect();
+    let p: Vec<f64> = evals.iter().map(|e| e.p_value).collect();
+    let q = stats::benjamini_hochberg(&p).unwrap_or_else(|_| vec![1.0; p.len()]);
+
+    let mut reported = vec![false; evals.len()];
+    for (i, e) in evals.iter().enumerate() {
+        reported[i] = q[i] <= cfg.fdr && e.relevant;
     }
+    explain_away(&evals, &mut reported, &sorted, cfg);
+
+    let tests = evals
+        .iter()
+        .zip(&q)
+        .zip(&reported)
+        .map(|((e, &q), &reported)| TestRecord {
+            key: e.key,
+            subject: e.subject.clone(),
+            n: e.n,
+            p_value: e.p_value,
+            q_value: q,
+            reported,
+        })
+        .collect();
+    let patterns = evals
+        .into_iter()
+        .zip(q)
+        .zip(reported)
+        .filter(|(_, reported)| *reported)
+        .map(|((e, q), _)| e.into_pattern(q))
+        .collect();
+    Detection { patterns, tests }
 }
 
 /// The change a pattern suggests, if it suggests one.
 pub fn proposal(p: &Pattern) -> Option<Proposal> {
-    let _ = p;
-    None
+    let (title, change) = match p.key {
+        PatternKey::DteShift => {
+            let days = p.effect.round() as i64;
+            match days.cmp(&0) {
+                std::cmp::Ordering::Greater => (
+                    format!("Increase default DTE by {days} {}", plural(days, "day")),
+                    Change::ShiftDte { days },
+                ),
+                std::cmp::Ordering::Less => (
+                    format!("Decrease default DTE by {} {}", -days, plural(-days, "day")),
+                    Change::ShiftDte { days },
+                ),
+                std::cmp::Ordering::Equal => return None,
+            }
+        }
+        PatternKey::StrikeShift => {
+            let percent = round1(p.effect);
+            if percent == 0.0 {
+                return None;
+            }
+            let way = if percent > 0.0 {
+                "further out of the money"
+            } else {
+                "closer to the money"
+            };
+            (
+                format!("Move strikes {}% {way}", fmt1(percent.abs())),
+                Change::ShiftStrike { percent },
+            )
+        }
+        PatternKey::LowPremiumRejection => {
+            let min = p.threshold?;
+            (
+                format!("Add minimum premium filter ({})", min.to_dollars_display()),
+                Change::MinPremium { min },
+            )
+        }
+        PatternKey::LowIvRejection => {
+            let min = p.threshold_value?;
+            let measure = match p.subject.as_deref() {
+                Some("iv") => IvMeasure::Iv,
+                _ => IvMeasure::IvRank,
+            };
+            (
+                format!("Add minimum {} filter ({})", measure.label(), fmt1(min)),
+                Change::MinIv { measure, min },
+            )
+        }
+        PatternKey::SymbolRejection => {
+            let symbol = p.subject.clone()?;
+            (format!("Skip {symbol}"), Change::SkipSymbol { symbol })
+        }
+        PatternKey::EarningsAvoidance => (
+            "Skip recommendations spanning earnings".to_owned(),
+            Change::SkipEarnings,
+        ),
+        PatternKey::ContractReduction => {
+            let percent = round1(-p.effect);
+            if percent <= 0.0 {
+                return None;
+            }
+            (
+                format!("Reduce default size by {}%", fmt1(percent)),
+                Change::ReduceContracts { percent },
+            )
+        }
+        PatternKey::WeekdayEffect => {
+            let weekday = p.subject.clone()?;
+            if p.effect <= p.baseline.unwrap_or(0.0) {
+                return None;
+            }
+            (
+                format!("Skip recommendations on {weekday}s"),
+                Change::SkipWeekday { weekday },
+            )
+        }
+        PatternKey::TimeOfDayEffect => {
+            let (from_hour, to_hour) = parse_band(p.subject.as_deref()?)?;
+            if p.effect <= p.baseline.unwrap_or(0.0) {
+                return None;
+            }
+            (
+                format!(
+                    "Skip recommendations sent {}",
+                    band_label(from_hour, to_hour)
+                ),
+                Change::SkipHours { from_hour, to_hour },
+            )
+        }
+        PatternKey::ReasonDominance => {
+            let code: ReasonCode = p.subject.as_deref()?.parse().ok()?;
+            let (title, input) = match code {
+                ReasonCode::EarningsConcern => ("Add an earnings-date input", "earnings_date"),
+                ReasonCode::AlreadyExposed => {
+                    ("Add an existing-exposure input", "existing_exposure")
+                }
+                ReasonCode::IvLow => ("Add an IV-rank input", "iv_rank"),
+                _ => return None,
+            };
+            (
+                title.to_owned(),
+                Change::AddDataInput {
+                    input: input.to_owned(),
+                },
+            )
+        }
+    };
+    Some(Proposal {
+        key: p.key,
+        subject: p.subject.clone(),
+        title,
+        change,
+    })
 }
 
 /// What `change` would have made on `items`, where the data allows (`None` when no item
 /// is affected).
+///
+/// A filter (minimum premium or IV, skipped symbol, weekday, hours, earnings) removes
+/// the recommendations it catches: `pnl_before` is what the algorithm made on them and
+/// `pnl_after` is 0. A change the trader already trades (DTE, strike, size, a data
+/// input the trader had) is measured on the items where the trader did it: the trader's
+/// realized P&L against the algorithm's counterfactual.
 pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
-    let _ = (change, items);
-    None
+    let mut sorted: Vec<&Item> = items.iter().collect();
+    sorted.sort_by_key(|i| i.match_id);
+    let recommended = sorted.iter().copied().filter(|i| is_recommended(i));
+    let affected: Vec<&Item> = match change {
+        Change::MinPremium { min } => recommended
+            .filter(|i| is_opening(i) && i.rec.as_ref().is_some_and(|r| r.premium < *min))
+            .collect(),
+        Change::MinIv { measure, min } => recommended
+            .filter(|i| is_opening(i) && measure.value(i).is_some_and(|v| v < *min))
+            .collect(),
+        Change::SkipSymbol { symbol } => recommended
+            .filter(|i| i.underlying.as_str().eq_ignore_ascii_case(symbol))
+            .collect(),
+        Change::SkipEarnings => recommended
+            .filter(|i| is_opening(i) && i.rec.as_ref().is_some_and(RecFacts::spans_earnings))
+            .collect(),
+        Change::SkipWeekday { weekday } => recommended
+            .filter(|i| {
+                i.rec.as_ref().is_some_and(|r| {
+                    weekday_name(r.created_local.weekday()).eq_ignore_ascii_case(weekday)
+                })
+            })
+            .collect(),
+        Change::SkipHours { from_hour, to_hour } => recommended
+            .filter(|i| {
+                i.rec
+                    .as_ref()
+                    .is_some_and(|r| (*from_hour..*to_hour).contains(&r.created_local.hour()))
+            })
+            .collect(),
+        Change::ShiftDte { days } => recommended
+            .filter(|i| {
+                i.dte_diff
+                    .is_some_and(|d| d != 0 && d.signum() == days.signum())
+            })
+            .collect(),
+        Change::ShiftStrike { percent } => recommended
+            .filter(|i| {
+                otm_strike_shift_pct(i).is_some_and(|s| s != 0.0 && s.signum() == percent.signum())
+            })
+            .collect(),
+        Change::ReduceContracts { .. } => recommended
+            .filter(|i| i.contracts_diff.is_some_and(|d| d < 0))
+            .collect(),
+        Change::AddDataInput { input } => recommended
+            .filter(|i| {
+                i.match_type.is_divergence()
+                    && input_reason(input).is_some_and(|c| i.reason == Some(c))
+            })
+            .collect(),
+    };
+    if affected.is_empty() {
+        return None;
+    }
+    let is_filter = !matches!(
+        change,
+        Change::ShiftDte { .. }
+            | Change::ShiftStrike { .. }
+            | Change::ReduceContracts { .. }
+            | Change::AddDataInput { .. }
+    );
+    let (mut with_outcomes, mut before, mut after) = (0usize, Money::ZERO, Money::ZERO);
+    for i in &affected {
+        let Some(alg) = i.algorithm_pnl else { continue };
+        if is_filter {
+            with_outcomes += 1;
+            before += alg;
+        } else if let Some(actual) = i.actual_pnl {
+            with_outcomes += 1;
+            before += alg;
+            after += actual;
+        }
+    }
+    let pending = affected.len() - with_outcomes;
+    let pending_note = if pending > 0 {
+        format!(" ({pending} not final yet)")
+    } else {
+        String::new()
+    };
+    let summary = if is_filter {
+        format!(
+            "Would have skipped {} {} that made {}{pending_note}",
+            affected.len(),
+            plural(affected.len() as i64, "recommendation"),
+            before.to_dollars_display()
+        )
+    } else {
+        format!(
+            "On {} {} traded this way: {} instead of the algorithm's {}{pending_note}",
+            affected.len(),
+            plural(affected.len() as i64, "trade"),
+            after.to_dollars_display(),
+            before.to_dollars_display()
+        )
+    };
+    Some(Backtest {
+        affected: affected.len(),
+        with_outcomes,
+        pnl_before: before,
+        pnl_after: after,
+        pnl_delta: after - before,
+        summary,
+    })
+}
+
+impl IvMeasure {
+    /// The item's value of this measure (IV in percent).
+    fn value(self, item: &Item) -> Option<f64> {
+        let rec = item.rec.as_ref()?;
+        match self {
+            IvMeasure::IvRank => rec.iv_rank,
+            IvMeasure::Iv => rec.iv.map(iv_percent),
+        }
+        .filter(|v| v.is_finite())
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            IvMeasure::IvRank => "IV rank",
+            IvMeasure::Iv => "IV",
+        }
+    }
+
+    fn subject(self) -> &'static str {
+        match self {
+            IvMeasure::IvRank => "iv_rank",
+            IvMeasure::Iv => "iv",
+        }
+    }
+}
+
+/// IV as stored may be a fraction (0.35) or percent (35); shown and compared in percent.
+fn iv_percent(iv: f64) -> f64 {
+    if iv.abs() <= 3.0 { iv * 100.0 } else { iv }
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests of the catalog.
+
+/// One test to run.
+#[derive(Debug, Clone, PartialEq)]
+enum Spec {
+    DteShift,
+    StrikeShift,
+    LowPremium,
+    Symbol(String),
+    LowIv(IvMeasure),
+    Earnings,
+    ContractReduction,
+    Weekday(Weekday),
+    Band(u32, u32),
+    Reason(ReasonCode),
+}
+
+/// Which items a rejection pattern explains (for checking patterns against each other).
+#[derive(Debug, Clone, PartialEq)]
+enum Cover {
+    PremiumBelow(Money),
+    IvBelow(IvMeasure, f64),
+    Symbol(String),
+    SpansEarnings,
+}
+
+impl Cover {
+    fn covers(&self, item: &Item) -> bool {
+        let Some(rec) = item.rec.as_ref() else {
+            return false;
+        };
+        match self {
+            Cover::PremiumBelow(t) => is_opening(item) && rec.premium < *t,
+            Cover::IvBelow(m, t) => is_opening(item) && m.value(item).is_some_and(|v| v < *t),
+            Cover::Symbol(s) => item.underlying.as_str() == s,
+            Cover::SpansEarnings => is_opening(item) && rec.spans_earnings(),
+        }
+    }
+}
+
+/// A test's result before the multiple-testing correction.
+#[derive(Debug, Clone)]
+struct Eval {
+    spec: Spec,
+    key: PatternKey,
+    subject: Option<String>,
+    n: usize,
+    effect: f64,
+    unit: EffectUnit,
+    baseline: Option<f64>,
+    ci: Option<Interval>,
+    p_value: f64,
+    /// A parametric p-value used only to order overlapping patterns (permutation
+    /// p-values tie at their floor).
+    strength: f64,
+    test: &'static str,
+    relevant: bool,
+    description: String,
+    threshold: Option<Money>,
+    threshold_value: Option<f64>,
+    match_ids: Vec<i64>,
+    cover: Option<Cover>,
+}
+
+impl Eval {
+    fn into_pattern(self, q_value: f64) -> Pattern {
+        Pattern {
+            key: self.key,
+            subject: self.subject,
+            description: self.description,
+            n: self.n,
+            effect: self.effect,
+            unit: self.unit,
+            baseline: self.baseline,
+            ci: self.ci,
+            p_value: self.p_value,
+            q_value,
+            test: self.test,
+            threshold: self.threshold,
+            threshold_value: self.threshold_value,
+            match_ids: self.match_ids,
+        }
+    }
+}
+
+const LEVEL: f64 = 0.95;
+
+/// Every test of the catalog the items allow, in report order.
+fn specs(items: &[&Item], cfg: &PatternConfig) -> Vec<Spec> {
+    let mut out = vec![Spec::DteShift, Spec::StrikeShift, Spec::LowPremium];
+    let symbols: BTreeSet<&str> = items
+        .iter()
+        .filter(|i| is_opening(i))
+        .map(|i| i.underlying.as_str())
+        .collect();
+    out.extend(symbols.into_iter().map(|s| Spec::Symbol(s.to_owned())));
+    // The IV measure with more values (IV rank on a tie: it is comparable across symbols).
+    let ranks = items
+        .iter()
+        .filter(|i| IvMeasure::IvRank.value(i).is_some())
+        .count();
+    let ivs = items
+        .iter()
+        .filter(|i| IvMeasure::Iv.value(i).is_some())
+        .count();
+    out.push(Spec::LowIv(if ranks >= ivs {
+        IvMeasure::IvRank
+    } else {
+        IvMeasure::Iv
+    }));
+    out.push(Spec::Earnings);
+    out.push(Spec::ContractReduction);
+    out.extend(
+        [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]
+        .map(Spec::Weekday),
+    );
+    out.extend(cfg.hour_bands.iter().map(|&(a, b)| Spec::Band(a, b)));
+    out.extend(ReasonCode::ALL.iter().map(|&c| Spec::Reason(c)));
+    out
+}
+
+fn evaluate(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
+    match spec {
+        Spec::DteShift => shift_test(spec, items, cfg, |i| i.dte_diff.map(|d| d as f64)),
+        Spec::StrikeShift => shift_test(spec, items, cfg, otm_strike_shift_pct),
+        Spec::ContractReduction => shift_test(spec, items, cfg, contract_change_pct),
+        Spec::LowPremium => threshold_test(spec, items, cfg),
+        Spec::LowIv(_) => threshold_test(spec, items, cfg),
+        Spec::Symbol(_) | Spec::Earnings => group_rejection_test(spec, items, cfg),
+        Spec::Weekday(_) | Spec::Band(..) => divergence_rate_test(spec, items, cfg),
+        Spec::Reason(code) => reason_test(*code, items, cfg),
+    }
+}
+
+/// DTE, strike and size: a sign test on the non-zero differences of taken
+/// recommendations; the effect is their mean, with a t interval.
+fn shift_test(
+    spec: &Spec,
+    items: &[&Item],
+    cfg: &PatternConfig,
+    diff: impl Fn(&Item) -> Option<f64>,
+) -> Option<Eval> {
+    let taken: Vec<(&Item, f64)> = items
+        .iter()
+        .filter(|i| is_taken(i))
+        .filter_map(|i| diff(i).filter(|d| d.is_finite()).map(|d| (*i, d)))
+        .collect();
+    let changed: Vec<(&Item, f64)> = taken.iter().copied().filter(|(_, d)| *d != 0.0).collect();
+    if changed.len() < cfg.min_samples.max(1) {
+        return None;
+    }
+    let values: Vec<f64> = changed.iter().map(|(_, d)| *d).collect();
+    let plus = values.iter().filter(|d| **d > 0.0).count() as u64;
+    let minus = values.len() as u64 - plus;
+    let p_value = stats::sign_test(plus, minus, Alternative::TwoSided).ok()?;
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let ci = stats::t_test_one_sample(&values, 0.0, LEVEL)
+        .ok()
+        .map(|t| Interval {
+            low: t.ci.low,
+            high: t.ci.high,
+            level: LEVEL,
+        });
+    let share = changed.len() as f64 / taken.len() as f64;
+    let of = format!("{} of {} trades", changed.len(), taken.len());
+    let (key, unit, relevant, description) = match spec {
+        Spec::DteShift => {
+            let days = mean.round() as i64;
+            let text = if mean >= 0.0 {
+                format!(
+                    "User adds {} {} on average to DTE ({of})",
+                    days,
+                    plural(days, "day")
+                )
+            } else {
+                format!(
+                    "User cuts {} {} on average from DTE ({of})",
+                    -days,
+                    plural(-days, "day")
+                )
+            };
+            (
+                PatternKey::DteShift,
+                EffectUnit::Days,
+                mean.abs() >= cfg.min_dte_shift_days,
+                text,
+            )
+        }
+        Spec::StrikeShift => {
+            let way = if mean >= 0.0 {
+                "further out of the money"
+            } else {
+                "closer to the money"
+            };
+            (
+                PatternKey::StrikeShift,
+                EffectUnit::Percent,
+                mean.abs() >= cfg.min_strike_shift_pct,
+                format!(
+                    "User moves strikes {}% {way} on average ({of})",
+                    fmt1(mean.abs())
+                ),
+            )
+        }
+        _ => {
+            let text = if mean < 0.0 {
+                format!(
+                    "User trades {}% fewer contracts than recommended ({of})",
+                    fmt0(-mean)
+                )
+            } else {
+                format!(
+                    "User trades {}% more contracts than recommended ({of})",
+                    fmt0(mean)
+                )
+            };
+            (
+                PatternKey::ContractReduction,
+                EffectUnit::Percent,
+                -mean >= cfg.min_contract_reduction_pct,
+                text,
+            )
+        }
+    };
+    Some(Eval {
+        spec: spec.clone(),
+        key,
+        subject: None,
+        n: changed.len(),
+        effect: mean,
+        unit,
+        baseline: None,
+        ci,
+        p_value,
+        strength: p_value,
+        test: "sign test (two-sided)",
+        relevant: relevant && share >= cfg.min_modified_share,
+        description,
+        threshold: None,
+        threshold_value: None,
+        match_ids: changed.iter().map(|(i, _)| i.match_id).collect(),
+        cover: None,
+    })
+}
+
+/// Low premium / low IV: the cut that best separates rejected from taken opening
+/// recommendations (largest one-sided two-proportion z), with a permutation p-value of
+/// that maximum so that searching the cut does not inflate significance.
+fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
+    let value = |i: &Item| -> Option<f64> {
+        match spec {
+            Spec::LowIv(m) => m.value(i),
+            _ => i.rec.as_ref().map(|r| r.premium.units() as f64),
+        }
+    };
+    let mut pop: Vec<(f64, bool, &Item)> = items
+        .iter()
+        .filter(|i| is_opening(i))
+        .filter_map(|i| value(i).map(|v| (v, i.match_type == MatchType::Reject, *i)))
+        .collect();
+    let min_side = cfg.min_samples.max(1);
+    let rejected = pop.iter().filter(|p| p.1).count();
+    if pop.len() < 2 * min_side || rejected == 0 || rejected == pop.len() {
+        return None;
+    }
+    pop.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.match_id.cmp(&b.2.match_id)));
+    let values: Vec<f64> = pop.iter().map(|p| p.0).collect();
+    // Cuts: positions between distinct values leaving at least `min_side` on each side.
+    let cuts: Vec<usize> = (min_side..=pop.len() - min_side)
+        .filter(|&c| values[c - 1] < values[c])
+        .collect();
+    if cuts.is_empty() {
+        return None;
+    }
+    let labels: Vec<bool> = pop.iter().map(|p| p.1).collect();
+    let (best_cut, observed) = max_z(&labels, &cuts);
+    if observed <= 0.0 {
+        return None;
+    }
+    let salt = match spec {
+        Spec::LowIv(_) => 0x1f,
+        _ => 0x9e,
+    };
+    let mut rng = SplitMix64(cfg.seed ^ salt);
+    let mut perm = labels.clone();
+    let mut at_least = 0usize;
+    for _ in 0..cfg.permutations {
+        shuffle(&mut perm, &mut rng);
+        if max_z(&perm, &cuts).1 >= observed - 1e-12 {
+            at_least += 1;
+        }
+    }
+    let p_value = (at_least + 1) as f64 / (cfg.permutations + 1) as f64;
+
+    let below = &labels[..best_cut];
+    let above = &labels[best_cut..];
+    let rej_below = below.iter().filter(|b| **b).count() as u64;
+    let rej_above = above.iter().filter(|b| **b).count() as u64;
+    let rate_below = rej_below as f64 / below.len() as f64;
+    let rate_above = rej_above as f64 / above.len() as f64;
+    let strength = stats::fisher_exact(
+        Table2 {
+            a: rej_below,
+            b: below.len() as u64 - rej_below,
+            c: rej_above,
+            d: above.len() as u64 - rej_above,
+        },
+        Alternative::Greater,
+    )
+    .ok()?;
+    let ci = stats::wilson_interval(rej_below, below.len() as u64, LEVEL)
+        .ok()
+        .map(|c| Interval {
+            low: 100.0 * c.low,
+            high: 100.0 * c.high,
+            level: LEVEL,
+        });
+    let mid = (values[best_cut - 1] + values[best_cut]) / 2.0;
+    let relevant =
+        rate_below - rate_above >= cfg.min_rate_difference && rate_below >= 0.5 && rej_below >= 3;
+    let match_ids = pop[..best_cut]
+        .iter()
+        .filter(|p| p.1)
+        .map(|p| p.2.match_id)
+        .collect();
+    let evidence = format!("rejected {rej_below} of {}", below.len());
+    let (key, subject, threshold, threshold_value, description, cover) = match spec {
+        Spec::LowIv(m) => {
+            let t = round1(mid);
+            (
+                PatternKey::LowIvRejection,
+                Some(m.subject().to_owned()),
+                None,
+                Some(t),
+                format!(
+                    "User rejects low-IV recommendations ({} under {}; {evidence})",
+                    m.label(),
+                    fmt1(t)
+                ),
+                Cover::IvBelow(*m, t),
+            )
+        }
+        _ => {
+            let t = Money::from_units(mid.round() as i64).round_to_cents();
+            (
+                PatternKey::LowPremiumRejection,
+                None,
+                Some(t),
+                None,
+                format!(
+                    "User rejects low-premium recommendations (under {}; {evidence})",
+                    t.to_dollars_display()
+                ),
+                Cover::PremiumBelow(t),
+            )
+        }
+    };
+    Some(Eval {
+        spec: spec.clone(),
+        key,
+        subject,
+        n: pop.len(),
+        effect: 100.0 * rate_below,
+        unit: EffectUnit::RatePercent,
+        baseline: Some(100.0 * rate_above),
+        ci,
+        p_value,
+        strength,
+        test: "permutation test of the best cut (max statistic)",
+        relevant,
+        description,
+        threshold,
+        threshold_value,
+        match_ids,
+        cover: Some(cover),
+    })
+}
+
+/// The largest one-sided two-proportion z (rejections below the cut minus above) over
+/// the cuts, and the cut where it is reached (the first on ties).
+fn max_z(labels: &[bool], cuts: &[usize]) -> (usize, f64) {
+    let n = labels.len() as f64;
+    let total: usize = labels.iter().filter(|b| **b).count();
+    let pooled = total as f64 / n;
+    let spread = pooled * (1.0 - pooled);
+    let mut best = (cuts[0], f64::NEG_INFINITY);
+    let mut below_rej = 0usize;
+    let mut pos = 0usize;
+    for &c in cuts {
+        while pos < c {
+            below_rej += usize::from(labels[pos]);
+            pos += 1;
+        }
+        let (n1, n2) = (c as f64, n - c as f64);
+        let z = if spread > 0.0 {
+            let p1 = below_rej as f64 / n1;
+            let p2 = (total - below_rej) as f64 / n2;
+            (p1 - p2) / (spread * (1.0 / n1 + 1.0 / n2)).sqrt()
+        } else {
+            0.0
+        };
+        if z > best.1 {
+            best = (c, z);
+        }
+    }
+    best
+}
+
+/// Symbol and earnings: is the group avoided more than the rest of the opening
+/// recommendations? Fisher's exact test, one-sided.
+fn group_rejection_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
+    let pop: Vec<&Item> = items.iter().copied().filter(|i| is_opening(i)).collect();
+    let in_group = |i: &Item| match spec {
+        Spec::Symbol(s) => i.underlying.as_str() == s,
+        _ => i.rec.as_ref().is_some_and(RecFacts::spans_earnings),
+    };
+    let avoided = |i: &Item| match spec {
+        Spec::Symbol(_) => i.match_type == MatchType::Reject,
+        _ => avoids_earnings(i),
+    };
+    let (group, rest): (Vec<&Item>, Vec<&Item>) = pop.iter().copied().partition(|i| in_group(i));
+    if group.len() < cfg.min_samples.max(1) || rest.is_empty() {
+        return None;
+    }
+    let a = group.iter().filter(|i| avoided(i)).count() as u64;
+    let c = rest.iter().filter(|i| avoided(i)).count() as u64;
+    let table = Table2 {
+        a,
+        b: group.len() as u64 - a,
+        c,
+        d: rest.len() as u64 - c,
+    };
+    let p_value = stats::fisher_exact(table, Alternative::Greater).ok()?;
+    let rate = a as f64 / group.len() as f64;
+    let base = c as f64 / rest.len() as f64;
+    let ci = stats::wilson_interval(a, group.len() as u64, LEVEL)
+        .ok()
+        .map(|c| Interval {
+            low: 100.0 * c.low,
+            high: 100.0 * c.high,
+            level: LEVEL,
+        });
+    let evidence = format!("{a} of {}", group.len());
+    let (key, subject, description, cover) = match spec {
+        Spec::Symbol(s) => (
+            PatternKey::SymbolRejection,
+            Some(s.clone()),
+            format!("User avoids {s} (rejected {evidence})"),
+            Cover::Symbol(s.clone()),
+        ),
+        _ => (
+            PatternKey::EarningsAvoidance,
+            None,
+            format!("User avoids recommendations spanning earnings (avoided {evidence})"),
+            Cover::SpansEarnings,
+        ),
+    };
+    Some(Eval {
+        spec: spec.clone(),
+        key,
+        subject,
+        n: group.len(),
+        effect: 100.0 * rate,
+        unit: EffectUnit::RatePercent,
+        baseline: Some(100.0 * base),
+        ci,
+        p_value,
+        strength: p_value,
+        test: "Fisher exact test (one-sided)",
+        relevant: rate - base >= cfg.min_rate_difference && rate >= 0.5,
+        description,
+        threshold: None,
+        threshold_value: None,
+        match_ids: group
+            .iter()
+            .filter(|i| avoided(i))
+            .map(|i| i.match_id)
+            .collect(),
+        cover: Some(cover),
+    })
+}
+
+/// Weekday and hour band: does the trader diverge more (or less) often on these
+/// recommendations than on the others? Fisher's exact test, two-sided.
+fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
+    let in_group = |i: &Item| -> bool {
+        let Some(rec) = i.rec.as_ref() else {
+            return false;
+        };
+        match spec {
+            Spec::Weekday(w) => rec.created_local.weekday() == *w,
+            Spec::Band(a, b) => (*a..*b).contains(&rec.created_local.hour()),
+            _ => false,
+        }
+    };
+    let pop: Vec<&Item> = items
+        .iter()
+        .copied()
+        .filter(|i| is_recommended(i))
+        .collect();
+    let (group, rest): (Vec<&Item>, Vec<&Item>) = pop.iter().copied().partition(|i| in_group(i));
+    if group.len() < cfg.min_samples.max(1) || rest.is_empty() {
+        return None;
+    }
+    let diverged = |i: &&&Item| i.match_type.is_divergence();
+    let a = group.iter().filter(diverged).count() as u64;
+    let c = rest.iter().filter(diverged).count() as u64;
+    let table = Table2 {
+        a,
+        b: group.len() as u64 - a,
+        c,
+        d: rest.len() as u64 - c,
+    };
+    let p_value = stats::fisher_exact(table, Alternative::TwoSided).ok()?;
+    let rate = a as f64 / group.len() as f64;
+    let base = c as f64 / rest.len() as f64;
+    let ci = stats::wilson_interval(a, group.len() as u64, LEVEL)
+        .ok()
+        .map(|c| Interval {
+            low: 100.0 * c.low,
+            high: 100.0 * c.high,
+            level: LEVEL,
+        });
+    let more = if rate >= base { "more" } else { "less" };
+    let numbers = format!(
+        "{a} of {} vs {}% otherwise",
+        group.len(),
+        fmt0(100.0 * base)
+    );
+    let (key, subject, description) = match spec {
+        Spec::Weekday(w) => {
+            let name = weekday_name(*w);
+            (
+                PatternKey::WeekdayEffect,
+                name.to_owned(),
+                format!("User diverges {more} often on {name}s ({numbers})"),
+            )
+        }
+        Spec::Band(a, b) => {
+            let band = band_label(*a, *b);
+            (
+                PatternKey::TimeOfDayEffect,
+                band.clone(),
+                format!("User diverges {more} often on recommendations sent {band} ({numbers})"),
+            )
+        }
+        _ => return None,
+    };
+    Some(Eval {
+        spec: spec.clone(),
+        key,
+        subject: Some(subject),
+        n: group.len(),
+        effect: 100.0 * rate,
+        unit: EffectUnit::RatePercent,
+        baseline: Some(100.0 * base),
+        ci,
+        p_value,
+        strength: p_value,
+        test: "Fisher exact test (two-sided)",
+        relevant: (rate - base).abs() >= cfg.min_rate_difference,
+        description,
+        threshold: None,
+        threshold_value: None,
+        match_ids: group.iter().filter(diverged).map(|i| i.match_id).collect(),
+        cover: None,
+    })
+}
+
+/// One reason code's share of the divergences that have a reason, against an equal share
+/// of all codes: exact binomial test, one-sided.
+fn reason_test(code: ReasonCode, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
+    let with_reason: Vec<&Item> = items
+        .iter()
+        .copied()
+        .filter(|i| i.match_type.is_divergence() && i.reason.is_some())
+        .collect();
+    let k = with_reason
+        .iter()
+        .filter(|i| i.reason == Some(code))
+        .count() as u64;
+    let n = with_reason.len() as u64;
+    if with_reason.len() < cfg.min_samples.max(1) || k == 0 {
+        return None;
+    }
+    let equal_share = 1.0 / ReasonCode::ALL.len() as f64;
+    let p_value = stats::binomial_test(k, n, equal_share, Alternative::Greater).ok()?;
+    let share = k as f64 / n as f64;
+    let ci = stats::wilson_interval(k, n, LEVEL).ok().map(|c| Interval {
+        low: 100.0 * c.low,
+        high: 100.0 * c.high,
+        level: LEVEL,
+    });
+    Some(Eval {
+        spec: Spec::Reason(code),
+        key: PatternKey::ReasonDominance,
+        subject: Some(code.as_str().to_owned()),
+        n: with_reason.len(),
+        effect: 100.0 * share,
+        unit: EffectUnit::RatePercent,
+        baseline: Some(100.0 * equal_share),
+        ci,
+        p_value,
+        strength: p_value,
+        test: "exact binomial test (one-sided)",
+        relevant: share >= cfg.min_dominant_share,
+        description: format!(
+            "User's most common reason: {} ({k} of {n} divergences)",
+            reason_words(code)
+        ),
+        threshold: None,
+        threshold_value: None,
+        match_ids: with_reason
+            .iter()
+            .filter(|i| i.reason == Some(code))
+            .map(|i| i.match_id)
+            .collect(),
+        cover: None,
+    })
+}
+
+/// Rejection patterns (premium, IV, symbol, earnings) are checked against each other,
+/// strongest first: a weaker one is kept only if it is still significant (raw p ≤ fdr)
+/// and relevant on the items the kept ones do not explain. Weekday and time-of-day
+/// effects are then checked the same way against all kept rejection patterns. This only
+/// removes patterns, so the false discovery rate stays controlled.
+fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &PatternConfig) {
+    let mut order: Vec<usize> = (0..evals.len())
+        .filter(|&i| reported[i] && evals[i].cover.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        evals[a]
+            .strength
+            .total_cmp(&evals[b].strength)
+            .then(evals[b].effect.total_cmp(&evals[a].effect))
+            .then(a.cmp(&b))
+    });
+    let mut kept: Vec<Cover> = Vec::new();
+    let survives = |e: &Eval, kept: &[Cover]| -> bool {
+        if kept.is_empty() {
+            return true;
+        }
+        let rest: Vec<&Item> = items
+            .iter()
+            .copied()
+            .filter(|i| !kept.iter().any(|c| c.covers(i)))
+            .collect();
+        evaluate(&e.spec, &rest, cfg).is_some_and(|r| r.p_value <= cfg.fdr && r.relevant)
+    };
+    for i in order {
+        if survives(&evals[i], &kept) {
+            if let Some(c) = evals[i].cover.clone() {
+                kept.push(c);
+            }
+        } else {
+            reported[i] = false;
+        }
+    }
+    for (i, e) in evals.iter().enumerate() {
+        if reported[i] && matches!(e.spec, Spec::Weekday(_) | Spec::Band(..)) && !survives(e, &kept)
+        {
+            reported[i] = false;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Populations and measures.
+
+/// A recommendation the trader answered (took, modified or rejected).
+fn is_recommended(i: &Item) -> bool {
+    i.rec.is_some()
+        && matches!(
+            i.match_type,
+            MatchType::Consent | MatchType::Modify | MatchType::Reject
+        )
+}
+
+/// A recommendation the trader traded (as recommended or modified).
+fn is_taken(i: &Item) -> bool {
+    i.rec.is_some() && matches!(i.match_type, MatchType::Consent | MatchType::Modify)
+}
+
+/// A recommendation to open a position (the ones a premium, IV or symbol filter applies to).
+fn is_opening(i: &Item) -> bool {
+    is_recommended(i)
+        && i.rec
+            .as_ref()
+            .is_some_and(|r| r.action == RecAction::SellToOpen)
+}
+
+/// Rejected, or modified to expire before the earnings date.
+fn avoids_earnings(i: &Item) -> bool {
+    if i.match_type == MatchType::Reject {
+        return true;
+    }
+    let (Some(rec), Some(d)) = (i.rec.as_ref(), i.dte_diff) else {
+        return false;
+    };
+    let Some(earnings) = rec.earnings_date else {
+        return false;
+    };
+    i.match_type == MatchType::Modify
+        && rec
+            .expiration
+            .checked_add_signed(chrono::Duration::days(d))
+            .is_some_and(|e| e < earnings)
+}
+
+/// Strike difference in % of the recommended strike, positive toward out of the money
+/// (a higher call strike, a lower put strike).
+fn otm_strike_shift_pct(i: &Item) -> Option<f64> {
+    let rec = i.rec.as_ref()?;
+    let diff = i.strike_diff?;
+    if rec.strike.units() <= 0 {
+        return None;
+    }
+    let pct = 100.0 * diff.units() as f64 / rec.strike.units() as f64;
+    Some(match rec.right {
+        Right::Call => pct,
+        Right::Put => -pct,
+    })
+}
+
+/// Contract difference in % of the recommended count.
+fn contract_change_pct(i: &Item) -> Option<f64> {
+    let rec = i.rec.as_ref()?;
+    let diff = i.contracts_diff?;
+    (rec.contracts > 0).then(|| 100.0 * diff as f64 / rec.contracts as f64)
+}
+
+fn input_reason(input: &str) -> Option<ReasonCode> {
+    match input {
+        "earnings_date" => Some(ReasonCode::EarningsConcern),
+        "existing_exposure" => Some(ReasonCode::AlreadyExposed),
+        "iv_rank" => Some(ReasonCode::IvLow),
+        _ => None,
+    }
+}
+
+fn reason_words(code: ReasonCode) -> &'static str {
+    match code {
+        ReasonCode::Timing => "timing",
+        ReasonCode::PremiumLow => "premium too low",
+        ReasonCode::IvLow => "IV too low",
+        ReasonCode::EarningsConcern => "earnings concern",
+        ReasonCode::GutFeeling => "gut feeling",
+        ReasonCode::BetterOpportunity => "a better opportunity",
+        ReasonCode::RiskTooHigh => "risk too high",
+        ReasonCode::AlreadyExposed => "already exposed",
+        ReasonCode::Other => "other",
+    }
+}
+
+/// The English name of a weekday (`Monday`).
+pub fn weekday_name(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+/// `08:00–11:00` (the subject of a time-of-day pattern).
+fn band_label(from: u32, to: u32) -> String {
+    format!("{from:02}:00–{to:02}:00")
+}
+
+fn parse_band(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('–')?;
+    let hour = |t: &str| t.strip_suffix(":00")?.parse::<u32>().ok();
+    Some((hour(a)?, hour(b)?))
+}
+
+fn plural(n: i64, word: &str) -> String {
+    if n == 1 {
+        word.to_owned()
+    } else {
+        format!("{word}s")
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// One decimal, without a trailing `.0`.
+fn fmt1(x: f64) -> String {
+    let r = round1(x);
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+fn fmt0(x: f64) -> String {
+    format!("{:.0}", x.round())
+}
+
+/// A small, fixed pseudo-random generator (SplitMix64) so permutation p-values never
+/// change with a dependency's version.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (`bound > 0`), by rejection to avoid modulo bias.
+    fn below(&mut self, bound: u64) -> u64 {
+        let zone = u64::MAX - u64::MAX % bound;
+        loop {
+            let v = self.next();
+            if v < zone {
+                return v % bound;
+            }
+        }
+    }
+}
+
+/// Fisher–Yates shuffle.
+fn shuffle<T>(xs: &mut [T], rng: &mut SplitMix64) {
+    for i in (1..xs.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        xs.swap(i, j);
+    }
 }
