@@ -76,8 +76,12 @@ pub async fn weekly(
                 Step::Repropose { .. } => report.reproposed += 1,
             }
         }
-        store.apply_candidate_steps(*acct, &steps, now).await?;
-        let mut current = store.candidates(Scope::Account(*acct)).await?;
+        let mut current = if steps.is_empty() {
+            existing
+        } else {
+            store.apply_candidate_steps(*acct, &steps, now).await?;
+            store.candidates(Scope::Account(*acct)).await?
+        };
         for c in current.iter_mut() {
             if let Some(next) = advance_validation(store, settings, c, today, now).await? {
                 match next.state {
