@@ -107,7 +107,8 @@ async fn one(persona: Persona, seed: u64, weeks: u32, settings: &Settings) -> Sc
     let at = |d: chrono::NaiveDate, h: u32| {
         tz.from_local_datetime(&d.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap()))
             .earliest()
-            .map_or_else(|| Utc::now(), |x| x.with_timezone(&Utc))
+            .expect("the hours used here exist on every day")
+            .with_timezone(&Utc)
     };
     let now = at(sim.start, 8);
     store

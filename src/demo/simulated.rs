@@ -40,7 +40,10 @@ fn at(settings: &Settings, day: NaiveDate, h: u32) -> DateTime<Utc> {
         .tz
         .from_local_datetime(&day.and_time(t))
         .earliest()
-        .map_or_else(|| Utc.from_utc_datetime(&day.and_time(t)), |d| d.with_timezone(&Utc))
+        .map_or_else(
+            || Utc.from_utc_datetime(&day.and_time(t)),
+            |d| d.with_timezone(&Utc),
+        )
 }
 
 pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
@@ -82,7 +85,9 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         let part = sim.week(n);
         let monday = sim.start + Duration::weeks(i64::from(n));
         let now = at(settings, monday, 8);
-        store.insert_recommendations(&part.recommendations, tz, now).await?;
+        store
+            .insert_recommendations(&part.recommendations, tz, now)
+            .await?;
         store.insert_executions(&part.executions, tz, now).await?;
         store.insert_prices(&part.prices, now).await?;
         let mut counts = std::collections::BTreeMap::<String, usize>::new();
@@ -97,8 +102,8 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         }
         let week = Week::of(monday);
         if n < o.weeks {
-            let saturday = NaiveDate::from_isoywd_opt(week.year, week.week, Weekday::Sat)
-                .expect("a Saturday");
+            let saturday =
+                NaiveDate::from_isoywd_opt(week.year, week.week, Weekday::Sat).expect("a Saturday");
             let (report, _) =
                 jobs::learning::weekly(&store, settings, week, None, at(settings, saturday, 9))
                     .await?;
@@ -122,7 +127,11 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         return Ok(());
     };
     // Regenerated once everything has settled, so the core question sees final P&L.
-    let end = at(settings, sim.last_day().unwrap_or(sim.start) + Duration::days(1), 9);
+    let end = at(
+        settings,
+        sim.last_day().unwrap_or(sim.start) + Duration::days(1),
+        9,
+    );
     jobs::learning::weekly(&store, settings, week, None, end).await?;
     let account = cfg.account;
     let summary = store.summary(account, week).await?;
@@ -210,7 +219,12 @@ fn pattern_block(p: &serde_json::Value) -> String {
             .unwrap_or_default(),
         p["n"],
         num("effect").unwrap_or(0.0),
-        p["unit"].as_str().unwrap_or("").replace('_', " "),
+        match p["unit"].as_str().unwrap_or("") {
+            "days" => "days",
+            "percent" => "%",
+            "rate_percent" => "% of them",
+            other => other,
+        },
     );
     if let (Some(lo), Some(hi)) = (p["ci"]["low"].as_f64(), p["ci"]["high"].as_f64()) {
         s.push_str(&format!(" (95% CI {lo:.2} to {hi:.2})"));
