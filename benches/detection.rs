@@ -138,7 +138,15 @@ async fn one(persona: Persona, seed: u64, weeks: u32, settings: &Settings) -> Sc
     let summary = store.summary(cfg.account, week).await.unwrap();
     store.close().await;
     let patterns = summary.patterns.as_array().cloned().unwrap_or_default();
-    score(&sim.planted, &patterns)
+    let s = score(&sim.planted, &patterns);
+    if std::env::var_os("BENCH_VERBOSE").is_some() && (!s.found_all || s.false_patterns > 0) {
+        let found: Vec<String> = patterns
+            .iter()
+            .map(|p| format!("{} [{}]", p["description"], p["p_value"]))
+            .collect();
+        eprintln!("{persona} seed {seed}: found {found:?}");
+    }
+    s
 }
 
 async fn bench() {
