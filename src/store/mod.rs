@@ -7,11 +7,15 @@
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
 mod imports;
+mod ledger;
 mod matches;
+mod outbox;
 mod outcomes;
 mod reconcile;
 
+pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
+pub use outbox::{NewMessage, OutboxMessage, enqueue_in};
 pub use outcomes::OutcomeInputs;
 
 use std::str::FromStr;
