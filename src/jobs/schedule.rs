@@ -357,10 +357,10 @@ impl Scheduler {
         let late = now - slot.at;
         tracing::info!(%job, slot = %key, attempt, late_minutes = late.num_minutes(), "job started");
         let started = std::time::Instant::now();
-        // The body's own clock reads are its business; the ledger is stamped with the
-        // tick's `now` plus the time the body took, so a test's clock stays consistent.
         let result = self.bodies.run(job, slot).await;
-        let finished = now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        // The ledger is stamped with the tick's `now`: backoffs count from the tick, and
+        // a test's injected time stays the only time the ledger sees.
+        let finished = now;
         match result {
             Ok(()) => {
                 if self
