@@ -1,0 +1,350 @@
+//! The outbox and its sender, against the fake Bot API on loopback: order per chat,
+//! 429 / 5xx / time-outs, a permanent 400, a restart, two senders.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, Utc};
+use rlhf_bot::bot::sender::{Sender, SenderConfig, ThrottledBot};
+use rlhf_bot::bot::{Button, Outgoing};
+use rlhf_bot::domain::AccountId;
+use rlhf_bot::jobs::schedule::SystemClock;
+use rlhf_bot::store::{NewMessage, Store};
+use teloxide::adaptors::Throttle;
+
+use common::TestDb;
+use common::telegram::{FakeTelegram, Fault, generous_limits};
+
+fn text(html: &str) -> Outgoing {
+    Outgoing::Text {
+        html: html.to_owned(),
+        keyboard: Vec::new(),
+    }
+}
+
+fn msg(chat: i64, html: &str) -> NewMessage {
+    NewMessage {
+        account: AccountId(chat),
+        dedupe_key: format!("test:{chat}:{html}"),
+        kind: "test".to_owned(),
+        payload: text(html),
+        send_after: Utc::now() - Duration::seconds(1),
+    }
+}
+
+fn config() -> SenderConfig {
+    SenderConfig {
+        poll: StdDuration::from_millis(50),
+        lease: Duration::seconds(30),
+        backoff: Duration::milliseconds(200),
+        max_backoff: Duration::seconds(2),
+    }
+}
+
+fn sender(store: &Store, bot: ThrottledBot, config: SenderConfig) -> Sender {
+    Sender::new(store.clone(), bot, config, Arc::new(SystemClock))
+}
+
+/// Drains until no message is waiting to be sent (sent or parked), at most 30 s.
+async fn drain_all(sender: &Sender, store: &Store) {
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    loop {
+        sender.drain().await.unwrap();
+        let waiting = store
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.sent_at.is_none() && m.parked_at.is_none())
+            .count();
+        if waiting == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} message(s) still waiting"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+}
+
+/// The texts the fake accepted (no fault answered) for `chat`, in arrival order.
+fn delivered(fake: &FakeTelegram, chat: i64) -> Vec<String> {
+    fake.requests_of("sendMessage")
+        .into_iter()
+        .filter(|r| r.fault.is_none() && r.str("chat_id") == Some(chat.to_string()))
+        .filter_map(|r| r.str("text"))
+        .collect()
+}
+
+async fn enqueuing_a_dedupe_key_twice_keeps_one_message(db: &TestDb) {
+    let now = Utc::now();
+    let first = db
+        .store
+        .enqueue(&[msg(7, "a"), msg(7, "b")], now)
+        .await
+        .unwrap();
+    let again = db
+        .store
+        .enqueue(&[msg(7, "a"), msg(7, "c")], now)
+        .await
+        .unwrap();
+    assert_eq!((first, again), (2, 1));
+    let keys: Vec<String> = db
+        .store
+        .outbox(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.dedupe_key)
+        .collect();
+    assert_eq!(keys, ["test:7:a", "test:7:b", "test:7:c"]);
+}
+both!(
+    enqueuing_a_dedupe_key_twice_keeps_one_message,
+    enqueuing_a_dedupe_key_twice_keeps_one_message
+);
+
+async fn each_chat_gets_its_messages_once_and_in_order(db: &TestDb) {
+    let fake = FakeTelegram::start().await;
+    let mut messages: Vec<NewMessage> = Vec::new();
+    for i in 0..4 {
+        messages.push(msg(1, &format!("one {i}")));
+        messages.push(msg(2, &format!("two {i}")));
+    }
+    let mut keyboard = msg(1, "with buttons");
+    keyboard.payload = Outgoing::Text {
+        html: "with buttons".to_owned(),
+        keyboard: vec![vec![Button {
+            text: "Timing".to_owned(),
+            data: "r:1:timing".to_owned(),
+        }]],
+    };
+    messages.push(keyboard);
+    let mut photo = msg(2, "photo");
+    photo.payload = Outgoing::Photo {
+        png_base64: "iVBORw0KGgo=".to_owned(),
+        caption: "<b>chart</b>".to_owned(),
+    };
+    messages.push(photo);
+    db.store.enqueue(&messages, Utc::now()).await.unwrap();
+    let s = sender(&db.store, fake.bot(), config());
+    drain_all(&s, &db.store).await;
+    assert_eq!(
+        delivered(&fake, 1),
+        ["one 0", "one 1", "one 2", "one 3", "with buttons"]
+    );
+    assert_eq!(delivered(&fake, 2), ["two 0", "two 1", "two 2", "two 3"]);
+    let with_buttons = fake
+        .requests_of("sendMessage")
+        .into_iter()
+        .find(|r| r.str("text").as_deref() == Some("with buttons"))
+        .unwrap();
+    assert_eq!(with_buttons.callback_data(), [["r:1:timing"]]);
+    assert_eq!(with_buttons.str("parse_mode").as_deref(), Some("HTML"));
+    let photos = fake.requests_of("sendPhoto");
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0].str("caption").as_deref(), Some("<b>chart</b>"));
+    // Sending again sends nothing: every message is marked sent.
+    assert_eq!(s.drain().await.unwrap().sent, 0);
+    assert_eq!(fake.count("sendMessage"), 9);
+}
+both!(
+    each_chat_gets_its_messages_once_and_in_order,
+    each_chat_gets_its_messages_once_and_in_order
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_for_at_least_retry_after_and_order_is_kept() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    fake.fail_next("sendMessage", Fault::TooManyRequests { retry_after: 1 });
+    db.store
+        .enqueue(&[msg(5, "first"), msg(5, "second")], Utc::now())
+        .await
+        .unwrap();
+    let s = sender(&db.store, fake.bot(), config());
+    let started = Instant::now();
+    drain_all(&s, &db.store).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= StdDuration::from_secs(1),
+        "waited only {waited:?}"
+    );
+    assert_eq!(delivered(&fake, 5), ["first", "second"]);
+    assert_eq!(
+        fake.count("sendMessage"),
+        3,
+        "the refused try, then one each"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_is_retried_and_the_chat_waits_for_it() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    fake.fail_next("sendMessage", Fault::Status(502));
+    db.store
+        .enqueue(&[msg(5, "first"), msg(5, "second")], Utc::now())
+        .await
+        .unwrap();
+    let s = sender(&db.store, fake.bot(), config());
+    let report = s.drain().await.unwrap();
+    assert_eq!((report.sent, report.retried), (0, 1));
+    let first = &db.store.outbox(None).await.unwrap()[0];
+    assert_eq!(first.attempts, 1);
+    assert!(first.sent_at.is_none() && first.parked_at.is_none());
+    assert!(first.last_error.is_some());
+    assert!(
+        delivered(&fake, 5).is_empty(),
+        "the second waits for the first"
+    );
+    drain_all(&s, &db.store).await;
+    assert_eq!(delivered(&fake, 5), ["first", "second"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_is_sent_again_before_the_next_message() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    fake.fail_next("sendMessage", Fault::Delay(StdDuration::from_millis(1500)));
+    db.store
+        .enqueue(&[msg(5, "first"), msg(5, "second")], Utc::now())
+        .await
+        .unwrap();
+    let bot = Throttle::new_spawn(
+        fake.plain_bot_with_timeout(StdDuration::from_millis(300)),
+        generous_limits(),
+    );
+    let s = sender(&db.store, bot, config());
+    drain_all(&s, &db.store).await;
+    assert_eq!(delivered(&fake, 5), ["first", "second"]);
+    // The timed-out request did reach the fake: the at-least-once window of a time-out.
+    let firsts = fake
+        .requests_of("sendMessage")
+        .into_iter()
+        .filter(|r| r.str("text").as_deref() == Some("first"))
+        .count();
+    assert_eq!(firsts, 2);
+    assert!(
+        db.store.outbox(None).await.unwrap()[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| !e.contains("TEST")),
+        "the error is stored without the token"
+    );
+}
+
+async fn a_refused_message_is_parked_and_the_chat_goes_on(db: &TestDb) {
+    let fake = FakeTelegram::start().await;
+    fake.fail_next(
+        "sendMessage",
+        Fault::BadRequest("can't parse entities: unclosed tag".to_owned()),
+    );
+    db.store
+        .enqueue(&[msg(5, "<b>broken"), msg(5, "fine")], Utc::now())
+        .await
+        .unwrap();
+    let s = sender(&db.store, fake.bot(), config());
+    let report = s.drain().await.unwrap();
+    assert_eq!((report.sent, report.parked), (1, 1));
+    let rows = db.store.outbox(None).await.unwrap();
+    assert!(rows[0].parked_at.is_some() && rows[0].sent_at.is_none());
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("can't parse entities")
+    );
+    assert!(rows[1].sent_at.is_some());
+    assert_eq!(delivered(&fake, 5), ["fine"]);
+    // A parked message is never tried again.
+    s.drain().await.unwrap();
+    assert_eq!(fake.count("sendMessage"), 2);
+}
+both!(
+    a_refused_message_is_parked_and_the_chat_goes_on,
+    a_refused_message_is_parked_and_the_chat_goes_on
+);
+
+async fn a_restarted_sender_sends_what_was_pending_and_nothing_twice(db: &TestDb) {
+    let fake = FakeTelegram::start().await;
+    db.store.enqueue(&[msg(9, "m0")], Utc::now()).await.unwrap();
+    {
+        let before = sender(&db.store, fake.bot(), config());
+        drain_all(&before, &db.store).await;
+    }
+    db.store
+        .enqueue(&[msg(9, "m1"), msg(9, "m2"), msg(9, "m3")], Utc::now())
+        .await
+        .unwrap();
+    // The process dies right after claiming m1, before it reached Telegram.
+    let m1 = db.store.outbox_head(AccountId(9)).await.unwrap().unwrap();
+    let now = Utc::now();
+    assert!(
+        db.store
+            .claim_message(m1.id, now, now + Duration::seconds(1))
+            .await
+            .unwrap()
+    );
+    // A new process: its own connection, its own sender.
+    let store = Store::open(&db.url).await.unwrap();
+    let after = sender(&store, fake.bot(), config());
+    assert_eq!(after.drain().await.unwrap().sent, 0, "m1 is still claimed");
+    drain_all(&after, &store).await;
+    assert_eq!(delivered(&fake, 9), ["m0", "m1", "m2", "m3"]);
+    assert_eq!(fake.count("sendMessage"), 4);
+    store.close().await;
+}
+both!(
+    a_restarted_sender_sends_what_was_pending_and_nothing_twice,
+    a_restarted_sender_sends_what_was_pending_and_nothing_twice
+);
+
+async fn two_senders_on_one_outbox_send_each_message_once(db: &TestDb) {
+    let fake = FakeTelegram::start().await;
+    let mut messages = Vec::new();
+    for i in 0..10 {
+        for chat in [1, 2, 3] {
+            messages.push(msg(chat, &format!("{chat}-{i}")));
+        }
+    }
+    db.store.enqueue(&messages, Utc::now()).await.unwrap();
+    let other = Store::open(&db.url).await.unwrap();
+    let a = sender(&db.store, fake.bot(), config());
+    let b = sender(&other, fake.bot(), config());
+    tokio::join!(drain_all(&a, &db.store), drain_all(&b, &other));
+    for chat in [1, 2, 3] {
+        let expected: Vec<String> = (0..10).map(|i| format!("{chat}-{i}")).collect();
+        assert_eq!(delivered(&fake, chat), expected);
+    }
+    assert_eq!(fake.count("sendMessage"), 30);
+    other.close().await;
+}
+both!(
+    two_senders_on_one_outbox_send_each_message_once,
+    two_senders_on_one_outbox_send_each_message_once
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_sender_delivers_new_messages_and_stops_on_shutdown() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let s = sender(&db.store, fake.bot(), config());
+    let task = tokio::spawn(s.run(shutdown));
+    db.store
+        .enqueue(&[msg(4, "hello")], Utc::now())
+        .await
+        .unwrap();
+    fake.wait_for("sendMessage", 1).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(StdDuration::from_secs(5), task)
+        .await
+        .expect("the sender stops")
+        .unwrap();
+    assert_eq!(delivered(&fake, 4), ["hello"]);
+}
