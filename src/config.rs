@@ -265,7 +265,8 @@ impl Settings {
                 &get,
                 "SEND_TIMEOUT_SECS",
                 30,
-                1,
+                // Long polling asks Telegram to hold getUpdates for 10 s.
+                15,
                 600,
             )?),
         })

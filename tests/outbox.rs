@@ -15,7 +15,8 @@ use rlhf_bot::store::{NewMessage, Store};
 use teloxide::adaptors::Throttle;
 
 use common::TestDb;
-use common::telegram::{FakeTelegram, Fault, generous_limits};
+use common::telegram::{FakeTelegram, Fault, TOKEN, generous_limits, private_message};
+use rlhf_bot::config::Settings;
 
 fn text(html: &str) -> Outgoing {
     Outgoing::Text {
@@ -347,4 +348,145 @@ async fn a_running_sender_delivers_new_messages_and_stops_on_shutdown() {
         .expect("the sender stops")
         .unwrap();
     assert_eq!(delivered(&fake, 4), ["hello"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// `rlhf-bot run`: the bot, the scheduler and the sender in one process.
+
+fn run_settings(db: &TestDb, fake: &FakeTelegram, extra: &[(&str, String)]) -> Settings {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("DATABASE_URL", db.url.clone()),
+        ("TELOXIDE_TOKEN", TOKEN.to_owned()),
+        ("TELOXIDE_API_URL", fake.url()),
+        ("ALLOWED_USER_IDS", "42".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), v.clone());
+    }
+    Settings::from_lookup(|k| env.get(k).cloned()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_chats_sends_the_outbox_and_stops_on_the_signal() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    // Left over from before a restart.
+    db.store
+        .enqueue(&[msg(42, "waiting since yesterday")], Utc::now())
+        .await
+        .unwrap();
+    let settings = run_settings(&db, &fake, &[]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(rlhf_bot::startup::run_until(settings, async {
+        let _ = stopped.await;
+    }));
+    fake.wait_for("sendMessage", 1).await;
+    assert_eq!(delivered(&fake, 42), ["waiting since yesterday"]);
+    assert_eq!(fake.count("setMyCommands"), 1, "the menu is registered");
+    fake.push_update(private_message(42, "/help"));
+    fake.wait_for("sendMessage", 2).await;
+    stop.send(()).unwrap();
+    let started = Instant::now();
+    tokio::time::timeout(StdDuration::from_secs(15), running)
+        .await
+        .expect("run stops after the signal")
+        .unwrap()
+        .unwrap();
+    println!("run stopped {:?} after the signal", started.elapsed());
+    let sent = db.store.outbox(None).await.unwrap();
+    assert!(sent[0].sent_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_takes_updates_only_with_the_secret_header() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let settings = run_settings(
+        &db,
+        &fake,
+        &[
+            ("WEBHOOK_URL", format!("http://127.0.0.1:{port}/hook")),
+            ("WEBHOOK_LISTEN", format!("127.0.0.1:{port}")),
+            ("WEBHOOK_SECRET", "sesame_42".to_owned()),
+        ],
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(rlhf_bot::startup::run_until(settings, async {
+        let _ = stopped.await;
+    }));
+    let set = fake.wait_for("setWebhook", 1).await;
+    assert_eq!(set[0].str("secret_token").as_deref(), Some("sesame_42"));
+    let mut update = private_message(42, "/help");
+    update["update_id"] = serde_json::json!(1);
+    let body = update.to_string();
+    let refused = post(port, "/hook", &body, None).await;
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let wrong = post(port, "/hook", &body, Some("guess")).await;
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let taken = post(port, "/hook", &body, Some("sesame_42")).await;
+    assert!(taken.starts_with("HTTP/1.1 200"), "{taken}");
+    fake.wait_for("sendMessage", 1).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(StdDuration::from_secs(15), running)
+        .await
+        .expect("run stops after the signal")
+        .unwrap()
+        .unwrap();
+}
+
+/// A raw HTTP/1.1 POST (the tests have no HTTP client of their own); returns the answer.
+async fn post(port: u16, path: &str, body: &str, secret: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The webhook's server binds its port in a task of its own, just after setWebhook.
+    let mut tries = 0;
+    let mut stream = loop {
+        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            Ok(s) => break s,
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(StdDuration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the webhook does not listen: {e}"),
+        }
+    };
+    let secret = secret
+        .map(|s| format!("X-Telegram-Bot-Api-Secret-Token: {s}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n{secret}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[test]
+fn run_without_a_token_says_so_in_one_sentence_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlhf-bot"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env_remove("TELOXIDE_TOKEN")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("t.db").display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.trim(),
+        "error: TELOXIDE_TOKEN is not set; `rlhf-bot run` needs the bot token from @BotFather (in the environment or in .env)"
+    );
 }

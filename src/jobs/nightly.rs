@@ -27,19 +27,18 @@ use futures_util::future::BoxFuture;
 use crate::bot::Outgoing;
 use crate::config::Settings;
 use crate::domain::AccountId;
-use crate::domain::outcome::Outcome;
 use crate::jobs::schedule::{Clock, Job, JobBodies, Slot};
 use crate::store::{MatchFilter, MatchRecord, NewMessage, Store};
 
-/// Builds the posts of one account's reconciled day: `(key, message)`, the key unique
-/// within the account and day.
+/// Builds the posts of one account's reconciled day from its matches: `(dedupe key,
+/// message)`, the key unique across accounts and days (see `bot::posts`).
 pub type ReconciliationPosts = fn(NaiveDate, AccountId, &[MatchRecord]) -> Vec<(String, Outgoing)>;
 
-/// Builds the posts of one account's newly final outcomes (match id and its outcomes)
-/// as of a day: `(key, message)`, the key unique within the account and day.
-pub type OutcomePosts = fn(NaiveDate, AccountId, &[(i64, Vec<Outcome>)]) -> Vec<(String, Outgoing)>;
+/// Builds the posts of one account's matches whose outcomes became final as of a day
+/// (each match carrying its outcomes): `(dedupe key, message)` as above.
+pub type OutcomePosts = fn(NaiveDate, AccountId, &[MatchRecord]) -> Vec<(String, Outgoing)>;
 
-/// How the nightly jobs word their posts (the bot provides these).
+/// How the nightly jobs word their posts.
 #[derive(Debug, Clone, Copy)]
 pub struct Posts {
     pub reconciliation: ReconciliationPosts,
@@ -47,6 +46,14 @@ pub struct Posts {
 }
 
 impl Posts {
+    /// The bot's posts (`bot::posts`).
+    pub fn bot() -> Self {
+        Self {
+            reconciliation: crate::bot::posts::reconciliation_posts,
+            outcomes: crate::bot::posts::outcome_posts,
+        }
+    }
+
     /// No posts: the jobs only compute and store.
     pub fn none() -> Self {
         Self {
@@ -149,7 +156,7 @@ pub async fn reconcile(
                 .into_iter()
                 .map(move |(key, payload)| NewMessage {
                     account: *account,
-                    dedupe_key: format!("reconciliation:{}:{day}:{key}", account.0),
+                    dedupe_key: key,
                     kind: "reconciliation".to_owned(),
                     payload,
                     send_after: now,

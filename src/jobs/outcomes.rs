@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::domain::outcome::{Book, Outcome, outcomes_for};
 use crate::domain::{AccountId, day_of};
-use crate::store::{NewMessage, Result, Store};
+use crate::store::{MatchRecord, NewMessage, Result, Scope, Store};
 
 /// What a tracking run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -30,17 +30,17 @@ pub async fn run(
     run_with_posts(store, tz, as_of, account, now, |_, _| Vec::new()).await
 }
 
-/// [`run`], and enqueues what `posts` makes of each account's newly final outcomes
-/// (match id and its outcomes) in the transaction that writes them, so a crash cannot
-/// lose the posts: final outcomes are never recomputed, a later run would not see them
-/// again.
+/// [`run`], and enqueues what `posts` makes of each account's matches whose outcomes
+/// became final in this run (each carrying its new outcomes) in the transaction that
+/// writes them, so a crash cannot lose the posts: final outcomes are never recomputed,
+/// a later run would not see them again.
 pub async fn run_with_posts(
     store: &Store,
     tz: Tz,
     as_of: NaiveDate,
     account: Option<AccountId>,
     now: DateTime<Utc>,
-    posts: impl Fn(AccountId, &[(i64, Vec<Outcome>)]) -> Vec<NewMessage>,
+    posts: impl Fn(AccountId, &[MatchRecord]) -> Vec<NewMessage>,
 ) -> Result<OutcomeReport> {
     let (inputs, closes) = store.outcome_inputs(as_of, account, tz).await?;
     let mut rows = Vec::new();
@@ -78,13 +78,16 @@ pub async fn run_with_posts(
                 .push(o.clone());
         }
     }
-    let messages: Vec<NewMessage> = settled
-        .into_iter()
-        .flat_map(|(account, by_match)| {
-            let by_match: Vec<(i64, Vec<Outcome>)> = by_match.into_iter().collect();
-            posts(account, &by_match)
-        })
-        .collect();
+    let mut messages: Vec<NewMessage> = Vec::new();
+    for (account, by_match) in settled {
+        let mut records = Vec::with_capacity(by_match.len());
+        for (id, outcomes) in by_match {
+            let mut m = store.match_detail(id, Scope::Account(account)).await?;
+            m.outcomes = Some(outcomes);
+            records.push(m);
+        }
+        messages.extend(posts(account, &records));
+    }
     store
         .write_outcomes_and_enqueue(&rows, &messages, now)
         .await?;
