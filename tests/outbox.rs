@@ -490,3 +490,57 @@ fn run_without_a_token_says_so_in_one_sentence_and_exits_1() {
         "error: TELOXIDE_TOKEN is not set; `rlhf-bot run` needs the bot token from @BotFather (in the environment or in .env)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_stops_cleanly_on_sigterm_and_never_logs_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeTelegram::start().await;
+    // A Bot API error that quotes a URL with the token, as a proxy or gateway might.
+    fake.fail_next(
+        "setMyCommands",
+        Fault::BadRequest(format!(
+            "no such bot at {}bot{TOKEN}/setMyCommands",
+            fake.url()
+        )),
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rlhf-bot"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("t.db").display()),
+        )
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", fake.url())
+        .env("ALLOWED_USER_IDS", "42")
+        .env("RUST_LOG", "trace")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.push_update(private_message(42, "/help"));
+    fake.wait_for("sendMessage", 1).await;
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: signalling our own child process by its id.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let started = Instant::now();
+    let out = tokio::time::timeout(
+        StdDuration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the bot exits after SIGTERM")
+    .unwrap()
+    .unwrap();
+    println!("exited {:?} after SIGTERM", started.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+    assert!(
+        stderr.contains("bot<token>/setMyCommands"),
+        "the error is logged, redacted: {stderr}"
+    );
+    assert!(!stderr.contains("TEST"), "the token leaked into the log");
+}

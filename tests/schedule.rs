@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
 use futures_util::future::BoxFuture;
 use rlhf_bot::bot::Outgoing;
 use rlhf_bot::jobs::schedule::{
@@ -529,4 +529,143 @@ async fn a_claim_abandoned_past_its_lease_is_taken_over_and_the_late_finisher_ch
 both!(
     a_claim_abandoned_past_its_lease_is_taken_over_and_the_late_finisher_changes_nothing,
     a_claim_abandoned_past_its_lease_is_taken_over_and_the_late_finisher_changes_nothing
+);
+
+/// A clock stopped at one instant.
+struct Stopped(DateTime<Utc>);
+
+impl rlhf_bot::jobs::schedule::Clock for Stopped {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+async fn import_demo(store: &Store) {
+    use rlhf_bot::import::load::import_file;
+    use rlhf_bot::import::{ImportFormat, ImportKind};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo");
+    for (kind, file) in [
+        (ImportKind::Recommendations, "recommendations.csv"),
+        (ImportKind::Executions, "executions.csv"),
+        (ImportKind::Prices, "prices.csv"),
+    ] {
+        let r = import_file(
+            store,
+            kind,
+            ImportFormat::Generic,
+            &dir.join(file),
+            la(),
+            utc("2025-01-02T00:00:00Z"),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.rejected, 0);
+    }
+}
+
+async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &TestDb) {
+    use rlhf_bot::config::Settings;
+    use rlhf_bot::jobs::nightly::{Nightly, Posts};
+    import_demo(&db.store).await;
+    let settings = Arc::new(Settings::from_lookup(|_| None).unwrap());
+    // Monday 2025-01-06 21:00 PST, through the scheduler with the real job bodies.
+    let at = utc("2025-01-07T05:00:00Z");
+    let nightly = Arc::new(Nightly {
+        store: db.store.clone(),
+        settings: settings.clone(),
+        posts: Posts::bot(),
+        clock: Arc::new(Stopped(at)),
+    });
+    let sched = Scheduler::new(
+        db.store.clone(),
+        Schedule::from_settings(&settings),
+        nightly.clone(),
+    );
+    let r = sched.tick(at).await.unwrap();
+    assert_eq!(r.done, [(Job::Reconcile, "2025-01-06T21:00".to_owned(), 1)]);
+    let posts = db.store.outbox(None).await.unwrap();
+    assert!(
+        posts
+            .iter()
+            .all(|m| m.kind == "reconciliation" && m.account.0 == 123456789)
+    );
+    let cards = posts
+        .iter()
+        .filter(|m| m.payload.contains("keyboard"))
+        .count();
+    assert!(
+        posts.len() >= 2 && cards >= 1,
+        "a summary and a reason card: {posts:?}"
+    );
+    // A re-run (as after a crash before the ledger said done) enqueues nothing new.
+    let again = rlhf_bot::jobs::nightly::reconcile(
+        &db.store,
+        &settings,
+        Posts::bot().reconciliation,
+        NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, 0);
+    // The rest of the month, then outcomes as of the 31st: what became final is posted
+    // in the transaction that stores it, and only once.
+    let last = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+    for d in NaiveDate::from_ymd_opt(2025, 1, 7)
+        .unwrap()
+        .iter_days()
+        .take_while(|d| *d <= last)
+    {
+        rlhf_bot::jobs::nightly::reconcile(
+            &db.store,
+            &settings,
+            Posts::bot().reconciliation,
+            d,
+            at,
+        )
+        .await
+        .unwrap();
+    }
+    let count = |kind: &'static str| async move {
+        db.store
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.kind == kind)
+            .count()
+    };
+    rlhf_bot::jobs::nightly::track(&db.store, &settings, Posts::bot().outcomes, last, at)
+        .await
+        .unwrap();
+    let outcome_posts = count("outcomes").await;
+    assert!(outcome_posts >= 1);
+    rlhf_bot::jobs::nightly::track(&db.store, &settings, Posts::bot().outcomes, last, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        count("outcomes").await,
+        outcome_posts,
+        "nothing newly final, nothing posted"
+    );
+    // The weekly summary is not in this build: a clear error, which the ledger retries.
+    let saturday = slots_between(
+        &spec("Sat 09:00"),
+        la(),
+        utc("2025-01-10T00:00:00Z"),
+        utc("2025-01-12T00:00:00Z"),
+    );
+    let e = nightly
+        .run(Job::WeeklySummary, saturday[0])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("weekly summary not available"),
+        "{e}"
+    );
+}
+both!(
+    the_nightly_jobs_store_their_results_and_enqueue_each_post_once,
+    the_nightly_jobs_store_their_results_and_enqueue_each_post_once
 );
