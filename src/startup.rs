@@ -87,7 +87,14 @@ pub async fn run_until(
             clock: clock.clone(),
         }),
     );
-    let scheduler = tokio::spawn(scheduler.run(clock.clone(), stopped.clone()));
+    let scheduler = {
+        let (clock, stopped) = (clock.clone(), stopped.clone());
+        tokio::spawn(async move {
+            if let Err(e) = scheduler.run(clock, stopped).await {
+                tracing::error!(error = %e, "the scheduler stopped: no scheduled job will run until a restart");
+            }
+        })
+    };
     let sender = Sender::new(store.clone(), bot.clone(), SenderConfig::default(), clock);
     let sender = tokio::spawn(sender.run(stopped.clone()));
 
@@ -143,11 +150,7 @@ pub async fn run_until(
             done.await;
         }
         let _ = dispatching.await;
-        match scheduler.await {
-            Ok(Err(e)) => tracing::error!(error = %e, "the scheduler stopped with an error"),
-            Err(e) => tracing::error!(error = %e, "the scheduler task failed"),
-            Ok(Ok(())) => {}
-        }
+        let _ = scheduler.await;
         let _ = sender.await;
     };
     if tokio::time::timeout(GRACE, stopping).await.is_err() {

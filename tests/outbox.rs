@@ -317,7 +317,12 @@ async fn two_senders_on_one_outbox_send_each_message_once(db: &TestDb) {
     let other = Store::open(&db.url).await.unwrap();
     let a = sender(&db.store, fake.bot(), config());
     let b = sender(&other, fake.bot(), config());
+    let started = Instant::now();
     tokio::join!(drain_all(&a, &db.store), drain_all(&b, &other));
+    println!(
+        "30 messages in 3 chats by two senders: {:?}",
+        started.elapsed()
+    );
     for chat in [1, 2, 3] {
         let expected: Vec<String> = (0..10).map(|i| format!("{chat}-{i}")).collect();
         assert_eq!(delivered(&fake, chat), expected);

@@ -204,13 +204,16 @@ fn schedule(catch_up_hours: i64, policy: RetryPolicy) -> Schedule {
 async fn tick_through(sched: &Scheduler, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
     let mut ran = Vec::new();
     let mut now = from;
+    let (started, mut ticks) = (std::time::Instant::now(), 0);
     while now < to {
         now += Duration::minutes(15);
+        ticks += 1;
         let r = sched.tick(now).await.unwrap();
         for (job, key, _) in r.done {
             ran.push(format!("{job} {key} {}", now.format("%m-%dT%H:%MZ")));
         }
     }
+    println!("{ticks} ticks in {:?}", started.elapsed());
     ran
 }
 

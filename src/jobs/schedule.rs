@@ -15,7 +15,10 @@
 //!   [`Scheduler::tick`] claims a slot in the ledger before running it (an atomic insert,
 //!   or a compare-and-swap update of the row it read); only the process whose claim
 //!   succeeded runs it. A `running` claim older than the lease belongs to a process that
-//!   died and is taken over.
+//!   died and is taken over. The lease is not renewed while a run works, so it must
+//!   exceed the longest run (default 15 minutes; a night's reconciliation takes seconds,
+//!   see `docs/PERFORMANCE.md`); should a run outlive it anyway, the second run repeats
+//!   idempotent work and the first one's late "done" is refused.
 //! - **Missed slots are caught up** at start (and at every tick): a slot at most
 //!   `catch_up` late that has no ledger row runs now; an older one is recorded as
 //!   `skipped` (looking back a week at most: older ones are not recorded at all).
