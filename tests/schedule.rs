@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use futures_util::future::BoxFuture;
 use rlhf_bot::bot::Outgoing;
 use rlhf_bot::jobs::schedule::{
@@ -672,3 +672,60 @@ both!(
     the_nightly_jobs_store_their_results_and_enqueue_each_post_once,
     the_nightly_jobs_store_their_results_and_enqueue_each_post_once
 );
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [chrono_tz::Tz; 4] = [
+        chrono_tz::America::Los_Angeles,
+        chrono_tz::Europe::London,
+        chrono_tz::Australia::Sydney,
+        chrono_tz::Asia::Kolkata,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any interval split anywhere gives the same slots as the whole, in order, each
+        /// once, each at its wall-clock time (or just after a gap), each on a chosen day.
+        #[test]
+        fn slots_of_split_intervals_add_up_and_keep_their_wall_clock_time(
+            zone in 0..ZONES.len(),
+            start in 0_i64..365 * 24 * 60,
+            len in 1_i64..30 * 24 * 60,
+            cut in 0.0_f64..1.0,
+            hour in 0_u32..24,
+            minute in 0_u32..60,
+            days in proptest::sample::subsequence(vec![0_u8, 1, 2, 3, 4, 5, 6], 1..=7),
+        ) {
+            let tz = ZONES[zone];
+            let spec = SlotSpec {
+                days: days.iter().map(|d| Weekday::try_from(*d).unwrap()).collect(),
+                time: chrono::NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
+            };
+            let from = utc("2026-01-01T00:00:00Z") + Duration::minutes(start);
+            let to = from + Duration::minutes(len);
+            let mid = from + Duration::minutes((len as f64 * cut) as i64);
+            let whole = slots_between(&spec, tz, from, to);
+            let mut parts = slots_between(&spec, tz, from, mid);
+            parts.extend(slots_between(&spec, tz, mid, to));
+            prop_assert_eq!(&whole, &parts);
+            for pair in whole.windows(2) {
+                prop_assert!(pair[0].at < pair[1].at);
+                prop_assert!(pair[0].key() != pair[1].key());
+            }
+            for s in &whole {
+                prop_assert!(s.at > from && s.at <= to);
+                prop_assert!(spec.days.contains(&chrono::Datelike::weekday(&s.local.date())));
+                let shown = s.at.with_timezone(&tz).naive_local();
+                // Equal, or later by the length of a spring-forward gap (at most 2 h).
+                let shift = shown - s.local;
+                prop_assert!(shift >= Duration::zero() && shift <= Duration::hours(2), "{} shown as {}", s.local, shown);
+                if shift > Duration::zero() {
+                    prop_assert!(tz.from_local_datetime(&s.local).single().is_none());
+                }
+            }
+        }
+    }
+}
