@@ -8,6 +8,10 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+mod learning;
+
+pub use learning::summary_json;
+
 use crate::config::{Settings, redact_url};
 use crate::domain::{AccountId, MatchType, Reason, ReasonCode, Symbol, day_of};
 use crate::import::load::import_file;
@@ -103,6 +107,14 @@ pub enum Command {
         /// Free text (required for `other`).
         text: Option<String>,
     },
+    /// Weekly learning summaries: generate, show, list, review.
+    #[command(subcommand)]
+    Summary(learning::SummaryCommand),
+    /// Algorithm change candidates: list, show, decide, finalize.
+    #[command(subcommand)]
+    Candidates(learning::CandidatesCommand),
+    /// Divergence rate, algorithm accuracy, top modifications.
+    Analytics(learning::AnalyticsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -316,10 +328,13 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             println!("{}", match_line(&m));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Summary(cmd) => learning::summary(cmd, &settings, now).await,
+        Command::Candidates(cmd) => learning::candidates(cmd, &settings, now).await,
+        Command::Analytics(args) => learning::analytics(args, &settings, now).await,
     }
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("database {}", redact_url(&settings.database_url)))?;

@@ -36,6 +36,8 @@ pub struct Settings {
     pub webhook: Option<WebhookSettings>,
     /// How long one Bot API request may take before it counts as failed.
     pub send_timeout: std::time::Duration,
+    /// How learning looks at the data.
+    pub learning: LearningSettings,
 }
 
 /// The scheduler's settings.
@@ -74,6 +76,24 @@ impl fmt::Debug for WebhookSettings {
     }
 }
 
+/// How learning looks at the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearningSettings {
+    /// Weeks of items the patterns are computed over (`LEARNING_LOOKBACK_WEEKS`).
+    pub lookback_weeks: u32,
+    /// What candidates are called in messages (`CANDIDATE_LABEL`, "V4").
+    pub candidate_label: String,
+}
+
+impl Default for LearningSettings {
+    fn default() -> Self {
+        Self {
+            lookback_weeks: 8,
+            candidate_label: "V4".to_owned(),
+        }
+    }
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
@@ -86,6 +106,7 @@ impl fmt::Debug for Settings {
             .field("schedule", &self.schedule)
             .field("webhook", &self.webhook)
             .field("send_timeout", &self.send_timeout)
+            .field("learning", &self.learning)
             .finish()
     }
 }
@@ -252,6 +273,10 @@ impl Settings {
                 })
             }
         };
+        let learning = LearningSettings {
+            lookback_weeks: number(&get, "LEARNING_LOOKBACK_WEEKS", 8, 1, 104)?,
+            candidate_label: get("CANDIDATE_LABEL").unwrap_or_else(|| "V4".to_owned()),
+        };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://rlhf.db".to_owned()),
             token: get("TELOXIDE_TOKEN"),
@@ -269,6 +294,7 @@ impl Settings {
                 15,
                 600,
             )?),
+            learning,
         })
     }
 }

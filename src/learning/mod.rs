@@ -8,8 +8,12 @@
 //! - `patterns`: the pattern catalog of SPEC §6 over a look-back of items.
 //! - `verdict`: the core question — who was right on each pattern and reason code.
 
+pub mod analytics;
+pub mod candidates;
+pub mod insight;
 pub mod patterns;
 pub mod stats;
+pub mod summary;
 pub mod verdict;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -68,4 +72,28 @@ pub struct Item {
     pub actual_pnl: Option<Money>,
     /// Realized P&L of the recommendation held as recommended, when final.
     pub algorithm_pnl: Option<Money>,
+}
+
+/// Builders for the unit tests of this module tree.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A bare item of `match_type` on `day` (YYYY-MM-DD), without recommendation facts.
+    pub fn item(id: i64, day: &str, match_type: MatchType) -> Item {
+        Item {
+            match_id: id,
+            day: day.parse().expect("a test date"),
+            match_type,
+            underlying: Symbol::parse("AAPL").expect("a symbol"),
+            rec: None,
+            dte_diff: None,
+            strike_diff: None,
+            contracts_diff: None,
+            modifications: Vec::new(),
+            reason: None,
+            actual_pnl: None,
+            algorithm_pnl: None,
+        }
+    }
 }

@@ -8,12 +8,14 @@
 
 mod dialogues;
 mod imports;
+mod learning;
 mod ledger;
 mod matches;
 mod outbox;
 mod outcomes;
 mod reconcile;
 
+pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
 pub use outbox::{NewMessage, OutboxMessage, enqueue_in};
@@ -65,6 +67,8 @@ pub enum StoreError {
         what: String,
         source: crate::domain::ReasonError,
     },
+    #[error("{0}")]
+    Lifecycle(crate::learning::candidates::LifecycleError),
     #[error(
         "this database's days were computed in {stored}, but SCHEDULE_TZ is {configured}; \
          set SCHEDULE_TZ back to {stored} or start a new database"

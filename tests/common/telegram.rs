@@ -111,6 +111,8 @@ pub enum Fault {
 
 struct Inner {
     requests: Mutex<Vec<Recorded>>,
+    /// Requests per method, so waiting for a count does not copy the log.
+    counts: Mutex<HashMap<String, usize>>,
     requested: Notify,
     updates: Mutex<VecDeque<Value>>,
     updated: Notify,
@@ -137,6 +139,7 @@ impl FakeTelegram {
     pub async fn start() -> Self {
         let inner = Arc::new(Inner {
             requests: Mutex::new(Vec::new()),
+            counts: Mutex::new(HashMap::new()),
             requested: Notify::new(),
             updates: Mutex::new(VecDeque::new()),
             updated: Notify::new(),
@@ -229,12 +232,12 @@ impl FakeTelegram {
     /// How many requests of `method` arrived so far.
     pub fn count(&self, method: &str) -> usize {
         self.inner
-            .requests
+            .counts
             .lock()
             .unwrap()
-            .iter()
-            .filter(|r| r.method == method)
-            .count()
+            .get(method)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Waits (up to 10 s) until at least `n` requests of `method` have arrived, and
@@ -254,16 +257,15 @@ impl FakeTelegram {
         let deadline = Instant::now() + timeout;
         loop {
             let notified = self.inner.requested.notified();
-            let seen = self.requests_of(method);
-            if seen.len() >= n {
-                return seen;
+            let seen = self.count(method);
+            if seen >= n {
+                return self.requests_of(method);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 let methods: Vec<String> = self.requests().into_iter().map(|r| r.method).collect();
                 panic!(
-                    "waited {timeout:?} for {n} `{method}` requests, got {}; all requests: {methods:?}",
-                    seen.len()
+                    "waited {timeout:?} for {n} `{method}` requests, got {seen}; all requests: {methods:?}"
                 );
             }
             let _ = tokio::time::timeout(left, notified).await;
@@ -407,6 +409,12 @@ async fn handle(state: Arc<Inner>, uri: Uri, headers: HeaderMap, body: Bytes) ->
     // getUpdates is recorded too, but it would flood the log of requests: only those
     // that carried updates are kept.
     let record = |state: &Inner, fault: Option<Fault>| {
+        *state
+            .counts
+            .lock()
+            .unwrap()
+            .entry(method.clone())
+            .or_default() += 1;
         state.requests.lock().unwrap().push(Recorded {
             method: method.clone(),
             body: params.clone(),
