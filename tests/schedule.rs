@@ -652,20 +652,36 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
         outcome_posts,
         "nothing newly final, nothing posted"
     );
-    // The weekly summary is not in this build: a clear error, which the ledger retries.
+    // Saturday 2025-01-11 09:00: the summary of 2025-W02, stored and posted once with its
+    // "mark reviewed" button.
     let saturday = slots_between(
         &spec("Sat 09:00"),
         la(),
         utc("2025-01-10T00:00:00Z"),
         utc("2025-01-12T00:00:00Z"),
     );
-    let e = nightly
-        .run(Job::WeeklySummary, saturday[0])
+    nightly.run(Job::WeeklySummary, saturday[0]).await.unwrap();
+    let summaries: Vec<_> = db
+        .store
+        .outbox(None)
         .await
-        .unwrap_err();
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "weekly_summary")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert_eq!(summaries[0].dedupe_key, "summary:123456789:2025-W02");
     assert!(
-        e.to_string().contains("weekly summary not available"),
-        "{e}"
+        summaries[0]
+            .payload
+            .contains("WEEKLY LEARNING SUMMARY (2025-W02)")
+    );
+    assert!(summaries[0].payload.contains("keyboard"));
+    nightly.run(Job::WeeklySummary, saturday[0]).await.unwrap();
+    assert_eq!(
+        count("weekly_summary").await,
+        1,
+        "a re-run posts nothing new"
     );
 }
 both!(

@@ -13,9 +13,9 @@
 //! - **Track outcomes** posts what became final in this run; final outcomes are never
 //!   recomputed, so those posts are enqueued in the transaction that writes the outcomes
 //!   (`Store::write_outcomes_and_enqueue`) — otherwise a crash in between would lose them.
-//! - **Weekly summary** of the slot's ISO week (the Saturday's week), through
-//!   `learning` (not available in this build yet: the job fails with a clear error and
-//!   is reported).
+//! - **Weekly summary** of the slot's ISO week (the Saturday's week, Monday to Sunday),
+//!   through `jobs::learning::weekly`, which stores the summaries; the posts are built
+//!   from the stored summaries, again under dedupe keys.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,11 +24,12 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 
-use crate::bot::Outgoing;
+use crate::bot::{Outgoing, keyboards, messages};
 use crate::config::Settings;
 use crate::domain::AccountId;
 use crate::jobs::schedule::{Clock, Job, JobBodies, Slot};
-use crate::store::{MatchFilter, MatchRecord, NewMessage, Store};
+use crate::learning::summary::Week;
+use crate::store::{MatchFilter, MatchRecord, NewMessage, Store, StoredSummary};
 
 /// Builds the posts of one account's reconciled day from its matches: `(dedupe key,
 /// message)`, the key unique across accounts and days (see `bot::posts`).
@@ -92,9 +93,9 @@ impl JobBodies for Nightly {
                     track(&self.store, &self.settings, self.posts.outcomes, day, now).await?;
                 }
                 Job::WeeklySummary => {
-                    let week = day.iso_week();
-                    weekly_summary(&self.store, &self.settings, week.year(), week.week(), now)
-                        .await?;
+                    let enqueued =
+                        weekly_summary(&self.store, &self.settings, Week::of(day), now).await?;
+                    tracing::info!(%day, enqueued, "weekly summary posts enqueued");
                 }
             }
             Ok(())
@@ -200,17 +201,57 @@ pub async fn track(
     Ok(())
 }
 
-/// The weekly learning summary of ISO `year`-W`week`.
+/// The weekly learning summary of `week` for every account with items in its look-back
+/// (`jobs::learning::weekly`, which stores the summaries), then one post per account: the
+/// summary's text with a "mark reviewed" button, under the key `summary:ACCOUNT:WEEK`.
 ///
-/// Stands in for `crate::jobs::learning::weekly(store, settings, year, week, now)`,
-/// which is not part of this build yet: it fails, so the ledger records the failure and
-/// the traders are told.
+/// The summaries and the posts are written in two transactions, like the
+/// reconciliation's: a re-run regenerates the same week (keeping its review) and its
+/// posts' keys are already in the outbox. Returns how many posts were new.
 pub async fn weekly_summary(
-    _store: &Store,
-    _settings: &Settings,
-    year: i32,
-    week: u32,
-    _now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    anyhow::bail!("weekly summary not available in this build ({year}-W{week:02})")
+    store: &Store,
+    settings: &Settings,
+    week: Week,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let (report, summaries) = crate::jobs::learning::weekly(store, settings, week, None, now)
+        .await
+        .with_context(|| format!("the weekly summary of {}", week.label()))?;
+    tracing::info!(week = %week.label(), accounts = report.accounts, patterns = report.patterns,
+        proposed = report.proposed, "weekly summaries generated");
+    let mut messages = Vec::new();
+    for s in &summaries {
+        let stored = store.summary(s.account, week).await?;
+        messages.extend(summary_posts(&stored, week, now));
+    }
+    Ok(store.enqueue(&messages, now).await?)
+}
+
+/// The posts of one stored summary: its text (plain, escaped here) in as many messages
+/// as the length limit needs, the last with the "mark reviewed" button.
+fn summary_posts(stored: &StoredSummary, week: Week, now: DateTime<Utc>) -> Vec<NewMessage> {
+    let parts = messages::split(&messages::esc(&stored.text), messages::MAX_MESSAGE);
+    let last = parts.len().saturating_sub(1);
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, html)| NewMessage {
+            account: stored.account,
+            dedupe_key: if i == 0 {
+                format!("summary:{}:{}", stored.account, week.label())
+            } else {
+                format!("summary:{}:{}:{i}", stored.account, week.label())
+            },
+            kind: "weekly_summary".to_owned(),
+            payload: Outgoing::Text {
+                html,
+                keyboard: if i == last {
+                    keyboards::reviewed(stored.id)
+                } else {
+                    Vec::new()
+                },
+            },
+            send_after: now,
+        })
+        .collect()
 }
