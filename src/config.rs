@@ -406,4 +406,36 @@ mod tests {
         assert_eq!(redact_url("sqlite://rlhf.db"), "sqlite://rlhf.db");
         assert_eq!(s.allowed_user_ids, Vec::<i64>::new());
     }
+
+    #[test]
+    fn env_example_documents_every_setting_and_its_values_are_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");
+        let example: HashMap<String, String> = dotenvy::from_path_iter(path)
+            .expect(".env.example exists")
+            .map(|kv| kv.expect("a valid .env line"))
+            .collect();
+        let text = std::fs::read_to_string(path).unwrap();
+        let source = include_str!("config.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap_or(source.len())];
+        // Every quoted NAME the settings read (`"SCHEDULE_TZ"`) is in the example.
+        let names: Vec<&str> = source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| {
+                w.len() > 4
+                    && w.contains('_')
+                    && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .collect();
+        assert!(names.len() > 15, "{names:?}");
+        for name in names {
+            assert!(
+                text.contains(name),
+                "{name} is not documented in .env.example"
+            );
+        }
+        let s = Settings::from_lookup(|k| example.get(k).cloned()).expect("the example is valid");
+        assert_eq!(s.schedule.summary_at.to_string(), "Sat 09:00");
+    }
 }
