@@ -82,7 +82,13 @@ fn the_divergence_line_rises_where_the_rate_rises_and_the_chart_has_text() {
     let points: Vec<(String, f64)> = (1..=8)
         .map(|w| (format!("W{w:02}"), f64::from(w) / 10.0))
         .collect();
+    let started = std::time::Instant::now();
     let bytes = divergence_rate_png(&points).unwrap();
+    println!(
+        "divergence chart: {} bytes in {:?}",
+        bytes.len(),
+        started.elapsed()
+    );
     save("divergence.png", &bytes);
     let img = Image::decode(&bytes);
     assert_eq!((img.width, img.height), (WIDTH, HEIGHT));
@@ -122,7 +128,13 @@ fn cumulative_pnl_shows_both_lines_apart_where_they_diverge() {
             )
         })
         .collect();
+    let started = std::time::Instant::now();
     let bytes = cumulative_pnl_png(&points).unwrap();
+    println!(
+        "P&L chart: {} bytes in {:?}",
+        bytes.len(),
+        started.elapsed()
+    );
     save("pnl.png", &bytes);
     let img = Image::decode(&bytes);
     assert_eq!((img.width, img.height), (WIDTH, HEIGHT));

@@ -271,6 +271,28 @@ both!(
     a_refused_message_is_parked_and_the_chat_goes_on
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_stored_picture_is_parked_without_a_request() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let mut photo = msg(5, "photo");
+    photo.payload = Outgoing::Photo {
+        png_base64: "not base64!".to_owned(),
+        caption: "chart".to_owned(),
+    };
+    db.store
+        .enqueue(&[photo, msg(5, "after")], Utc::now())
+        .await
+        .unwrap();
+    let s = sender(&db.store, fake.bot(), config());
+    let report = s.drain().await.unwrap();
+    assert_eq!((report.sent, report.parked), (1, 1));
+    let parked = &db.store.outbox(None).await.unwrap()[0];
+    assert!(parked.last_error.as_deref().unwrap().contains("not base64"));
+    assert_eq!(fake.count("sendPhoto"), 0);
+    assert_eq!(delivered(&fake, 5), ["after"]);
+}
+
 async fn a_restarted_sender_sends_what_was_pending_and_nothing_twice(db: &TestDb) {
     let fake = FakeTelegram::start().await;
     db.store.enqueue(&[msg(9, "m0")], Utc::now()).await.unwrap();
