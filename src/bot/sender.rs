@@ -37,6 +37,9 @@ use crate::domain::AccountId;
 use crate::jobs::schedule::Clock;
 use crate::store::{OutboxMessage, Store, StoreError};
 
+/// The shortest pause between two drains.
+const MIN_WAIT: StdDuration = StdDuration::from_millis(20);
+
 /// The bot the sender talks through (the same type as `crate::bot::TgBot`).
 pub type ThrottledBot = Throttle<teloxide::Bot>;
 
@@ -298,20 +301,27 @@ impl Sender {
             if *shutdown.borrow() {
                 break;
             }
-            match self.drain().await {
-                Ok(r) if r != DrainReport::default() => {
-                    tracing::info!(
-                        sent = r.sent,
-                        retried = r.retried,
-                        parked = r.parked,
-                        "outbox drained"
-                    );
+            let drained = match self.drain().await {
+                Ok(r) => {
+                    if r != DrainReport::default() {
+                        tracing::info!(
+                            sent = r.sent,
+                            retried = r.retried,
+                            parked = r.parked,
+                            "outbox drained"
+                        );
+                    }
+                    true
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox drain failed; trying again"),
-            }
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox drain failed; trying again");
+                    false
+                }
+            };
+            // Sooner than `poll` only when a message falls due sooner, and never a busy
+            // loop: after a failed drain (the database is away) wait the whole `poll`.
             let wait = match self.store.outbox_heads().await {
-                Ok(heads) => heads
+                Ok(heads) if drained => heads
                     .iter()
                     .map(|m| {
                         (m.send_after - self.clock.now())
@@ -319,8 +329,9 @@ impl Sender {
                             .unwrap_or_default()
                     })
                     .min()
-                    .map_or(self.config.poll, |w| w.min(self.config.poll)),
-                Err(_) => self.config.poll,
+                    .map_or(self.config.poll, |w| w.min(self.config.poll))
+                    .max(MIN_WAIT),
+                _ => self.config.poll,
             };
             tokio::select! {
                 _ = shutdown.changed() => {}
