@@ -571,7 +571,10 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
     use rlhf_bot::config::Settings;
     use rlhf_bot::jobs::nightly::{Nightly, Posts};
     import_demo(&db.store).await;
-    let settings = Arc::new(Settings::from_lookup(|_| None).unwrap());
+    let settings = Arc::new(
+        Settings::from_lookup(|k| (k == "ALLOWED_USER_IDS").then(|| "123456789".to_owned()))
+            .unwrap(),
+    );
     // Monday 2025-01-06 21:00 PST, through the scheduler with the real job bodies.
     let at = utc("2025-01-07T05:00:00Z");
     let nightly = Arc::new(Nightly {
@@ -612,6 +615,18 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
     .await
     .unwrap();
     assert_eq!(again, 0);
+    // A chat the bot does not serve gets no posts (its data is reconciled all the same).
+    let unserved = Settings::from_lookup(|_| None).unwrap();
+    let none = rlhf_bot::jobs::nightly::reconcile(
+        &db.store,
+        &unserved,
+        Posts::bot().reconciliation,
+        NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, 0);
     // The rest of the month, then outcomes as of the 31st: what became final is posted
     // in the transaction that stores it, and only once.
     let last = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
@@ -644,6 +659,15 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
         .unwrap();
     let outcome_posts = count("outcomes").await;
     assert!(outcome_posts >= 1);
+    assert!(
+        db.store
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.dedupe_key == "outcomes:123456789:2025-01-31:0"),
+        "the bot's own dedupe keys are used as they are"
+    );
     rlhf_bot::jobs::nightly::track(&db.store, &settings, Posts::bot().outcomes, last, at)
         .await
         .unwrap();

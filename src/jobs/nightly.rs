@@ -1,6 +1,9 @@
 //! The bodies of the scheduled jobs: what runs at each slot (see `jobs::schedule` for
 //! when, and for the run-once guarantees).
 //!
+//! Posts go only to the chats the bot serves (`ALLOWED_USER_IDS`); every account's data
+//! is reconciled, tracked and summarised all the same.
+//!
 //! Every body is idempotent, because a failed or abandoned run is retried:
 //!
 //! - **Reconcile** re-reconciles the slot's local day for all accounts (a re-run writes
@@ -105,6 +108,19 @@ impl JobBodies for Nightly {
     fn failure_notice(&self, job: Job, slot: Slot, _error: &str) -> Outgoing {
         failure_notice(job, slot.day())
     }
+
+    fn recipients(&self, accounts: Vec<AccountId>) -> Vec<AccountId> {
+        accounts
+            .into_iter()
+            .filter(|a| served(&self.settings, *a))
+            .collect()
+    }
+}
+
+/// Whether the bot talks to `account` at all: only the chats of `ALLOWED_USER_IDS` are
+/// served, so only they get posts (the others' data is still reconciled and tracked).
+pub fn served(settings: &Settings, account: AccountId) -> bool {
+    settings.allowed_user_ids.contains(&account.0)
 }
 
 /// The message a trader gets when a scheduled job gave up. The error itself goes to the
@@ -152,6 +168,7 @@ pub async fn reconcile(
     }
     let messages: Vec<NewMessage> = by_account
         .iter()
+        .filter(|(account, _)| served(settings, **account))
         .flat_map(|(account, matches)| {
             posts(day, *account, matches)
                 .into_iter()
@@ -183,11 +200,14 @@ pub async fn track(
         None,
         now,
         |account, settled| {
+            if !served(settings, account) {
+                return Vec::new();
+            }
             posts(day, account, settled)
                 .into_iter()
                 .map(|(key, payload)| NewMessage {
                     account,
-                    dedupe_key: format!("outcomes:{}:{day}:{key}", account.0),
+                    dedupe_key: key,
                     kind: "outcomes".to_owned(),
                     payload,
                     send_after: now,
@@ -220,7 +240,7 @@ pub async fn weekly_summary(
     tracing::info!(week = %week.label(), accounts = report.accounts, patterns = report.patterns,
         proposed = report.proposed, "weekly summaries generated");
     let mut messages = Vec::new();
-    for s in &summaries {
+    for s in summaries.iter().filter(|s| served(settings, s.account)) {
         let stored = store.summary(s.account, week).await?;
         messages.extend(summary_posts(&stored, week, now));
     }

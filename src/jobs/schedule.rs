@@ -44,6 +44,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 
 use crate::bot::Outgoing;
+use crate::domain::AccountId;
 use crate::store::{Claim, NewMessage, RetryPolicy, RunStatus, Store, StoreError};
 
 /// How far back a tick looks for slots: older misses are not even recorded.
@@ -261,6 +262,11 @@ pub trait JobBodies: Send + Sync + 'static {
 
     /// The message every account gets when `job` failed for good.
     fn failure_notice(&self, job: Job, slot: Slot, error: &str) -> Outgoing;
+
+    /// Which of the store's accounts are told (all, unless the bodies know better).
+    fn recipients(&self, accounts: Vec<AccountId>) -> Vec<AccountId> {
+        accounts
+    }
 }
 
 /// What one tick did, for logs and tests.
@@ -383,9 +389,8 @@ impl Scheduler {
                 let give_up = attempt >= i64::from(policy.max_attempts);
                 let notices = if give_up {
                     let notice = self.bodies.failure_notice(job, slot, &error);
-                    self.store
-                        .account_ids()
-                        .await?
+                    self.bodies
+                        .recipients(self.store.account_ids().await?)
                         .into_iter()
                         .map(|account| NewMessage {
                             account,
