@@ -328,6 +328,18 @@ async fn a_restart_catches_up_recent_slots_and_skips_older_ones(db: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(run.status, RunStatus::Skipped);
+    assert_eq!(run.error.as_deref(), Some("missed while the bot was down"));
+    // Slots before the very first start are not "missed".
+    let before_install = db
+        .store
+        .job_run("reconcile", "2026-03-06T21:00")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (before_install.status, before_install.error.as_deref()),
+        (RunStatus::Skipped, Some("before the first start"))
+    );
     // The next tick finds nothing more to do.
     let again = sched.tick(utc("2026-03-13T06:31:00Z")).await.unwrap();
     assert!(

@@ -21,7 +21,9 @@
 //!   idempotent work and the first one's late "done" is refused.
 //! - **Missed slots are caught up** at start (and at every tick): a slot at most
 //!   `catch_up` late that has no ledger row runs now; an older one is recorded as
-//!   `skipped` (looking back a week at most: older ones are not recorded at all).
+//!   `skipped` (looking back a week at most: older ones are not recorded at all). On a
+//!   database where a job has never run, its earlier slots are recorded as skipped
+//!   "before the first start", quietly: a fresh install missed nothing.
 //! - **Failures are retried** with exponential backoff up to `max_attempts`; the last
 //!   failure is logged and reported to every account through the outbox, in the same
 //!   transaction that records it.
@@ -324,6 +326,16 @@ impl Scheduler {
             .into_iter()
             .map(|r| ((r.job, r.slot), r.status))
             .collect();
+        // A job with no ledger row at all has never run here (a fresh database): its
+        // earlier slots are recorded as before the first start, not as missed.
+        let mut first_start = std::collections::HashSet::new();
+        for (job, _) in &s.entries {
+            if !known.keys().any(|(j, _)| j == job.as_str())
+                && !self.store.job_has_runs(job.as_str()).await?
+            {
+                first_start.insert(*job);
+            }
+        }
         let mut report = TickReport::default();
         for (slot, job) in due {
             let key = slot.key();
@@ -331,8 +343,18 @@ impl Scheduler {
             match status {
                 Some(RunStatus::Done | RunStatus::Skipped) => continue,
                 None if slot.at < now - s.catch_up => {
-                    if self.store.skip_run(job.as_str(), &key, now).await? {
-                        tracing::warn!(%job, slot = %key, "missed while the bot was down; too late to catch up, skipped");
+                    let fresh = first_start.contains(&job);
+                    let why = if fresh {
+                        "before the first start"
+                    } else {
+                        "missed while the bot was down"
+                    };
+                    if self.store.skip_run(job.as_str(), &key, why, now).await? {
+                        if fresh {
+                            tracing::debug!(%job, slot = %key, "before the first start; not run");
+                        } else {
+                            tracing::warn!(%job, slot = %key, "missed while the bot was down; too late to catch up, skipped");
+                        }
                         report.skipped.push((job, key));
                     }
                     continue;

@@ -256,21 +256,35 @@ impl Store {
         Ok(true)
     }
 
-    /// Records a slot that will not run because it is too late. False when the slot
-    /// already has a row.
-    pub async fn skip_run(&self, job: &str, slot: &str, now: DateTime<Utc>) -> Result<bool> {
+    /// Records a slot that will not run, and why. False when the slot already has a row.
+    pub async fn skip_run(
+        &self,
+        job: &str,
+        slot: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO job_runs (job, slot, status, attempts, finished_at, error) \
-             VALUES ($1, $2, 'skipped', 0, $3, 'missed while the bot was down') \
-             ON CONFLICT (job, slot) DO NOTHING",
+             VALUES ($1, $2, 'skipped', 0, $3, $4) ON CONFLICT (job, slot) DO NOTHING",
         )
         .bind(job)
         .bind(slot)
         .bind(ts(now))
+        .bind(why)
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(done == 1)
+    }
+
+    /// Whether `job` has any ledger row (it has been scheduled here before).
+    pub async fn job_has_runs(&self, job: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM job_runs WHERE job = $1 LIMIT 1")
+            .bind(job)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// One ledger row.
