@@ -126,18 +126,25 @@ pub fn served(settings: &Settings, account: AccountId) -> bool {
 /// The message a trader gets when a scheduled job gave up. The error itself goes to the
 /// log, not to the chat.
 pub fn failure_notice(job: Job, day: NaiveDate) -> Outgoing {
-    let what = match job {
-        Job::Reconcile => format!("The nightly reconciliation of {day}"),
-        Job::TrackOutcomes => format!("The outcome update of {day}"),
-        Job::WeeklySummary => {
-            let w = day.iso_week();
-            format!("The weekly summary of {}-W{:02}", w.year(), w.week())
-        }
+    let w = day.iso_week();
+    let (what, retry) = match job {
+        Job::Reconcile => (
+            format!("The nightly reconciliation of {day}"),
+            format!("/reconcile {day}"),
+        ),
+        Job::TrackOutcomes => (
+            format!("The outcome update of {day}"),
+            format!("/track {day}"),
+        ),
+        Job::WeeklySummary => (
+            format!("The weekly summary of {}-W{:02}", w.year(), w.week()),
+            format!("/generate {} {}", w.year(), w.week()),
+        ),
     };
     Outgoing::Text {
         html: format!(
-            "⚠️ {what} failed several times and was not completed. \
-             It will not be retried on its own; the details are in the bot's log."
+            "⚠️ {what} failed several times and was not completed; the details are in \
+             the bot's log. Send {retry} to try it again."
         ),
         keyboard: Vec::new(),
     }
@@ -274,4 +281,23 @@ fn summary_posts(stored: &StoredSummary, week: Week, now: DateTime<Utc>) -> Vec<
             send_after: now,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_notice_names_the_run_and_the_command_that_retries_it() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
+        let text = |job| match failure_notice(job, day) {
+            Outgoing::Text { html, .. } => html,
+            Outgoing::Photo { .. } => String::new(),
+        };
+        assert!(text(Job::Reconcile).contains("reconciliation of 2026-03-14"));
+        assert!(text(Job::Reconcile).contains("/reconcile 2026-03-14"));
+        assert!(text(Job::TrackOutcomes).contains("/track 2026-03-14"));
+        assert!(text(Job::WeeklySummary).contains("2026-W11"));
+        assert!(text(Job::WeeklySummary).contains("/generate 2026 11"));
+    }
 }
