@@ -170,6 +170,7 @@ async fn a_429_is_waited_out_for_at_least_retry_after_and_order_is_kept() {
     let started = Instant::now();
     drain_all(&s, &db.store).await;
     let waited = started.elapsed();
+    println!("retry_after 1 s: both messages sent after {waited:?}");
     assert!(
         waited >= StdDuration::from_secs(1),
         "waited only {waited:?}"
