@@ -28,7 +28,9 @@
 //! Overlapping explanations: a trader who avoids one symbol with low premiums would also
 //! look like a low-premium rejecter. Rejection patterns are therefore checked against
 //! each other, strongest first: a weaker pattern is kept only if it stays significant on
-//! the items the stronger ones do not explain.
+//! the items the stronger ones do not explain. Weekday and time-of-day effects are
+//! checked the same way against the kept rejection patterns and against each other (one
+//! busy Monday makes every other day look calm by contrast).
 
 use std::fmt;
 use std::str::FromStr;
@@ -648,6 +650,23 @@ enum Cover {
     IvBelow(IvMeasure, f64),
     Symbol(String),
     SpansEarnings,
+    Weekday(Weekday),
+    Band(u32, u32),
+}
+
+/// Patterns that explain each other's items (besides the rejection patterns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Weekday,
+    Band,
+}
+
+fn family_of(spec: &Spec) -> Option<Family> {
+    match spec {
+        Spec::Weekday(_) => Some(Family::Weekday),
+        Spec::Band(..) => Some(Family::Band),
+        _ => None,
+    }
 }
 
 impl Cover {
@@ -660,6 +679,8 @@ impl Cover {
             Cover::IvBelow(m, t) => is_opening(item) && m.value(item).is_some_and(|v| v < *t),
             Cover::Symbol(s) => item.underlying.as_str() == s,
             Cover::SpansEarnings => is_opening(item) && rec.spans_earnings(),
+            Cover::Weekday(w) => rec.created_local.weekday() == *w,
+            Cover::Band(a, b) => (*a..*b).contains(&rec.created_local.hour()),
         }
     }
 }
@@ -1237,7 +1258,7 @@ fn reason_test(code: ReasonCode, items: &[&Item], cfg: &PatternConfig) -> Option
         p_value,
         strength: p_value,
         test: "exact binomial test (one-sided)",
-        relevant: share >= cfg.min_dominant_share,
+        relevant: share >= cfg.min_dominant_share && k as usize >= cfg.min_samples,
         description: format!(
             "User's most common reason: {} ({k} of {n} divergences)",
             reason_words(code)
@@ -1290,10 +1311,30 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
             reported[i] = false;
         }
     }
-    for (i, e) in evals.iter().enumerate() {
-        if reported[i] && matches!(e.spec, Spec::Weekday(_) | Spec::Band(..)) && !survives(e, &kept)
-        {
-            reported[i] = false;
+    // Weekday and time-of-day effects also explain each other: one day with many
+    // divergences makes every other day look calm by contrast.
+    let rejection_covers = kept;
+    for family in [Family::Weekday, Family::Band] {
+        let mut order: Vec<usize> = (0..evals.len())
+            .filter(|&i| reported[i] && family_of(&evals[i].spec) == Some(family))
+            .collect();
+        order.sort_by(|&a, &b| {
+            evals[a]
+                .strength
+                .total_cmp(&evals[b].strength)
+                .then(a.cmp(&b))
+        });
+        let mut kept = rejection_covers.clone();
+        for i in order {
+            if survives(&evals[i], &kept) {
+                kept.push(match evals[i].spec {
+                    Spec::Weekday(w) => Cover::Weekday(w),
+                    Spec::Band(a, b) => Cover::Band(a, b),
+                    _ => continue,
+                });
+            } else {
+                reported[i] = false;
+            }
         }
     }
 }
