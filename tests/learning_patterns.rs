@@ -739,7 +739,8 @@ impl Rng {
 }
 
 /// What a simulated trader does besides following the algorithm. Every trader also
-/// rejects 5 % of recommendations at random with a random reason.
+/// rejects 5 % of recommendations at random with a random reason; planted rejections
+/// carry the fitting reason 80 % of the time.
 #[derive(Debug, Clone)]
 enum Trader {
     Faithful,
@@ -801,7 +802,16 @@ fn simulate(trader: &Trader, seed: u64) -> Vec<Item> {
                     Trader::Symbol(sym) => SYMBOLS[s] == *sym,
                     Trader::Earnings => rec.spans_earnings(),
                 };
-                let i = if planted || rng.chance(0.05) {
+                let i = if planted {
+                    // The trader says why, mostly.
+                    let reason = match trader {
+                        Trader::LowPremium(_) => ReasonCode::PremiumLow,
+                        Trader::Earnings => ReasonCode::EarningsConcern,
+                        _ => ReasonCode::RiskTooHigh,
+                    };
+                    let i = i.reject();
+                    if rng.chance(0.8) { i.reason(reason) } else { i }
+                } else if rng.chance(0.05) {
                     let reason = ReasonCode::ALL[rng.range(0, 8) as usize];
                     i.reject().reason(reason)
                 } else if let Trader::DteShift(d) = trader {
@@ -867,7 +877,11 @@ fn measure(trader: &Trader, accounts: u64, first_seed: u64) -> Rates {
 
 #[test]
 fn detection_benchmark() {
-    let accounts = 40;
+    // More accounts for a sharper measurement: LEARNING_BENCH_ACCOUNTS=500.
+    let accounts = std::env::var("LEARNING_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let faithful = measure(&Trader::Faithful, accounts, 1000);
     println!(
         "faithful: {} of {} accounts with a (false) pattern",

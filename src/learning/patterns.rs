@@ -30,7 +30,9 @@
 //! each other, strongest first: a weaker pattern is kept only if it stays significant on
 //! the items the stronger ones do not explain. Weekday and time-of-day effects are
 //! checked the same way against the kept rejection patterns and against each other (one
-//! busy Monday makes every other day look calm by contrast).
+//! busy Monday makes every other day look calm by contrast), and a dominant reason code
+//! against the kept rejection patterns (`premium_low` under the premium threshold only
+//! restates the low-premium pattern).
 
 use std::fmt;
 use std::str::FromStr;
@@ -795,10 +797,16 @@ fn shift_test(
     cfg: &PatternConfig,
     diff: impl Fn(&Item) -> Option<f64>,
 ) -> Option<Eval> {
+    // A consent may come without differences: it has none.
     let taken: Vec<(&Item, f64)> = items
         .iter()
         .filter(|i| is_taken(i))
-        .filter_map(|i| diff(i).filter(|d| d.is_finite()).map(|d| (*i, d)))
+        .filter_map(|i| {
+            diff(i)
+                .or((i.match_type == MatchType::Consent).then_some(0.0))
+                .filter(|d| d.is_finite())
+                .map(|d| (*i, d))
+        })
         .collect();
     let changed: Vec<(&Item, f64)> = taken.iter().copied().filter(|(_, d)| *d != 0.0).collect();
     if changed.len() < cfg.min_samples.max(1) {
@@ -1314,6 +1322,13 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
     // Weekday and time-of-day effects also explain each other: one day with many
     // divergences makes every other day look calm by contrast.
     let rejection_covers = kept;
+    // A dominant reason that only restates a kept pattern (premium_low under the premium
+    // threshold) adds nothing.
+    for (i, e) in evals.iter().enumerate() {
+        if reported[i] && matches!(e.spec, Spec::Reason(_)) && !survives(e, &rejection_covers) {
+            reported[i] = false;
+        }
+    }
     for family in [Family::Weekday, Family::Band] {
         let mut order: Vec<usize> = (0..evals.len())
             .filter(|&i| reported[i] && family_of(&evals[i].spec) == Some(family))
