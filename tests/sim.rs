@@ -455,6 +455,16 @@ fn every_position_settles_once_its_expiration_close_exists() {
                 statuses.contains_key(&OutcomeStatus::Assigned),
                 "{statuses:?}"
             );
+            assert!(
+                statuses
+                    .get(&OutcomeStatus::Closed)
+                    .is_some_and(|n| *n > 10)
+            );
+            // The simulated algorithm and trader never roll.
+            assert!(
+                !statuses.contains_key(&OutcomeStatus::Rolled),
+                "{statuses:?}"
+            );
         }
     }
 }
@@ -561,4 +571,28 @@ fn planted_truth_names_each_personas_habit() {
         Some(AVOIDED_SYMBOL.to_owned())
     );
     assert!(run(1, Persona::AvoidsEarnings).planted.avoids_earnings);
+}
+
+#[test]
+fn a_midweek_start_in_another_zone_keeps_every_record_on_its_day() {
+    // New York changes to daylight saving time on 2025-03-09, inside these weeks.
+    let tz = chrono_tz::America::New_York;
+    let out = simulate(&SimConfig {
+        start: NaiveDate::from_ymd_opt(2025, 2, 26).unwrap(),
+        tz,
+        weeks: 3,
+        ignore_rate: 0.0,
+        independent_rate: 0.0,
+        ..config(9, Persona::Faithful)
+    });
+    assert_eq!(out.start, NaiveDate::from_ymd_opt(2025, 2, 24).unwrap());
+    let first = out.recommendations.first().unwrap();
+    assert_eq!(day_of(first.created_at, tz), out.start);
+    assert_eq!(first.created_at.with_timezone(&tz).hour(), 9);
+    for e in out.executions.iter().filter(|e| e.action.is_lifecycle()) {
+        assert_eq!(day_of(e.executed_at, tz), e.contract.expiration);
+    }
+    let (_, all) = reconcile(&out);
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
 }

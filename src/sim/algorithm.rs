@@ -16,7 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use super::black_scholes::{self, Inputs};
 use super::market::{Market, Series, dollars, money_f64};
 use super::{local_time, round_to};
-use crate::domain::{AccountId, Contract, Money, RecAction, RecContext, Recommendation, Right};
+use crate::domain::{
+    AccountId, Contract, Money, RecAction, RecContext, Recommendation, Right, Symbol,
+};
 
 /// The delta the algorithm sells.
 pub const TARGET_DELTA: f64 = 0.30;
@@ -63,14 +65,19 @@ impl Algorithm {
 
     /// The recommendations of the morning of weekday `index`, in time order: buy-backs
     /// of the account's `holdings` first, then 3–6 sales.
+    ///
+    /// A buy-back waits for a day without a sale on its underlying: a close and an open
+    /// on one underlying and day read as a roll, and this algorithm does not roll.
     pub fn morning(
         &mut self,
         market: &Market,
         index: usize,
         holdings: &BTreeMap<Contract, Holding>,
     ) -> Vec<Recommendation> {
-        let mut out = self.buy_backs(market, index, holdings);
-        out.extend(self.sales(market, index));
+        let sales = self.sales(market, index);
+        let selling: BTreeSet<&Symbol> = sales.iter().map(|r| &r.contract.underlying).collect();
+        let mut out = self.buy_backs(market, index, holdings, &selling);
+        out.extend(sales);
         out
     }
 
@@ -79,6 +86,7 @@ impl Algorithm {
         market: &Market,
         index: usize,
         holdings: &BTreeMap<Contract, Holding>,
+        selling: &BTreeSet<&Symbol>,
     ) -> Vec<Recommendation> {
         let Some(target) = self.close_at_profit else {
             return Vec::new();
@@ -91,6 +99,7 @@ impl Algorithm {
             if holding.contracts <= 0
                 || contract.expiration <= date
                 || self.closing.contains(contract)
+                || selling.contains(&contract.underlying)
             {
                 continue;
             }

@@ -274,7 +274,7 @@ fn simulate_series(
         Vec::new()
     };
     // The volatility regime: log-deviation from the typical volatility, AR(1).
-    let mut regime = 0.25 * normal(rng);
+    let mut regime = 0.15 * normal(rng);
     let mut iv_noise = 0.0;
     let mut ivs: Vec<f64> = Vec::with_capacity(WARM_UP_DAYS + dates.len());
     let mut step = |rng: &mut ChaCha8Rng, date: NaiveDate| -> (f64, f64) {
@@ -282,7 +282,7 @@ fn simulate_series(
         iv_noise = 0.8 * iv_noise + 0.04 * normal(rng);
         let vol = u.vol * regime.exp();
         // Implied runs a little over realized, rises into earnings and drops after.
-        let mut iv = vol * 1.08 * iv_noise.exp();
+        let mut iv = vol * 1.05 * iv_noise.exp();
         if let Some(e) = earnings.iter().find(|e| **e >= date) {
             let days = (*e - date).num_days();
             if days <= 14 {

@@ -134,7 +134,14 @@ pub fn simulate(cfg: &SimConfig) -> SimOutput {
                 .filter(|r| r.action == RecAction::SellToOpen)
                 .map(|r| (r.contract.underlying.clone(), r.contract.right))
                 .collect();
-            let busy: BTreeSet<_> = today.union(&yesterday).cloned().collect();
+            // A sale of its own must pair with no open recommendation (it would be a
+            // modify), and not fall on an underlying bought back today (a roll).
+            let mut busy: BTreeSet<_> = today.union(&yesterday).cloned().collect();
+            for r in recs.iter().filter(|r| r.action == RecAction::BuyToClose) {
+                for right in [Right::Put, Right::Call] {
+                    busy.insert((r.contract.underlying.clone(), right));
+                }
+            }
             trader.trade_on_own(&market, index, &busy);
             yesterday = today;
             recommendations.extend(recs);
