@@ -2,6 +2,8 @@
 //! planted persona habits that the project's own reconciliation and outcome tracking
 //! bring to light.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
@@ -596,3 +598,99 @@ fn a_midweek_start_in_another_zone_keeps_every_record_on_its_day() {
     assert!(!all.is_empty());
     assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
 }
+
+/// One match as both the store and the pure core can state it.
+type MatchKey = (
+    NaiveDate,
+    MatchType,
+    Option<String>,
+    Vec<String>,
+    Vec<String>,
+);
+
+async fn a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does(db: &common::TestDb) {
+    use rlhf_bot::jobs;
+    use rlhf_bot::store::{MatchFilter, RowOutcome};
+    let out = simulate(&SimConfig {
+        weeks: 3,
+        ..config(11, Persona::Combined)
+    });
+    let (tz, now) = (out.tz, common::now());
+    db.store.bind_zone(tz).await.unwrap();
+    for n in 0..out.week_count() {
+        let w = out.week(n);
+        let inserted = |rows: Vec<RowOutcome>| rows.iter().all(|r| *r == RowOutcome::Inserted);
+        let store = &db.store;
+        assert!(inserted(
+            store
+                .insert_recommendations(&w.recommendations, tz, now)
+                .await
+                .unwrap()
+        ));
+        assert!(inserted(
+            store
+                .insert_executions(&w.executions, tz, now)
+                .await
+                .unwrap()
+        ));
+        assert!(inserted(store.insert_prices(&w.prices, now).await.unwrap()));
+        for day in (w.start + chrono::Duration::weeks(i64::from(n)))
+            .iter_days()
+            .take(7)
+        {
+            jobs::reconcile::run_day(store, &MatchRules::default(), tz, day, None, now)
+                .await
+                .unwrap();
+        }
+    }
+    let mut stored: Vec<MatchKey> = db
+        .store
+        .matches(&MatchFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                m.day,
+                m.match_type,
+                m.recommendation,
+                m.executions,
+                m.modifications,
+            )
+        })
+        .collect();
+    let (_, all) = reconcile(&out);
+    let mut pure: Vec<MatchKey> = all
+        .into_iter()
+        .map(|(day, m)| {
+            let rec = m
+                .recommendation
+                .map(|id| out.recommendations[(id - 1) as usize].external_id.clone());
+            let refs = m
+                .executions
+                .iter()
+                .map(|id| out.executions[(*id - 1) as usize].broker_ref.clone())
+                .collect();
+            (day, m.match_type, rec, refs, m.modifications)
+        })
+        .collect();
+    stored.iter_mut().for_each(|m| m.3.sort());
+    pure.iter_mut().for_each(|m| m.3.sort());
+    stored.sort();
+    pure.sort();
+    assert!(pure.iter().any(|m| m.1 == MatchType::Modify));
+    assert_eq!(stored, pure);
+
+    let report = jobs::outcomes::run(&db.store, tz, out.last_day().unwrap(), None, now)
+        .await
+        .unwrap();
+    assert!(report.matches > 0);
+    for status in report.statuses.keys() {
+        let s: OutcomeStatus = status.parse().unwrap();
+        assert!(s.is_final(), "{:?}", report.statuses);
+    }
+}
+both!(
+    store_round_trip,
+    a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does
+);
