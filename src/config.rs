@@ -27,6 +27,25 @@ pub struct Settings {
     pub allowed_user_ids: Vec<i64>,
     pub tz: Tz,
     pub rules: MatchRules,
+    pub learning: LearningSettings,
+}
+
+/// How learning looks at the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearningSettings {
+    /// Weeks of items the patterns are computed over (`LEARNING_LOOKBACK_WEEKS`).
+    pub lookback_weeks: u32,
+    /// What candidates are called in messages (`CANDIDATE_LABEL`, "V4").
+    pub candidate_label: String,
+}
+
+impl Default for LearningSettings {
+    fn default() -> Self {
+        Self {
+            lookback_weeks: 8,
+            candidate_label: "V4".to_owned(),
+        }
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -38,6 +57,7 @@ impl fmt::Debug for Settings {
             .field("allowed_user_ids", &self.allowed_user_ids)
             .field("tz", &self.tz)
             .field("rules", &self.rules)
+            .field("learning", &self.learning)
             .finish()
     }
 }
@@ -123,6 +143,10 @@ impl Settings {
                 1000,
             )?,
         };
+        let learning = LearningSettings {
+            lookback_weeks: number(&get, "LEARNING_LOOKBACK_WEEKS", 8, 1, 104)?,
+            candidate_label: get("CANDIDATE_LABEL").unwrap_or_else(|| "V4".to_owned()),
+        };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://rlhf.db".to_owned()),
             token: get("TELOXIDE_TOKEN"),
@@ -130,6 +154,7 @@ impl Settings {
             allowed_user_ids,
             tz,
             rules,
+            learning,
         })
     }
 }

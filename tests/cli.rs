@@ -1148,7 +1148,7 @@ fn a_reason_on_a_match_that_does_not_exist_is_a_failure() {
 #[test]
 fn the_demo_shows_every_match_type() {
     let sandbox = Sandbox::new();
-    let run = sandbox.ok(&["demo"]);
+    let run = sandbox.ok(&["demo", "--sample"]);
     let section: Vec<&str> = run
         .stdout
         .lines()

@@ -227,6 +227,14 @@ impl Serialize for Money {
     }
 }
 
+/// Reads the decimal string `Serialize` writes (stored JSON is read back with it).
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Money::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {

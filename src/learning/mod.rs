@@ -8,8 +8,12 @@
 //! - `patterns`: the pattern catalog of SPEC §6 over a look-back of items.
 //! - `verdict`: the core question — who was right on each pattern and reason code.
 
+pub mod analytics;
+pub mod candidates;
+pub mod insight;
 pub mod patterns;
 pub mod stats;
+pub mod summary;
 pub mod verdict;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -39,10 +43,12 @@ pub struct RecFacts {
 }
 
 impl RecFacts {
-    /// Whether an earnings date falls between the recommendation and its expiration.
+    /// Whether the option is still alive when the market answers an earnings report
+    /// (released after the close on the earnings date): from the recommendation's day up
+    /// to the day before expiration.
     pub fn spans_earnings(&self) -> bool {
         self.earnings_date
-            .is_some_and(|e| e >= self.created_local.date() && e <= self.expiration)
+            .is_some_and(|e| self.created_local.date() <= e && e < self.expiration)
     }
 }
 
@@ -68,4 +74,28 @@ pub struct Item {
     pub actual_pnl: Option<Money>,
     /// Realized P&L of the recommendation held as recommended, when final.
     pub algorithm_pnl: Option<Money>,
+}
+
+/// Builders for the unit tests of this module tree.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A bare item of `match_type` on `day` (YYYY-MM-DD), without recommendation facts.
+    pub fn item(id: i64, day: &str, match_type: MatchType) -> Item {
+        Item {
+            match_id: id,
+            day: day.parse().expect("a test date"),
+            match_type,
+            underlying: Symbol::parse("AAPL").expect("a symbol"),
+            rec: None,
+            dte_diff: None,
+            strike_diff: None,
+            contracts_diff: None,
+            modifications: Vec::new(),
+            reason: None,
+            actual_pnl: None,
+            algorithm_pnl: None,
+        }
+    }
 }

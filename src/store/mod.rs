@@ -7,10 +7,12 @@
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
 mod imports;
+mod learning;
 mod matches;
 mod outcomes;
 mod reconcile;
 
+pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
 pub use outcomes::OutcomeInputs;
 
@@ -60,6 +62,8 @@ pub enum StoreError {
         what: String,
         source: crate::domain::ReasonError,
     },
+    #[error("{0}")]
+    Lifecycle(crate::learning::candidates::LifecycleError),
     #[error(
         "this database's days were computed in {stored}, but SCHEDULE_TZ is {configured}; \
          set SCHEDULE_TZ back to {stored} or start a new database"

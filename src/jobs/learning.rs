@@ -1,0 +1,290 @@
+//! The weekly learning run: for each account, the week's counts and P&L, the patterns
+//! of the look-back, what they do to the candidates, validation of implemented changes,
+//! and the summary message. Also the trader's decisions on candidates.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::domain::{AccountId, Money, day_of};
+use crate::learning::Item;
+use crate::learning::candidates::{
+    self, Candidate, Decision, Final, State, Step, ValidationReport,
+};
+use crate::learning::insight;
+use crate::learning::summary::{Counts, Digest, Week, render};
+use crate::store::{NewSummary, Result, Scope, Store, Transition};
+
+/// What a weekly run did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WeeklyReport {
+    pub week: String,
+    pub accounts: usize,
+    pub patterns: usize,
+    pub proposed: usize,
+    pub updated: usize,
+    pub reproposed: usize,
+    pub validations_started: usize,
+    pub validation_reports: usize,
+}
+
+/// The days the patterns of `week` are computed over.
+pub fn lookback(week: Week, weeks: u32) -> (NaiveDate, NaiveDate) {
+    (week.minus(weeks.saturating_sub(1)).monday(), week.sunday())
+}
+
+/// Generates (or regenerates) the summaries of `week`, for one account or every account
+/// with items in the look-back. A regenerated week keeps its review.
+pub async fn weekly(
+    store: &Store,
+    settings: &Settings,
+    week: Week,
+    account: Option<AccountId>,
+    now: DateTime<Utc>,
+) -> Result<(WeeklyReport, Vec<NewSummary>)> {
+    let tz = settings.tz;
+    let (from, to) = lookback(week, settings.learning.lookback_weeks);
+    let mut items = store.learning_items(from, to, account, tz).await?;
+    if let Some(a) = account {
+        items.entry(a).or_default();
+    }
+    let pnl = store
+        .closed_pnl(week.monday(), week.sunday(), account)
+        .await?;
+    let mut candidates = match account {
+        Some(a) => BTreeMap::from([(a, store.candidates(Scope::Account(a)).await?)]),
+        None => store.candidates_by_account().await?,
+    };
+    let mut report = WeeklyReport {
+        week: week.label(),
+        accounts: items.len(),
+        ..WeeklyReport::default()
+    };
+    let mut summaries = Vec::with_capacity(items.len());
+    let today = day_of(now, tz);
+    for (acct, acct_items) in &items {
+        let learned = insight::learn(acct_items, settings);
+        report.patterns += learned.patterns.len();
+        let existing = candidates.remove(acct).unwrap_or_default();
+        let steps = candidates::plan(&existing, learned.proposals.clone());
+        for s in &steps {
+            match s {
+                Step::Propose(_) => report.proposed += 1,
+                Step::Update { .. } => report.updated += 1,
+                Step::Repropose { .. } => report.reproposed += 1,
+            }
+        }
+        let mut current = if steps.is_empty() {
+            existing
+        } else {
+            store.apply_candidate_steps(*acct, &steps, now).await?;
+            store.candidates(Scope::Account(*acct)).await?
+        };
+        for c in current.iter_mut() {
+            if let Some(next) = advance_validation(store, settings, c, today, now).await? {
+                match next.state {
+                    State::Validating if next.report.is_some() => report.validation_reports += 1,
+                    _ => report.validations_started += 1,
+                }
+                *c = next;
+            }
+        }
+        let counts = Counts::of_week(acct_items, week);
+        let week_pnl = pnl.get(acct).copied().unwrap_or(Money::ZERO);
+        summaries.push(summary_of(
+            *acct,
+            week,
+            counts,
+            week_pnl,
+            &learned,
+            &current,
+            &settings.learning.candidate_label,
+        ));
+    }
+    store.save_summaries(&summaries, now).await?;
+    Ok((report, summaries))
+}
+
+fn summary_of(
+    account: AccountId,
+    week: Week,
+    counts: Counts,
+    pnl: Money,
+    learned: &insight::Learned,
+    candidates: &[Candidate],
+    label: &str,
+) -> NewSummary {
+    let open: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| matches!(c.state, State::Proposed | State::Deferred))
+        .collect();
+    let titles: Vec<String> = open.iter().map(|c| c.title.clone()).collect();
+    let text = render(&Digest {
+        week,
+        counts: &counts,
+        pnl,
+        patterns: &learned.descriptions,
+        candidates: &titles,
+        label,
+    });
+    let candidates_json = open
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "pattern_key": c.pattern_key,
+                "subject": c.subject,
+                "title": c.title,
+                "state": c.state,
+                "evidence": c.evidence,
+                "change": c.change,
+            })
+        })
+        .collect();
+    NewSummary {
+        account,
+        week,
+        counts,
+        pnl,
+        patterns: serde_json::Value::Array(learned.patterns.clone()),
+        candidates: serde_json::Value::Array(candidates_json),
+        text,
+    }
+}
+
+/// Moves an implemented candidate into validation, and writes the report of one whose
+/// four weeks are over.
+async fn advance_validation(
+    store: &Store,
+    settings: &Settings,
+    c: &Candidate,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<Candidate>> {
+    match c.state {
+        State::Implemented => {
+            let implemented = chrono::DateTime::parse_from_rfc3339(&c.updated_at)
+                .map(|d| day_of(d.with_timezone(&Utc), settings.tz))
+                .unwrap_or(today);
+            let from = candidates::validation_start(implemented);
+            let t = Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: Some("implemented: validation runs for 4 weeks"),
+                validation_from: Some(from),
+                report: None,
+            };
+            Ok(Some(store.transition_candidate(c, t, now).await?))
+        }
+        State::Validating if c.report.is_none() => {
+            let (Some(from), Some(until)) = (c.validation_from, c.validation_until()) else {
+                return Ok(None);
+            };
+            if today <= until {
+                return Ok(None);
+            }
+            let report = validation_report(store, settings, c, from, until).await?;
+            let t = Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: Some(&report.sentence),
+                validation_from: None,
+                report: Some(&report),
+            };
+            Ok(Some(store.transition_candidate(c, t, now).await?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Compares the four weeks before validation with the four weeks of it.
+pub async fn validation_report(
+    store: &Store,
+    settings: &Settings,
+    c: &Candidate,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<ValidationReport> {
+    let span = Duration::weeks(candidates::VALIDATION_WEEKS);
+    let account = AccountId(c.account);
+    let mut before = store
+        .learning_items(
+            from - span,
+            from - Duration::days(1),
+            Some(account),
+            settings.tz,
+        )
+        .await?;
+    let mut after = store
+        .learning_items(from, until, Some(account), settings.tz)
+        .await?;
+    let before: Vec<Item> = before.remove(&account).unwrap_or_default();
+    let after: Vec<Item> = after.remove(&account).unwrap_or_default();
+    Ok(insight::validate(
+        c,
+        (from - span, from - Duration::days(1), &before),
+        (from, until, &after),
+        settings,
+    ))
+}
+
+/// Records the trader's decision on a candidate.
+pub async fn decide(
+    store: &Store,
+    scope: Scope,
+    id: i64,
+    decision: Decision,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Candidate> {
+    let c = store.candidate(id, scope).await?;
+    let state = candidates::decide(&c, decision, reason)?;
+    let t = Transition {
+        state,
+        actor,
+        reason: Some(reason).filter(|r| !r.trim().is_empty()),
+        validation_from: None,
+        report: None,
+    };
+    store.transition_candidate(&c, t, now).await
+}
+
+/// Records the trader's verdict after validation.
+pub async fn finalize(
+    store: &Store,
+    scope: Scope,
+    id: i64,
+    verdict: Final,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Candidate> {
+    let c = store.candidate(id, scope).await?;
+    let state = candidates::finalize(&c, verdict, reason)?;
+    let t = Transition {
+        state,
+        actor,
+        reason: Some(reason).filter(|r| !r.trim().is_empty()),
+        validation_from: None,
+        report: None,
+    };
+    store.transition_candidate(&c, t, now).await
+}
+
+/// The analytics of the last `days` days up to `today`, for one account or all.
+pub async fn items_of_last_days(
+    store: &Store,
+    settings: &Settings,
+    days: u32,
+    today: NaiveDate,
+    account: Option<AccountId>,
+) -> Result<Vec<Item>> {
+    let from = today - Duration::days(i64::from(days.max(1)) - 1);
+    let items = store
+        .learning_items(from, today, account, settings.tz)
+        .await?;
+    Ok(items.into_values().flatten().collect())
+}

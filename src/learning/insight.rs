@@ -1,0 +1,220 @@
+//! Joins the engine's parts for one account: patterns with their evidence, the verdicts
+//! of the core question, the candidates the patterns propose (with backtests), and the
+//! validation report of an implemented change.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::Item;
+use super::candidates::{Candidate, Evidence, Outcome, Period, Proposal, ValidationReport};
+use super::patterns::{self, Pattern, PatternConfig};
+use super::stats::{self, Alternative, Table2};
+use super::verdict::{self, Verdict, VerdictConfig, VerdictSubject};
+use crate::config::Settings;
+use crate::domain::{MatchType, Money};
+
+/// Significance level of the validation tests.
+const VALIDATION_ALPHA: f64 = 0.05;
+
+/// A reported pattern as summaries store it: the pattern, its verdict, and the change it
+/// suggests with its backtest.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternReport<'a> {
+    #[serde(flatten)]
+    pub pattern: &'a Pattern,
+    pub verdict: Option<&'a Verdict>,
+    pub proposal: Option<serde_json::Value>,
+}
+
+/// What one account's look-back says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Learned {
+    /// The reported patterns, as JSON (key, description, n, effect, the evidence, the
+    /// verdict and the proposal).
+    pub patterns: Vec<serde_json::Value>,
+    /// One sentence per reported pattern.
+    pub descriptions: Vec<String>,
+    /// The verdicts on reason codes, as JSON (those on patterns are in `patterns`).
+    pub reason_verdicts: Vec<serde_json::Value>,
+    pub proposals: Vec<Proposal>,
+}
+
+/// The engine's settings from the program's.
+pub fn pattern_config(settings: &Settings) -> PatternConfig {
+    PatternConfig {
+        lookback_weeks: settings.learning.lookback_weeks,
+        ..PatternConfig::default()
+    }
+}
+
+/// Patterns, verdicts and proposals of `items` (the look-back of one account).
+pub fn learn(items: &[Item], settings: &Settings) -> Learned {
+    let found = patterns::detect(items, &pattern_config(settings));
+    let verdicts = verdict::verdicts(&found, items, &VerdictConfig::default());
+    let mut learned = Learned::default();
+    for p in &found {
+        let v = verdicts.iter().find(|v| {
+            matches!(&v.subject, VerdictSubject::Pattern { key, subject } if *key == p.key && *subject == p.subject)
+        });
+        let proposal = patterns::proposal(p);
+        let backtest = proposal
+            .as_ref()
+            .and_then(|pr| patterns::backtest(&pr.change, items));
+        let proposal_json = proposal.as_ref().map(|pr| {
+            serde_json::json!({
+                "title": pr.title,
+                "change": pr.change,
+                "backtest": backtest,
+            })
+        });
+        let report = PatternReport {
+            pattern: p,
+            verdict: v,
+            proposal: proposal_json,
+        };
+        let json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
+        if let Some(pr) = proposal {
+            learned.proposals.push(Proposal {
+                pattern_key: p.key.as_str().to_owned(),
+                subject: p.subject.clone().unwrap_or_default(),
+                title: pr.title,
+                change: serde_json::to_value(&pr.change).unwrap_or(serde_json::Value::Null),
+                evidence: Evidence {
+                    n: p.n,
+                    effect: p.effect,
+                    q_value: p.q_value,
+                    description: p.description.clone(),
+                    detail: json.clone(),
+                },
+            });
+        }
+        learned.descriptions.push(p.description.clone());
+        learned.patterns.push(json);
+    }
+    learned.reason_verdicts = verdicts
+        .iter()
+        .filter(|v| matches!(v.subject, VerdictSubject::Reason { .. }))
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    learned
+}
+
+fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) {
+    let decisions: Vec<&Item> = items
+        .iter()
+        .filter(|i| i.match_type != MatchType::NoAction)
+        .collect();
+    let divergent = decisions
+        .iter()
+        .filter(|i| i.match_type.is_divergence())
+        .count();
+    let pnls: Vec<Money> = items.iter().filter_map(|i| i.actual_pnl).collect();
+    let pnl = pnls.iter().fold(Money::ZERO, |a, b| a + *b);
+    let period = Period {
+        from,
+        to,
+        decisions: decisions.len(),
+        divergent,
+        divergence_rate: if decisions.is_empty() {
+            0.0
+        } else {
+            divergent as f64 / decisions.len() as f64
+        },
+        trades: pnls.len(),
+        pnl,
+        pnl_per_trade: (!pnls.is_empty())
+            .then(|| Money::from_units(pnl.units() / pnls.len() as i64)),
+        pattern_effect: None,
+    };
+    let dollars = pnls.iter().map(|m| m.units() as f64 / 10_000.0).collect();
+    (period, dollars)
+}
+
+/// The candidate's own pattern in a period's items, if detected there.
+fn own_effect(c: &Candidate, items: &[Item], settings: &Settings) -> Option<f64> {
+    patterns::detect(items, &pattern_config(settings))
+        .into_iter()
+        .find(|p| {
+            p.key.as_str() == c.pattern_key && p.subject.clone().unwrap_or_default() == c.subject
+        })
+        .map(|p| p.effect)
+}
+
+/// Before vs after an implemented change: divergence rate (Fisher's exact test), P&L per
+/// trade (Welch's t-test) and the pattern's own effect. Improved when a test shows a
+/// significant change for the better and none for the worse; worse the other way round;
+/// otherwise inconclusive.
+pub fn validate(
+    c: &Candidate,
+    before: (NaiveDate, NaiveDate, &[Item]),
+    after: (NaiveDate, NaiveDate, &[Item]),
+    settings: &Settings,
+) -> ValidationReport {
+    let (mut b, b_pnl) = period(before.0, before.1, before.2);
+    let (mut a, a_pnl) = period(after.0, after.1, after.2);
+    b.pattern_effect = own_effect(c, before.2, settings);
+    a.pattern_effect = own_effect(c, after.2, settings);
+    let divergence_p = stats::fisher_exact(
+        Table2 {
+            a: b.divergent as u64,
+            b: (b.decisions - b.divergent) as u64,
+            c: a.divergent as u64,
+            d: (a.decisions - a.divergent) as u64,
+        },
+        Alternative::TwoSided,
+    )
+    .ok();
+    let pnl_p = stats::welch_t_test(&a_pnl, &b_pnl, 0.95)
+        .ok()
+        .map(|t| t.p_value);
+    let significant = |p: Option<f64>| p.is_some_and(|p| p <= VALIDATION_ALPHA);
+    let mut better = Vec::new();
+    let mut worse = Vec::new();
+    if significant(divergence_p) {
+        if a.divergence_rate < b.divergence_rate {
+            better.push("you diverged less");
+        } else {
+            worse.push("you diverged more");
+        }
+    }
+    if significant(pnl_p) {
+        if a.pnl_per_trade > b.pnl_per_trade {
+            better.push("P&L per trade rose");
+        } else {
+            worse.push("P&L per trade fell");
+        }
+    }
+    let outcome = match (better.is_empty(), worse.is_empty()) {
+        (false, true) => Outcome::Improved,
+        (true, false) => Outcome::Worse,
+        _ => Outcome::Inconclusive,
+    };
+    let pct = |r: f64| format!("{:.0}%", r * 100.0);
+    let per = |m: Option<Money>| m.map_or("—".to_owned(), Money::to_dollars_display);
+    let gone = match (b.pattern_effect, a.pattern_effect) {
+        (Some(_), None) => "; the pattern is gone",
+        (_, Some(_)) => "; the pattern is still there",
+        (None, None) => "",
+    };
+    let why = match outcome {
+        Outcome::Improved => better.join(" and "),
+        Outcome::Worse => worse.join(" and "),
+        Outcome::Inconclusive => "no significant change".to_owned(),
+    };
+    let sentence = format!(
+        "{}: {why} (divergence {} → {}, P&L per trade {} → {}{gone})",
+        outcome.as_str(),
+        pct(b.divergence_rate),
+        pct(a.divergence_rate),
+        per(b.pnl_per_trade),
+        per(a.pnl_per_trade),
+    );
+    ValidationReport {
+        before: b,
+        after: a,
+        outcome,
+        divergence_p,
+        pnl_p,
+        sentence,
+    }
+}

@@ -1,0 +1,371 @@
+//! Learning over a real store: weekly summaries, candidates through their life, the
+//! items learning reads — on SQLite and on Postgres.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::{TestDb, now, rules, tz};
+use rlhf_bot::config::Settings;
+use rlhf_bot::domain::{AccountId, MatchType, Money, Reason, ReasonCode};
+use rlhf_bot::import::load::import_reader;
+use rlhf_bot::import::{ImportFormat, ImportKind};
+use rlhf_bot::jobs;
+use rlhf_bot::learning::candidates::{Decision, Evidence, Final, Proposal, State, Step, plan};
+use rlhf_bot::learning::summary::Week;
+use rlhf_bot::store::{Scope, StoreError};
+
+const ACCOUNT: AccountId = AccountId(555);
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn settings() -> Settings {
+    Settings::from_lookup(|_| None).expect("defaults")
+}
+
+async fn import(db: &TestDb, kind: ImportKind, text: &str) {
+    let report = import_reader(
+        &db.store,
+        kind,
+        ImportFormat::Generic,
+        std::io::Cursor::new(text.as_bytes().to_vec()),
+        tz(),
+        now(),
+    )
+    .await
+    .expect("import runs");
+    assert_eq!(report.rejected, 0, "{report:?}");
+}
+
+/// A week (2025-W02) with one consent, one modify (+7 days), one reject and one
+/// independent trade, reconciled and tracked after expiry.
+async fn a_reconciled_week(db: &TestDb) {
+    import(
+        db,
+        ImportKind::Recommendations,
+        "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium\n\
+         r1,555,2025-01-06T09:35:00-08:00,sell_to_open,AAPL,put,230,2025-01-17,1,1.50\n\
+         r2,555,2025-01-07T09:35:00-08:00,sell_to_open,MSFT,put,400,2025-01-17,1,2.00\n\
+         r3,555,2025-01-08T09:35:00-08:00,sell_to_open,TSLA,call,450,2025-01-17,1,0.20\n",
+    )
+    .await;
+    import(
+        db,
+        ImportKind::Executions,
+        "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n\
+         e1,555,2025-01-06T10:00:00-08:00,sell_to_open,AAPL,put,230,2025-01-17,1,1.55,0.65\n\
+         e2,555,2025-01-07T10:00:00-08:00,sell_to_open,MSFT,put,400,2025-01-24,1,2.60,0.65\n\
+         e3,555,2025-01-09T11:00:00-08:00,sell_to_open,AMD,put,110,2025-01-17,1,0.90,0.65\n\
+         e4,555,2025-01-17T13:00:00-08:00,expired,AAPL,put,230,2025-01-17,1,0,0\n\
+         e5,555,2025-01-17T13:00:00-08:00,expired,AMD,put,110,2025-01-17,1,0,0\n",
+    )
+    .await;
+    import(
+        db,
+        ImportKind::Prices,
+        "symbol,date,close\nAAPL,2025-01-17,240\nMSFT,2025-01-17,420\nTSLA,2025-01-17,400\n\
+         AMD,2025-01-17,120\nMSFT,2025-01-24,425\n",
+    )
+    .await;
+    let mut day = d("2025-01-06");
+    while day <= d("2025-01-24") {
+        jobs::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
+            .await
+            .expect("reconcile");
+        day += Duration::days(1);
+    }
+    jobs::outcomes::run(&db.store, tz(), d("2025-01-24"), None, now())
+        .await
+        .expect("track");
+}
+
+async fn a_regenerated_week_keeps_its_review(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let week = Week::new(2025, 2).unwrap();
+    let (report, made) = jobs::learning::weekly(&db.store, &settings(), week, None, now())
+        .await
+        .expect("weekly");
+    assert_eq!(report.accounts, 1);
+    assert_eq!(made.len(), 1);
+    let s = db.store.summary(ACCOUNT, week).await.expect("stored");
+    assert_eq!(
+        (
+            s.counts.consent,
+            s.counts.modify,
+            s.counts.reject,
+            s.counts.independent
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(s.total, 4);
+    assert!(
+        s.text
+            .starts_with("📊 WEEKLY LEARNING SUMMARY (2025-W02)\n\nRECOMMENDATIONS: 4\n")
+    );
+    assert!(s.text.contains("├─ ✅ Consent: 1 (25%)"), "{}", s.text);
+    assert_eq!(s.review_status, "pending");
+
+    db.store
+        .review_summary(
+            ACCOUNT,
+            week,
+            "reviewed",
+            Some("DTE looks deliberate"),
+            now(),
+        )
+        .await
+        .expect("review");
+    jobs::learning::weekly(&db.store, &settings(), week, Some(ACCOUNT), now())
+        .await
+        .expect("regenerate");
+    let again = db.store.summary(ACCOUNT, week).await.expect("stored");
+    assert_eq!(again.review_status, "reviewed");
+    assert_eq!(again.review_notes.as_deref(), Some("DTE looks deliberate"));
+    assert_eq!(again.text, s.text);
+    let listed = db
+        .store
+        .summaries(Scope::All, Some(2025), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "regenerating replaces, never adds");
+
+    let other = db.store.summary(AccountId(999), week).await;
+    assert!(matches!(other, Err(StoreError::NotFound(_))));
+    let bad = db
+        .store
+        .review_summary(ACCOUNT, week, "approved", None, now())
+        .await;
+    assert!(bad.is_err(), "unknown statuses are refused");
+}
+both!(regenerated_week, a_regenerated_week_keeps_its_review);
+
+async fn the_items_carry_context_reasons_and_both_sides(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let m = db
+        .store
+        .matches(&rlhf_bot::store::MatchFilter::default())
+        .await
+        .unwrap();
+    let reject = m
+        .iter()
+        .find(|m| m.match_type == MatchType::Reject)
+        .unwrap();
+    db.store
+        .set_reason(
+            reject.id,
+            Scope::All,
+            &Reason::new(ReasonCode::PremiumLow, None).unwrap(),
+            now(),
+        )
+        .await
+        .unwrap();
+    let items = db
+        .store
+        .learning_items(d("2025-01-06"), d("2025-01-12"), None, tz())
+        .await
+        .unwrap();
+    let items = &items[&ACCOUNT];
+    assert_eq!(items.len(), 4);
+    let modify = items
+        .iter()
+        .find(|i| i.match_type == MatchType::Modify)
+        .unwrap();
+    assert_eq!(modify.dte_diff, Some(7));
+    let rec = modify.rec.as_ref().unwrap();
+    assert_eq!(rec.dte, 10);
+    assert_eq!(rec.premium, Money::from_cents(200));
+    assert_eq!(rec.created_local.to_string(), "2025-01-07 09:35:00");
+    let rejected = items
+        .iter()
+        .find(|i| i.match_type == MatchType::Reject)
+        .unwrap();
+    assert_eq!(rejected.reason, Some(ReasonCode::PremiumLow));
+    assert_eq!(
+        rejected.actual_pnl,
+        Some(Money::ZERO),
+        "a rejection earns nothing"
+    );
+    assert_eq!(rejected.algorithm_pnl, Some(Money::from_cents(20 * 100)));
+    let consent = items
+        .iter()
+        .find(|i| i.match_type == MatchType::Consent)
+        .unwrap();
+    assert_eq!(consent.actual_pnl, Some(Money::from_cents(155 * 100 - 65)));
+    let independent = items
+        .iter()
+        .find(|i| i.match_type == MatchType::Independent)
+        .unwrap();
+    assert!(independent.rec.is_none());
+}
+both!(items, the_items_carry_context_reasons_and_both_sides);
+
+fn evidence(n: usize, effect: f64) -> Evidence {
+    Evidence {
+        n,
+        effect,
+        q_value: 0.01,
+        description: format!("User adds {effect:.0} days on average to DTE"),
+        detail: serde_json::Value::Null,
+    }
+}
+
+fn proposal(n: usize, effect: f64) -> Proposal {
+    Proposal {
+        pattern_key: "dte_shift".to_owned(),
+        subject: String::new(),
+        title: format!("Increase default DTE by {effect:.0} days"),
+        change: serde_json::json!({"kind": "dte_shift", "days": effect}),
+        evidence: evidence(n, effect),
+    }
+}
+
+async fn a_candidate_lives_through_every_state_with_an_audit_row_each(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let store = &db.store;
+    let t0 = now();
+    store
+        .apply_candidate_steps(ACCOUNT, &plan(&[], vec![proposal(12, 7.0)]), t0)
+        .await
+        .unwrap();
+    let c = store.candidates(Scope::Account(ACCOUNT)).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].state, State::Proposed);
+    let id = c[0].id;
+
+    // The same pattern next week updates it instead of adding a second one.
+    let steps = plan(&c, vec![proposal(15, 7.0)]);
+    assert!(matches!(steps.as_slice(), [Step::Update { .. }]));
+    store
+        .apply_candidate_steps(ACCOUNT, &steps, t0)
+        .await
+        .unwrap();
+    assert_eq!(store.candidates(Scope::All).await.unwrap().len(), 1);
+    assert_eq!(
+        store.candidate(id, Scope::All).await.unwrap().evidence.n,
+        15
+    );
+
+    // Another account cannot see or decide it.
+    let stranger = Scope::Account(AccountId(999));
+    assert!(store.candidate(id, stranger).await.is_err());
+    let forged =
+        jobs::learning::decide(store, stranger, id, Decision::Implement, "", "x", t0).await;
+    assert!(matches!(forged, Err(StoreError::NotFound(_))));
+
+    // Rejecting needs a reason; finalizing needs validation first.
+    let no_reason =
+        jobs::learning::decide(store, Scope::All, id, Decision::Reject, " ", "t", t0).await;
+    assert!(matches!(no_reason, Err(StoreError::Lifecycle(_))));
+    let early = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
+    assert!(matches!(early, Err(StoreError::Lifecycle(_))));
+
+    let c = jobs::learning::decide(
+        store,
+        Scope::All,
+        id,
+        Decision::Implement,
+        "makes sense",
+        "trader",
+        t0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.state, State::Implemented);
+    // Deciding twice is refused: the first decision stands.
+    let twice =
+        jobs::learning::decide(store, Scope::All, id, Decision::Reject, "no", "t", t0).await;
+    assert!(twice.is_err());
+
+    // The next weekly run starts validation; four weeks later its report is written.
+    let s = settings();
+    let week = Week::new(2025, 2).unwrap();
+    let (r, _) = jobs::learning::weekly(store, &s, week, Some(ACCOUNT), t0)
+        .await
+        .unwrap();
+    assert_eq!(r.validations_started, 1);
+    let c = store.candidate(id, Scope::All).await.unwrap();
+    assert_eq!(c.state, State::Validating);
+    let from = c.validation_from.unwrap();
+    assert_eq!(from.format("%a").to_string(), "Mon");
+    let still = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
+    assert!(matches!(still, Err(StoreError::Lifecycle(_))), "{still:?}");
+
+    let later = t0 + Duration::weeks(6);
+    let (r, _) = jobs::learning::weekly(store, &s, week, Some(ACCOUNT), later)
+        .await
+        .unwrap();
+    assert_eq!(r.validation_reports, 1);
+    let c = store.candidate(id, Scope::All).await.unwrap();
+    let report = c.report.as_ref().expect("a validation report");
+    assert_eq!(report.after.from, from);
+    assert_eq!(report.before.to, from - Duration::days(1));
+
+    let rollback_without_reason =
+        jobs::learning::finalize(store, Scope::All, id, Final::Rollback, "", "t", later).await;
+    assert!(rollback_without_reason.is_err());
+    let c = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "trader", later)
+        .await
+        .unwrap();
+    assert_eq!(c.state, State::Kept);
+
+    let history = store.candidate_history(id).await.unwrap();
+    let states: Vec<&str> = history.iter().map(|h| h.state.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            "proposed",
+            "proposed",
+            "implemented",
+            "validating",
+            "validating",
+            "kept"
+        ]
+    );
+    assert_eq!(history[2].actor, "trader");
+    assert_eq!(history[2].reason.as_deref(), Some("makes sense"));
+    assert_eq!(history[0].evidence["n"], 12);
+}
+both!(
+    lifecycle,
+    a_candidate_lives_through_every_state_with_an_audit_row_each
+);
+
+async fn a_rejected_candidate_returns_only_when_its_evidence_grows(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let store = &db.store;
+    store
+        .apply_candidate_steps(ACCOUNT, &plan(&[], vec![proposal(12, 7.0)]), now())
+        .await
+        .unwrap();
+    let id = store.candidates(Scope::All).await.unwrap()[0].id;
+    jobs::learning::decide(
+        store,
+        Scope::All,
+        id,
+        Decision::Reject,
+        "I like short DTE",
+        "t",
+        now(),
+    )
+    .await
+    .unwrap();
+    let c = store.candidates(Scope::All).await.unwrap();
+    assert!(
+        plan(&c, vec![proposal(14, 7.0)]).is_empty(),
+        "two more items are not material"
+    );
+    let steps = plan(&c, vec![proposal(20, 7.0)]);
+    assert!(matches!(steps.as_slice(), [Step::Repropose { .. }]));
+    store
+        .apply_candidate_steps(ACCOUNT, &steps, now())
+        .await
+        .unwrap();
+    let c = store.candidate(id, Scope::All).await.unwrap();
+    assert_eq!(c.state, State::Proposed);
+    assert_eq!(c.evidence_at_close.as_ref().map(|e| e.n), Some(12));
+}
+both!(
+    rejected_returns,
+    a_rejected_candidate_returns_only_when_its_evidence_grows
+);
