@@ -249,7 +249,7 @@ fn premiums_spread_from_dimes_to_dollars_so_a_thirty_cent_floor_matters() {
         premiums[n - 1]
     );
     assert!(
-        premiums[n - 1] <= Money::from_dollars(12),
+        premiums[n - 1] <= Money::from_dollars(15),
         "{}",
         premiums[n - 1]
     );

@@ -135,6 +135,7 @@ impl Algorithm {
                 context: self.context(
                     series,
                     index,
+                    contract,
                     delta,
                     format!(
                         "{:.0} % of the premium earned: buy back",
@@ -175,6 +176,7 @@ impl Algorithm {
                 pick.delta.abs(),
                 quote.iv_rank
             );
+            let context = self.context(series, index, &pick.contract, pick.delta, rationale);
             out.push(Recommendation {
                 account: self.account,
                 external_id: format!(
@@ -189,18 +191,27 @@ impl Algorithm {
                 contracts,
                 premium: pick.premium,
                 position: None,
-                context: self.context(series, index, pick.delta, rationale),
+                context,
             });
         }
         out
     }
 
-    fn context(&self, series: &Series, index: usize, delta: f64, rationale: String) -> RecContext {
+    /// What the algorithm saw: the open, the option's delta and implied volatility (with
+    /// earnings priced in), the day's IV rank and the next earnings date.
+    fn context(
+        &self,
+        series: &Series,
+        index: usize,
+        contract: &Contract,
+        delta: f64,
+        rationale: String,
+    ) -> RecContext {
         let quote = &series.quotes[index];
         RecContext {
             underlying_price: Some(dollars(quote.open)),
             delta: Some(round_to(delta, 3)),
-            iv: Some(round_to(quote.iv, 4)),
+            iv: Some(round_to(series.option_iv(index, contract.expiration), 4)),
             iv_rank: Some(round_to(quote.iv_rank, 1)),
             earnings_date: series.next_earnings(quote.date),
             algorithm_version: Some(self.version.clone()),
@@ -237,7 +248,7 @@ pub fn pick_strike(
         years: super::market::years_to(quote.date, expiration),
         rate: super::market::RATE,
         dividend: series.underlying.dividend,
-        vol: quote.iv,
+        vol: series.option_iv(index, expiration),
     };
     let ideal = black_scholes::strike_for_delta(right, target, &base)?;
     let steps = (ideal / money_f64(increment)).round() as i64;
