@@ -694,3 +694,37 @@ both!(
     store_round_trip,
     a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does
 );
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn for_any_seed_and_start_an_obedient_trader_consents_and_every_trade_settles(
+        seed in proptest::prelude::any::<u64>(),
+        start_offset in 0i64..400,
+        weeks in 1u32..=3,
+        persona in proptest::sample::select(Persona::ALL.to_vec()),
+    ) {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(start_offset);
+        let cfg = SimConfig { seed, weeks, start, ..config(seed, persona) };
+        let out = simulate(&cfg);
+        proptest::prop_assert_eq!(out.start.weekday(), Weekday::Mon);
+        proptest::prop_assert!(out.start <= start && start < out.start + chrono::Duration::weeks(1));
+        // Every short the trader opened is closed by a buy-back or reported at expiry.
+        let mut open: BTreeMap<_, i64> = BTreeMap::new();
+        for e in &out.executions {
+            let n = open.entry(e.contract.clone()).or_default();
+            if e.action == ExecAction::SellToOpen { *n += e.contracts } else { *n -= e.contracts }
+        }
+        proptest::prop_assert!(open.values().all(|n| *n == 0), "{:?}", open);
+        let obedient = simulate(&SimConfig {
+            ignore_rate: 0.0,
+            independent_rate: 0.0,
+            persona: Persona::Faithful,
+            ..cfg
+        });
+        let (judged, all) = reconcile(&obedient);
+        proptest::prop_assert_eq!(judged.len(), obedient.recommendations.len());
+        proptest::prop_assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
+    }
+}

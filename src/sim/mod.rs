@@ -10,6 +10,23 @@
 //! The market, the algorithm and the trader draw from three separate random streams of
 //! one seed: with the same seed every persona trades in the same market and is offered
 //! the same sales, so personas differ only by their habits.
+//!
+//! ```
+//! use rlhf_bot::sim::{Persona, SimConfig, simulate};
+//!
+//! let sim = simulate(&SimConfig {
+//!     persona: Persona::AddsWeek,
+//!     weeks: 2,
+//!     ..SimConfig::default()
+//! });
+//! for n in 0..sim.week_count() {
+//!     let week = sim.week(n);
+//!     // Import week.recommendations, week.executions and week.prices, then reconcile
+//!     // each of its days and track outcomes.
+//!     assert!(n >= 2 || !week.recommendations.is_empty());
+//! }
+//! assert_eq!(sim.planted.dte_shift_days, Some(7));
+//! ```
 
 pub mod algorithm;
 pub mod black_scholes;
