@@ -197,6 +197,15 @@ fn a_trader_who_does_everything_as_told_consents_to_everything() {
         for (day, m) in &all {
             assert_eq!(m.match_type, MatchType::Consent, "seed {seed} {day}: {m:?}");
         }
+        let window = MatchRules::default().window;
+        let execs = out.stored_executions();
+        for j in &judged {
+            let sent = day_of(j.rec.created_at, out.tz);
+            for id in &j.m.executions {
+                let traded = day_of(execs[(*id - 1) as usize].executed_at, out.tz);
+                assert!(window.contains(sent, traded), "{sent} → {traded}");
+            }
+        }
     }
 }
 

@@ -251,6 +251,7 @@ pub fn dollars(x: f64) -> Money {
     Money::from_cents((x * 100.0).round() as i64)
 }
 
+/// Money as a model input.
 pub fn money_f64(m: Money) -> f64 {
     m.units() as f64 / crate::domain::money::SCALE as f64
 }
