@@ -135,6 +135,10 @@ pub struct PatternConfig {
     pub min_samples: usize,
     /// False discovery rate: patterns are reported when their BH q-value is at most this.
     pub fdr: f64,
+    /// Fewest items on each side of a premium or IV cut (the threshold search). Small
+    /// on purpose: a floor just above the lowest premiums leaves few items under it, and
+    /// the permutation test keeps the search honest.
+    pub min_cut_side: usize,
     /// Smallest average DTE shift worth reporting, in days.
     pub min_dte_shift_days: f64,
     /// Smallest average strike shift worth reporting, in % of the strike.
@@ -163,6 +167,7 @@ impl Default for PatternConfig {
             lookback_weeks: 8,
             min_samples: 8,
             fdr: 0.05,
+            min_cut_side: 3,
             min_dte_shift_days: 1.0,
             min_strike_shift_pct: 0.5,
             min_contract_reduction_pct: 10.0,
@@ -924,9 +929,9 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
         .filter(|i| is_opening(i))
         .filter_map(|i| value(i).map(|v| (v, i.match_type == MatchType::Reject, *i)))
         .collect();
-    let min_side = cfg.min_samples.max(1);
+    let min_side = cfg.min_cut_side.max(1);
     let rejected = pop.iter().filter(|p| p.1).count();
-    if pop.len() < 2 * min_side || rejected == 0 || rejected == pop.len() {
+    if pop.len() < 2 * cfg.min_samples.max(min_side) || rejected == 0 || rejected == pop.len() {
         return None;
     }
     pop.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.match_id.cmp(&b.2.match_id)));
@@ -1331,8 +1336,6 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
             reported[i] = false;
         }
     }
-    // Weekday and time-of-day effects also explain each other: one day with many
-    // divergences makes every other day look calm by contrast.
     let rejection_covers = kept;
     // A dominant reason that only restates a kept pattern (premium_low under the premium
     // threshold) adds nothing.
@@ -1341,6 +1344,31 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
             reported[i] = false;
         }
     }
+    // Weekday and time-of-day effects: checked against the kept rejection patterns and
+    // against each other (one day with many divergences makes every other day look calm
+    // by contrast). When a modification habit (DTE, strike, size) is reported, it already
+    // explains the modifications, so only rejections count as divergences here.
+    let habit = evals.iter().zip(reported.iter()).any(|(e, &r)| {
+        r && matches!(
+            e.spec,
+            Spec::DteShift | Spec::StrikeShift | Spec::ContractReduction
+        )
+    });
+    let survives_family = |e: &Eval, kept: &[Cover]| -> bool {
+        let rest: Vec<Item> = items
+            .iter()
+            .filter(|i| !kept.iter().any(|c| c.covers(i)))
+            .map(|i| {
+                let mut i = (*i).clone();
+                if habit && i.match_type == MatchType::Modify {
+                    i.match_type = MatchType::Consent;
+                }
+                i
+            })
+            .collect();
+        let rest: Vec<&Item> = rest.iter().collect();
+        evaluate(&e.spec, &rest, cfg).is_some_and(|r| r.p_value <= cfg.fdr && r.relevant)
+    };
     for family in [Family::Weekday, Family::Band] {
         let mut order: Vec<usize> = (0..evals.len())
             .filter(|&i| reported[i] && family_of(&evals[i].spec) == Some(family))
@@ -1353,7 +1381,7 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
         });
         let mut kept = rejection_covers.clone();
         for i in order {
-            if survives(&evals[i], &kept) {
+            if survives_family(&evals[i], &kept) {
                 kept.push(match evals[i].spec {
                     Spec::Weekday(w) => Cover::Weekday(w),
                     Spec::Band(a, b) => Cover::Band(a, b),
