@@ -22,6 +22,8 @@ use crate::domain::{
 
 /// The delta the algorithm sells.
 pub const TARGET_DELTA: f64 = 0.30;
+/// How far from `TARGET_DELTA` a listed strike's delta may be and still be sold.
+const MAX_DELTA_MISS: f64 = 0.10;
 /// The cheapest option the algorithm will recommend selling.
 const MIN_PREMIUM: Money = Money::from_cents(5);
 
@@ -166,7 +168,11 @@ impl Algorithm {
             let Some(pick) = pick_strike(series, index, right, expiration, TARGET_DELTA) else {
                 continue;
             };
-            if pick.premium < MIN_PREMIUM {
+            // On a coarse strike grid (a cheap underlying, a short expiry) the nearest
+            // listed strike can be far from the target: then it does not recommend.
+            if pick.premium < MIN_PREMIUM
+                || (pick.delta.abs() - TARGET_DELTA).abs() > MAX_DELTA_MISS
+            {
                 continue;
             }
             let quote = &series.quotes[index];

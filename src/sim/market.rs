@@ -8,8 +8,10 @@
 //! expiration: the market prices the gap, as a real one does.
 //!
 //! The universe mixes expensive and cheap underlyings on purpose: a 0.30-delta option
-//! on SPY is worth dollars, on SOFI or INTC cents, so premiums spread from about $0.10
-//! to a few dollars and a premium floor of $0.30 is something a trader can hold.
+//! on SPY is worth dollars, on SOFI, RIVN or INTC cents, so premiums spread from about
+//! $0.10 to a few dollars and a premium floor of $0.30 is something a trader can hold
+//! in every seed (two cheap names wander independently, so one drifting up does not
+//! empty the cheap end).
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rand::Rng;
@@ -82,14 +84,6 @@ pub const UNIVERSE: [Underlying; 8] = [
         reports_earnings: true,
     },
     Underlying {
-        symbol: "AMD",
-        price: 120.0,
-        vol: 0.45,
-        dividend: 0.0,
-        increment: Money::from_dollars(1),
-        reports_earnings: true,
-    },
-    Underlying {
         symbol: "BAC",
         price: 44.0,
         vol: 0.25,
@@ -107,8 +101,16 @@ pub const UNIVERSE: [Underlying; 8] = [
     },
     Underlying {
         symbol: "SOFI",
-        price: 14.0,
+        price: 12.0,
         vol: 0.60,
+        dividend: 0.0,
+        increment: Money::from_cents(50),
+        reports_earnings: true,
+    },
+    Underlying {
+        symbol: "RIVN",
+        price: 11.0,
+        vol: 0.65,
         dividend: 0.0,
         increment: Money::from_cents(50),
         reports_earnings: true,
@@ -307,7 +309,7 @@ fn simulate_series(
     let mut iv_noise = 0.0;
     let mut ivs: Vec<f64> = Vec::with_capacity(WARM_UP_DAYS + dates.len());
     let mut step = |rng: &mut ChaCha8Rng| -> (f64, f64) {
-        regime = 0.97 * regime + 0.05 * normal(rng);
+        regime = 0.97 * regime + 0.04 * normal(rng);
         iv_noise = 0.8 * iv_noise + 0.04 * normal(rng);
         let vol = u.vol * regime.exp();
         // Implied runs a little over realized (earnings are priced per option).
@@ -318,7 +320,7 @@ fn simulate_series(
         let (_, iv) = step(rng);
         ivs.push(iv);
     }
-    let mut price = u.price * (0.08 * normal(rng)).exp();
+    let mut price = u.price * (0.05 * normal(rng)).exp();
     let mut quotes = Vec::with_capacity(dates.len());
     let mut prev: Option<NaiveDate> = None;
     for &date in dates {
