@@ -316,22 +316,20 @@ async fn every_command_answers(db: &TestDb) {
     assert_eq!(stored.reason_code.as_deref(), Some("other"));
     assert_eq!(stored.reason_text.as_deref(), Some("<b>CPI</b> & rates"));
 
-    // Learning commands are wired to their argument parsing and say what is missing.
-    for cmd in [
-        "/summaries",
-        "/summary 2025 2",
-        "/generate 2025 2",
-        "/review 2025 2",
-        "/candidates",
-        "/decide 1 defer later",
-        "/divergence 30",
-        "/accuracy",
-        "/modifications 7",
-        "/chart pnl",
+    // Learning commands (their flows are tested below) answer on an empty week.
+    for (cmd, expected) in [
+        ("/summaries", "No weekly summaries yet"),
+        ("/summary 2025 2", "no summary for 2025-W02"),
+        ("/candidates", "No candidates yet"),
+        ("/decide 1 defer later", "no candidate"),
+        ("/divergence 30", "Divergence rate, last 30 days"),
+        ("/accuracy", "Algorithm accuracy, last 30 days"),
+        ("/modifications 7", "No modifications in the last 7 days"),
+        ("/chart pnl", "not available yet"),
     ] {
         let reply = app.say(TRADER, cmd, 1).await;
         assert!(
-            text(&reply[0]).contains("not available yet"),
+            text(&reply[0]).contains(expected),
             "{cmd}: {}",
             text(&reply[0])
         );
@@ -792,4 +790,269 @@ async fn dialogue_states_are_stored_replaced_and_removed(db: &TestDb) {
 both!(
     dialogue_storage,
     dialogue_states_are_stored_replaced_and_removed
+);
+
+// ---- learning: summaries, candidates, analytics ----
+
+fn proposal(key: &str, title: &str) -> rlhf_bot::learning::candidates::Proposal {
+    use rlhf_bot::learning::candidates::{Evidence, Proposal};
+    Proposal {
+        pattern_key: key.to_owned(),
+        subject: String::new(),
+        title: title.to_owned(),
+        change: serde_json::json!({ "kind": key }),
+        evidence: Evidence {
+            n: 12,
+            effect: 7.0,
+            q_value: 0.01,
+            description: "User adds 7 days on average to DTE <sic>".to_owned(),
+            detail: serde_json::Value::Null,
+        },
+    }
+}
+
+fn period(from: &str, to: &str) -> rlhf_bot::learning::candidates::Period {
+    rlhf_bot::learning::candidates::Period {
+        from: from.parse().unwrap(),
+        to: to.parse().unwrap(),
+        decisions: 10,
+        divergent: 4,
+        divergence_rate: 0.4,
+        trades: 8,
+        pnl: rlhf_bot::domain::Money::from_units(1_000_000),
+        pnl_per_trade: None,
+        pattern_effect: None,
+    }
+}
+
+async fn candidates_of(
+    db: &TestDb,
+    account: i64,
+) -> Vec<rlhf_bot::learning::candidates::Candidate> {
+    db.store
+        .candidates(Scope::Account(AccountId(account)))
+        .await
+        .unwrap()
+}
+
+async fn summaries_candidates_and_analytics_work_from_the_chat(db: &TestDb) {
+    use rlhf_bot::learning::candidates::{State, Step, ValidationReport};
+    use rlhf_bot::learning::summary::Week;
+    fixture(db).await;
+    reconcile_all(db).await;
+    let app = App::start(db).await;
+
+    // Weekly summaries: generate, mark reviewed by button (twice), list, show.
+    let reply = app.say(TRADER, "/generate 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("WEEKLY LEARNING SUMMARY"),
+        "{}",
+        text(&reply[0])
+    );
+    let week = Week::new(2025, 2).unwrap();
+    assert_eq!(
+        reply[0].callback_data(),
+        vec![vec![Callback::Reviewed { week }.encode()]]
+    );
+    let data = Callback::Reviewed { week }.encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &data).await;
+    assert_eq!(
+        answer.str("text").as_deref(),
+        Some("2025-W02 marked reviewed.")
+    );
+    let answer = app.tap(TRADER, TRADER, 1000, &data).await;
+    assert_eq!(
+        answer.str("text").as_deref(),
+        Some(messages::ALREADY_RECORDED)
+    );
+    let reply = app.say(TRADER, "/summaries", 1).await;
+    assert!(text(&reply[0]).contains("2025-W02"), "{}", text(&reply[0]));
+    assert!(text(&reply[0]).contains("reviewed"));
+    let reply = app.say(TRADER, "/summary 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("✅ Reviewed"),
+        "{}",
+        text(&reply[0])
+    );
+    assert!(reply[0].callback_data().is_empty());
+    let reply = app.say(TRADER, "/review 2025 3", 1).await;
+    assert!(
+        text(&reply[0]).contains("no summary for 2025-W03"),
+        "{}",
+        text(&reply[0])
+    );
+    // OTHER has no summary of that week: TRADER's is not theirs to see.
+    let reply = app.say(OTHER, "/summary 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("no summary"),
+        "{}",
+        text(&reply[0])
+    );
+
+    // Candidates: a list, then a card with implement / defer / reject per open one.
+    let now = common::now();
+    for (account, key) in [
+        (TRADER, "dte_shift"),
+        (TRADER, "strike_shift"),
+        (OTHER, "dte_shift"),
+    ] {
+        db.store
+            .apply_candidate_steps(
+                AccountId(account),
+                &[Step::Propose(proposal(key, &format!("Change {key}")))],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let mine = candidates_of(db, TRADER).await;
+    let theirs = candidates_of(db, OTHER).await;
+    let replies = app.say(TRADER, "/candidates", 3).await;
+    assert!(
+        text(&replies[0]).contains("Change dte_shift"),
+        "{}",
+        text(&replies[0])
+    );
+    assert!(
+        text(&replies[1]).contains("&lt;sic&gt;"),
+        "escaped: {}",
+        text(&replies[1])
+    );
+    assert_eq!(replies[1].callback_data()[0].len(), 3);
+
+    // Implement asks for confirmation; confirming twice implements once.
+    let implement = &replies[1].callback_data()[0][0];
+    let edited = app.fake.count("editMessageText");
+    app.tap(TRADER, TRADER, 1000, implement).await;
+    let edits = app.fake.wait_for("editMessageText", edited + 1).await;
+    let asking = &edits[edited];
+    assert!(
+        text(asking).contains("Implement this change?"),
+        "{}",
+        text(asking)
+    );
+    let confirm = &asking.callback_data()[0][0];
+    let answer = app.tap(TRADER, TRADER, 1000, confirm).await;
+    assert!(answer.str("text").unwrap().contains("is now implemented"));
+    let answer = app.tap(TRADER, TRADER, 1000, confirm).await;
+    assert!(answer.str("text").unwrap().contains("is now implemented"));
+    let history = db.store.candidate_history(mine[0].id).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.state == "implemented").count(),
+        1,
+        "{history:?}"
+    );
+
+    // Reject asks for the reason in words.
+    let reject = Callback::Decide {
+        candidate: mine[1].id,
+        decision: rlhf_bot::learning::candidates::Decision::Reject,
+    }
+    .encode();
+    let before = app.fake.count("sendMessage");
+    app.tap(TRADER, TRADER, 1000, &reject).await;
+    let asked = app.fake.wait_for("sendMessage", before + 1).await;
+    assert!(
+        text(&asked[before]).contains("Why are you rejecting"),
+        "{}",
+        text(&asked[before])
+    );
+    let reply = app.say(TRADER, "strikes are fine as they are", 1).await;
+    assert!(
+        text(&reply[0]).contains("Now rejected"),
+        "{}",
+        text(&reply[0])
+    );
+
+    // Another account's candidate: refused by button and by command.
+    let forged = Callback::Decide {
+        candidate: theirs[0].id,
+        decision: rlhf_bot::learning::candidates::Decision::Defer,
+    }
+    .encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &forged).await;
+    assert!(
+        answer.str("text").unwrap().contains("no candidate"),
+        "{answer:?}"
+    );
+    let reply = app
+        .say(TRADER, &format!("/decide {} defer", theirs[0].id), 1)
+        .await;
+    assert!(
+        text(&reply[0]).contains("no candidate"),
+        "{}",
+        text(&reply[0])
+    );
+    assert_eq!(candidates_of(db, OTHER).await[0].state, State::Proposed);
+
+    // A validation report comes with keep / roll back / modify.
+    let c = db.store.candidate(mine[0].id, Scope::All).await.unwrap();
+    let c = db
+        .store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: None,
+                validation_from: Some("2025-01-13".parse().unwrap()),
+                report: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let report = ValidationReport {
+        before: period("2024-12-16", "2025-01-12"),
+        after: period("2025-01-13", "2025-02-09"),
+        outcome: rlhf_bot::learning::candidates::Outcome::Improved,
+        divergence_p: Some(0.03),
+        pnl_p: None,
+        sentence: "Divergence fell from 40% to 10%".to_owned(),
+    };
+    db.store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: Some(&report.sentence),
+                validation_from: None,
+                report: Some(&report),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let replies = app.say(TRADER, "/candidates", 2).await;
+    assert!(
+        text(&replies[1]).contains("Divergence fell"),
+        "{}",
+        text(&replies[1])
+    );
+    let keep = &replies[1].callback_data()[0][0];
+    let answer = app.tap(TRADER, TRADER, 1000, keep).await;
+    assert!(
+        answer.str("text").unwrap().contains("is now kept"),
+        "{answer:?}"
+    );
+
+    // Analytics.
+    for (cmd, expected) in [
+        ("/divergence 3650", "Divergence rate, last 3650 days"),
+        ("/accuracy 3650", "Algorithm accuracy"),
+        ("/modifications 3650", "Top modifications"),
+    ] {
+        let reply = app.say(TRADER, cmd, 1).await;
+        assert!(
+            text(&reply[0]).contains(expected),
+            "{cmd}: {}",
+            text(&reply[0])
+        );
+    }
+    app.assert_everything_fits();
+}
+both!(
+    learning,
+    summaries_candidates_and_analytics_work_from_the_chat
 );

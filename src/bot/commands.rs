@@ -10,6 +10,8 @@ use teloxide::utils::command::BotCommands;
 
 use super::keyboards::MatchesQuery;
 use crate::domain::{MatchType, ReasonCode, Symbol};
+use crate::learning::candidates::Decision;
+use crate::learning::summary::Week;
 
 /// Everything the trader can type.
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -180,7 +182,7 @@ pub fn parse_track_day(args: &str) -> Result<NaiveDate, ArgError> {
 }
 
 /// `YEAR WEEK` (ISO week) for summaries; also `2025-W05`.
-pub fn parse_week(args: &str) -> Result<(i32, u32), ArgError> {
+pub fn parse_week(args: &str) -> Result<Week, ArgError> {
     let words: Vec<&str> = args
         .split(|c: char| c.is_whitespace() || c == '-')
         .filter(|w| !w.is_empty())
@@ -194,12 +196,11 @@ pub fn parse_week(args: &str) -> Result<(i32, u32), ArgError> {
         .filter(|y| (2000..=2100).contains(y))
         .ok_or_else(|| wrong(format!("`{year}` is not a year"), EX_WEEK))?;
     let week_s = week.trim_start_matches(['W', 'w']);
-    let week: u32 = week_s
+    week_s
         .parse()
         .ok()
-        .filter(|w| NaiveDate::from_isoywd_opt(year, *w, chrono::Weekday::Mon).is_some())
-        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))?;
-    Ok((year, week))
+        .and_then(|w| Week::new(year, w).ok())
+        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))
 }
 
 /// `/summaries [YEAR]`.
@@ -233,10 +234,7 @@ pub fn parse_days(args: &str) -> Result<u32, ArgError> {
 }
 
 /// `/decide ID implement|defer|reject [REASON]`.
-pub fn parse_decide(
-    args: &str,
-) -> Result<(i64, super::keyboards::Decision, Option<String>), ArgError> {
-    use super::keyboards::Decision;
+pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgError> {
     let mut words = args.split_whitespace();
     let id = words
         .next()
@@ -245,15 +243,12 @@ pub fn parse_decide(
     let decision = words
         .next()
         .ok_or_else(|| wrong("give a decision: implement, defer or reject", EX_DECIDE))?;
-    let decision = Decision::ALL
-        .into_iter()
-        .find(|d| d.as_str().eq_ignore_ascii_case(decision))
-        .ok_or_else(|| {
-            wrong(
-                format!("`{decision}` is not a decision (implement, defer or reject)"),
-                EX_DECIDE,
-            )
-        })?;
+    let decision = decision.parse::<Decision>().map_err(|_| {
+        wrong(
+            format!("`{decision}` is not a decision (implement, defer or reject)"),
+            EX_DECIDE,
+        )
+    })?;
     let text = words.collect::<Vec<_>>().join(" ");
     Ok((id, decision, Some(text).filter(|t| !t.is_empty())))
 }
@@ -371,8 +366,8 @@ mod tests {
 
     #[test]
     fn weeks_days_and_charts_parse() {
-        assert_eq!(parse_week("2025 5").unwrap(), (2025, 5));
-        assert_eq!(parse_week("2025-W05").unwrap(), (2025, 5));
+        assert_eq!(parse_week("2025 5").unwrap(), Week::new(2025, 5).unwrap());
+        assert_eq!(parse_week("2025-W05").unwrap(), Week::new(2025, 5).unwrap());
         assert_eq!(parse_days("").unwrap(), DEFAULT_DAYS);
         assert_eq!(parse_days("90").unwrap(), 90);
         assert_eq!(parse_chart(" PnL ").unwrap(), ChartKind::Pnl);

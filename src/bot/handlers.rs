@@ -13,14 +13,18 @@ use teloxide::types::{
 use teloxide::{ApiError, RequestError};
 
 use super::commands::{self, ArgError, Command};
-use super::dialogue::{ChatDialogue, State};
+use super::dialogue::{CandidateStep, ChatDialogue, State};
 use super::keyboards::{self, Callback, MatchesQuery, PAGE_SIZE};
 use super::messages::{self, MAX_CAPTION, MAX_MESSAGE};
 use super::posts;
 use super::{BotError, Button, Outgoing, TgBot};
 use crate::config::Settings;
 use crate::domain::{AccountId, Reason, ReasonCode};
-use crate::store::{MatchFilter, Scope, Store, StoreError};
+use crate::jobs::learning as learning_job;
+use crate::learning::analytics;
+use crate::learning::candidates::{Candidate, Decision, Final};
+use crate::learning::summary::Week;
+use crate::store::{MatchFilter, Scope, Store, StoreError, StoredSummary};
 
 /// What a handler returns to the dispatcher (errors are logged there).
 pub type HandlerResult = Result<(), BotError>;
@@ -217,21 +221,81 @@ async fn run_command(
             Reply::text(messages::track_done(&report))
         }
         Command::Summaries(args) => {
-            commands::parse_optional_year(&args)?;
-            Reply::text(messages::not_available_yet("Weekly summaries"))
+            let year = commands::parse_optional_year(&args)?;
+            let list = store.summaries(scope, year, SUMMARIES_SHOWN).await?;
+            Reply::text(messages::summaries_list(&list))
         }
-        Command::Summary(args) | Command::Generate(args) | Command::Review(args) => {
-            commands::parse_week(&args)?;
-            Reply::text(messages::not_available_yet("Weekly summaries"))
+        Command::Summary(args) => {
+            let week = commands::parse_week(&args)?;
+            summary_reply(&store.summary(account, week).await?, week)
         }
-        Command::Candidates(_) => Reply::text(messages::not_available_yet("Candidates")),
+        Command::Generate(args) => {
+            let week = commands::parse_week(&args)?;
+            learning_job::weekly(store, settings, week, Some(account), Utc::now()).await?;
+            summary_reply(&store.summary(account, week).await?, week)
+        }
+        Command::Review(args) => {
+            let week = commands::parse_week(&args)?;
+            let s = store
+                .review_summary(account, week, "reviewed", None, Utc::now())
+                .await?;
+            summary_reply(&s, week)
+        }
+        Command::Candidates(_) => {
+            let list = store.candidates(scope).await?;
+            let chat = ChatId(account.0);
+            send_html(bot, chat, &messages::candidates_list(&list), &[]).await?;
+            // Then a card with buttons for each candidate that waits for the trader.
+            let waiting: Vec<_> = list
+                .iter()
+                .filter(|c| messages::awaits_decision(c) || messages::awaits_verdict(c))
+                .collect();
+            let Some((last, rest)) = waiting.split_last() else {
+                return Ok(Reply::text(String::new()));
+            };
+            for c in rest {
+                let card = candidate_reply(c);
+                send_html(bot, chat, &card.html, &card.keyboard).await?;
+            }
+            candidate_reply(last)
+        }
         Command::Decide(args) => {
-            commands::parse_decide(&args)?;
-            Reply::text(messages::not_available_yet("Candidates"))
+            let (id, decision, text) = commands::parse_decide(&args)?;
+            let c = learning_job::decide(
+                store,
+                scope,
+                id,
+                decision,
+                text.as_deref().unwrap_or(""),
+                ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            Reply::text(messages::candidate_updated(&c))
         }
-        Command::Divergence(args) | Command::Accuracy(args) | Command::Modifications(args) => {
-            commands::parse_days(&args)?;
-            Reply::text(messages::not_available_yet("Analytics"))
+        Command::Divergence(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::divergence_report(
+                days,
+                &analytics::divergence_rate(&items),
+            ))
+        }
+        Command::Accuracy(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::accuracy_report(
+                days,
+                &analytics::algorithm_accuracy(&items),
+            ))
+        }
+        Command::Modifications(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::modifications_report(
+                days,
+                &analytics::top_modifications(&items),
+            ))
         }
         Command::Chart(args) => {
             commands::parse_chart(&args)?;
@@ -245,6 +309,48 @@ async fn run_command(
             _ => Reply::text(messages::nothing_to_cancel()),
         },
     })
+}
+
+/// How many summaries `/summaries` lists (newest first).
+const SUMMARIES_SHOWN: i64 = 20;
+/// Who the candidate audit trail says decided, for decisions made in the chat.
+const ACTOR: &str = "chat";
+
+fn summary_reply(s: &StoredSummary, week: Week) -> Reply {
+    Reply {
+        html: messages::summary(s),
+        keyboard: if s.review_status == "reviewed" {
+            Vec::new()
+        } else {
+            keyboards::reviewed(week)
+        },
+    }
+}
+
+fn candidate_reply(c: &Candidate) -> Reply {
+    let keyboard = if messages::awaits_decision(c) {
+        keyboards::decisions(c.id)
+    } else if messages::awaits_verdict(c) {
+        keyboards::verdicts(c.id)
+    } else {
+        Vec::new()
+    };
+    Reply {
+        html: messages::candidate_card(c),
+        keyboard,
+    }
+}
+
+/// The learning items of the account's last `days` days, up to today in the schedule
+/// zone.
+async fn analytics_items(
+    store: &Store,
+    settings: &Settings,
+    days: u32,
+    account: AccountId,
+) -> Result<Vec<crate::learning::Item>, BotError> {
+    let today = crate::domain::day_of(Utc::now(), settings.tz);
+    Ok(learning_job::items_of_last_days(store, settings, days, today, Some(account)).await?)
 }
 
 /// A page of matches with its paging buttons. One row more than a page is read to know
@@ -394,10 +500,120 @@ async fn on_callback(
             answer(bot, q, "").await?;
             edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
         }
-        Callback::Decide { .. }
-        | Callback::ConfirmImplement { .. }
-        | Callback::Verdict { .. }
-        | Callback::Reviewed { .. } => answer(bot, q, &messages::not_available_yet("This")).await,
+        Callback::Decide {
+            candidate,
+            decision,
+        } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_decision(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            match decision {
+                Decision::Implement => {
+                    answer(bot, q, "").await?;
+                    edit_html(
+                        bot,
+                        chat,
+                        message,
+                        &messages::confirm_implement(&c),
+                        &keyboards::confirm_implement(c.id),
+                    )
+                    .await
+                }
+                Decision::Defer => {
+                    let c = learning_job::decide(
+                        store,
+                        scope,
+                        candidate,
+                        Decision::Defer,
+                        "",
+                        ACTOR,
+                        Utc::now(),
+                    )
+                    .await?;
+                    answer(bot, q, &messages::candidate_toast(&c)).await?;
+                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                }
+                Decision::Reject => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Reject)
+                        .await
+                }
+            }
+        }
+        Callback::ConfirmImplement { candidate } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_decision(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            let c = learning_job::decide(
+                store,
+                scope,
+                candidate,
+                Decision::Implement,
+                "",
+                ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            answer(bot, q, &messages::candidate_toast(&c)).await?;
+            edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+        }
+        Callback::Verdict { candidate, verdict } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_verdict(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            match verdict {
+                Final::Keep => {
+                    let c = learning_job::finalize(
+                        store,
+                        scope,
+                        candidate,
+                        Final::Keep,
+                        "",
+                        ACTOR,
+                        Utc::now(),
+                    )
+                    .await?;
+                    answer(bot, q, &messages::candidate_toast(&c)).await?;
+                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                }
+                Final::Rollback => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Rollback)
+                        .await
+                }
+                Final::Modify => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Modify)
+                        .await
+                }
+            }
+        }
+        Callback::Reviewed { week } => {
+            let current = store.summary(account, week).await?;
+            let (s, toast) = if current.review_status == "reviewed" {
+                (current, messages::ALREADY_RECORDED.to_owned())
+            } else {
+                let s = store
+                    .review_summary(account, week, "reviewed", None, Utc::now())
+                    .await?;
+                (s, messages::summary_reviewed_toast(week))
+            };
+            answer(bot, q, &toast).await?;
+            let html = messages::summary(&s);
+            if messages::telegram_len(&html) <= MAX_MESSAGE {
+                edit_html(bot, chat, message, &html, &[]).await
+            } else {
+                // A summary sent in several parts: the buttons sit under the last one,
+                // which cannot hold the whole text; only the buttons go.
+                bot.edit_message_reply_markup(chat, message)
+                    .await
+                    .map(drop)
+                    .or_else(not_modified_is_fine)
+            }
+        }
         Callback::Dismiss => {
             answer(bot, q, "").await?;
             bot.edit_message_reply_markup(chat, message)
@@ -408,13 +624,80 @@ async fn on_callback(
     }
 }
 
+/// Asks for the words a candidate step needs, and waits for them.
+async fn ask_candidate_reason(
+    bot: &TgBot,
+    q: &CallbackQuery,
+    dialogue: &ChatDialogue,
+    chat: ChatId,
+    candidate: i64,
+    step: CandidateStep,
+) -> HandlerResult {
+    dialogue
+        .update(State::AwaitingCandidateReason { candidate, step })
+        .await?;
+    answer(bot, q, messages::ASK_TEXT_TOAST).await?;
+    send_html(
+        bot,
+        chat,
+        &messages::ask_candidate_reason(candidate, step),
+        &[],
+    )
+    .await
+}
+
+/// Text while the bot waits for the reason of a candidate step (reject, roll back,
+/// modify).
+pub async fn candidate_reason(
+    bot: TgBot,
+    msg: Message,
+    store: Store,
+    dialogue: ChatDialogue,
+    (candidate, step): (i64, CandidateStep),
+) -> HandlerResult {
+    let Some(text) = msg.text() else {
+        return send_html(&bot, msg.chat.id, &messages::text_expected(), &[]).await;
+    };
+    if text.starts_with('/') {
+        return send_html(&bot, msg.chat.id, &messages::unknown_command(), &[]).await;
+    }
+    let scope = Scope::Account(AccountId(msg.chat.id.0));
+    let now = Utc::now();
+    let result = match step {
+        CandidateStep::Reject => {
+            learning_job::decide(&store, scope, candidate, Decision::Reject, text, ACTOR, now).await
+        }
+        CandidateStep::Rollback => {
+            learning_job::finalize(&store, scope, candidate, Final::Rollback, text, ACTOR, now)
+                .await
+        }
+        CandidateStep::Modify => {
+            learning_job::finalize(&store, scope, candidate, Final::Modify, text, ACTOR, now).await
+        }
+    };
+    let html = match result {
+        Ok(c) => {
+            dialogue.exit().await?;
+            messages::candidate_updated(&c)
+        }
+        Err(e @ (StoreError::NotFound(_) | StoreError::Lifecycle(_))) => {
+            dialogue.exit().await?;
+            failure_text(&e.into())
+        }
+        Err(e) => failure_text(&e.into()),
+    };
+    send_html(&bot, msg.chat.id, &html, &[]).await
+}
+
 /// The trader's sentence for a failure; internal ones are logged and not shown.
 fn failure_text(e: &BotError) -> String {
     match e {
         BotError::Arg(a) => messages::bad_argument(a),
         BotError::Reason(r) => messages::refused(&r.to_string()),
         BotError::Store(StoreError::NotFound(s)) => messages::refused(s),
-        BotError::Store(e @ StoreError::Refused { .. }) => messages::refused(&e.to_string()),
+        BotError::Store(e @ (StoreError::Refused { .. } | StoreError::Lifecycle(_))) => {
+            messages::refused(&e.to_string())
+        }
         other => {
             tracing::error!(error = %other, "a chat request failed");
             messages::internal_error()
@@ -427,7 +710,9 @@ fn failure_toast(e: &BotError) -> String {
     let text = match e {
         BotError::Reason(r) => r.to_string(),
         BotError::Store(StoreError::NotFound(s)) => s.clone(),
-        BotError::Store(e @ StoreError::Refused { .. }) => e.to_string(),
+        BotError::Store(e @ (StoreError::Refused { .. } | StoreError::Lifecycle(_))) => {
+            e.to_string()
+        }
         other => {
             tracing::error!(error = %other, "a button tap failed");
             messages::internal_error()

@@ -4,7 +4,8 @@
 //! Encodings (fields separated by `:`; `-` for an absent value):
 //! `r:MATCH:CODE` a reason · `m:PAGE:FROM:TO:TYPE:SYMBOL` a page of matches ·
 //! `c:CANDIDATE:DECISION` a candidate decision · `y:CANDIDATE` confirm implement ·
-//! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark reviewed · `x` dismiss.
+//! `v:CANDIDATE:VERDICT` a validation verdict · `s:YEAR:WEEK` mark a summary reviewed ·
+//! `x` dismiss.
 //! Every id is a row id; the handler checks it against the tapping account, so forged
 //! data can name nothing of another account's.
 
@@ -13,6 +14,8 @@ use chrono::NaiveDate;
 use super::messages;
 use super::outgoing::Button;
 use crate::domain::{MatchType, ReasonCode, Symbol};
+use crate::learning::candidates::{Decision, Final};
+use crate::learning::summary::Week;
 
 /// Telegram's limit on callback data.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -31,54 +34,6 @@ pub struct MatchesQuery {
     pub page: u32,
 }
 
-/// The trader's decision on a proposed candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Implement,
-    Defer,
-    Reject,
-}
-
-impl Decision {
-    pub const ALL: [Decision; 3] = [Decision::Implement, Decision::Defer, Decision::Reject];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Implement => "implement",
-            Decision::Defer => "defer",
-            Decision::Reject => "reject",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
-/// The trader's verdict after a candidate's validation period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Keep,
-    RollBack,
-    Modify,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 3] = [Verdict::Keep, Verdict::RollBack, Verdict::Modify];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Keep => "keep",
-            Verdict::RollBack => "rollback",
-            Verdict::Modify => "modify",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
 /// What a button means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
@@ -86,8 +41,8 @@ pub enum Callback {
     Matches(MatchesQuery),
     Decide { candidate: i64, decision: Decision },
     ConfirmImplement { candidate: i64 },
-    Verdict { candidate: i64, verdict: Verdict },
-    Reviewed { summary: i64 },
+    Verdict { candidate: i64, verdict: Final },
+    Reviewed { week: Week },
     Dismiss,
 }
 
@@ -114,7 +69,7 @@ impl Callback {
             Callback::Verdict { candidate, verdict } => {
                 format!("v:{candidate}:{}", verdict.as_str())
             }
-            Callback::Reviewed { summary } => format!("s:{summary}"),
+            Callback::Reviewed { week } => format!("s:{}:{}", week.year, week.week),
             Callback::Dismiss => "x".to_owned(),
         }
     }
@@ -140,14 +95,16 @@ impl Callback {
             }),
             ["c", c, d] => Callback::Decide {
                 candidate: id(c)?,
-                decision: Decision::parse(d)?,
+                decision: exact(d)?,
             },
             ["y", c] => Callback::ConfirmImplement { candidate: id(c)? },
             ["v", c, v] => Callback::Verdict {
                 candidate: id(c)?,
-                verdict: Verdict::parse(v)?,
+                verdict: exact(v)?,
             },
-            ["s", s] => Callback::Reviewed { summary: id(s)? },
+            ["s", y, w] => Callback::Reviewed {
+                week: Week::new(y.parse().ok()?, w.parse().ok()?).ok()?,
+            },
             ["x"] => Callback::Dismiss,
             _ => return None,
         })
@@ -159,6 +116,32 @@ impl Callback {
             text: text.into(),
             data: self.encode(),
         }
+    }
+}
+
+/// A name exactly as `as_str` writes it (the learning names also accept variants when
+/// typed; data we wrote never needs them).
+fn exact<T>(s: &str) -> Option<T>
+where
+    T: std::str::FromStr + Copy + Named,
+{
+    s.parse::<T>().ok().filter(|v| v.name() == s)
+}
+
+/// The spelling of a learning name.
+trait Named {
+    fn name(self) -> &'static str;
+}
+
+impl Named for Decision {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Final {
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -217,7 +200,8 @@ pub fn pages(query: &MatchesQuery, has_more: bool) -> Vec<Vec<Button>> {
 pub fn decisions(candidate: i64) -> Vec<Vec<Button>> {
     vec![
         Decision::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|decision| {
                 Callback::Decide {
                     candidate,
@@ -240,8 +224,9 @@ pub fn confirm_implement(candidate: i64) -> Vec<Vec<Button>> {
 /// Keep / roll back / modify under a validation report.
 pub fn verdicts(candidate: i64) -> Vec<Vec<Button>> {
     vec![
-        Verdict::ALL
-            .into_iter()
+        Final::ALL
+            .iter()
+            .copied()
             .map(|verdict| {
                 Callback::Verdict { candidate, verdict }.button(messages::verdict_label(verdict))
             })
@@ -250,9 +235,9 @@ pub fn verdicts(candidate: i64) -> Vec<Vec<Button>> {
 }
 
 /// "Mark reviewed" under a weekly summary.
-pub fn reviewed(summary: i64) -> Vec<Vec<Button>> {
+pub fn reviewed(week: Week) -> Vec<Vec<Button>> {
     vec![vec![
-        Callback::Reviewed { summary }.button(messages::MARK_REVIEWED),
+        Callback::Reviewed { week }.button(messages::MARK_REVIEWED),
     ]]
 }
 
@@ -272,7 +257,9 @@ mod tests {
             }),
             Callback::Matches(MatchesQuery::default()),
             Callback::ConfirmImplement { candidate: big },
-            Callback::Reviewed { summary: big },
+            Callback::Reviewed {
+                week: Week::new(2026, 53).unwrap(),
+            },
             Callback::Dismiss,
         ];
         for code in ReasonCode::ALL {
@@ -284,13 +271,13 @@ mod tests {
         for decision in Decision::ALL {
             all.push(Callback::Decide {
                 candidate: big,
-                decision,
+                decision: *decision,
             });
         }
-        for verdict in Verdict::ALL {
+        for verdict in Final::ALL {
             all.push(Callback::Verdict {
                 candidate: big,
-                verdict,
+                verdict: *verdict,
             });
         }
         all
@@ -327,6 +314,9 @@ mod tests {
             "c:5:maybe",
             "v:5:burn",
             "s:x",
+            "s:2025:54",
+            "c:5:Implement",
+            "v:5:roll_back",
             "zz:1",
             &"r:1:timing".repeat(10),
         ] {
