@@ -3,8 +3,8 @@
 //!
 //! 1. Throughput: BENCH_UPDATES (default 3000) `/myid` commands from 100 served
 //!    traders, queued before the dispatcher starts; updates handled per second until
-//!    every reply reached the fake, against a bare echo bot (one endpoint that sends the
-//!    text back) on the same fake. Target: the bot ≥ 50 % of the echo bot.
+//!    every reply reached the fake, against a bare echo bot (a plain `Bot`, one endpoint
+//!    that sends the text back) on the same fake. Target: the bot ≥ 50 % of the echo bot.
 //! 2. `/matches` latency over BENCH_MATCHES (default 100000) stored matches of one
 //!    account (SQLite): from queuing the update to the reply reaching the fake, for
 //!    200 requests with different filters and pages. Target: p99 < 50 ms.
@@ -102,7 +102,7 @@ async fn echo_rate(n: usize) -> f64 {
                 .await?;
             Ok::<(), teloxide::RequestError>(())
         });
-    let mut dispatcher = Dispatcher::builder(fake.bot(), handler).build();
+    let mut dispatcher = Dispatcher::builder(fake.plain_bot(), handler).build();
     let started = Instant::now();
     let task = tokio::spawn(async move { dispatcher.dispatch().await });
     fake.wait_for_within("sendMessage", n, Duration::from_secs(600))

@@ -850,11 +850,9 @@ async fn summaries_candidates_and_analytics_work_from_the_chat(db: &TestDb) {
         text(&reply[0])
     );
     let week = Week::new(2025, 2).unwrap();
-    assert_eq!(
-        reply[0].callback_data(),
-        vec![vec![Callback::Reviewed { week }.encode()]]
-    );
-    let data = Callback::Reviewed { week }.encode();
+    let stored = db.store.summary(AccountId(TRADER), week).await.unwrap();
+    let data = Callback::Reviewed { summary: stored.id }.encode();
+    assert_eq!(reply[0].callback_data(), vec![vec![data.clone()]]);
     let answer = app.tap(TRADER, TRADER, 1000, &data).await;
     assert_eq!(
         answer.str("text").as_deref(),

@@ -4,7 +4,7 @@
 //! Encodings (fields separated by `:`; `-` for an absent value):
 //! `r:MATCH:CODE` a reason · `m:PAGE:FROM:TO:TYPE:SYMBOL` a page of matches ·
 //! `c:CANDIDATE:DECISION` a candidate decision · `y:CANDIDATE` confirm implement ·
-//! `v:CANDIDATE:VERDICT` a validation verdict · `s:YEAR:WEEK` mark a summary reviewed ·
+//! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark a summary reviewed ·
 //! `x` dismiss.
 //! Every id is a row id; the handler checks it against the tapping account, so forged
 //! data can name nothing of another account's.
@@ -15,7 +15,6 @@ use super::messages;
 use super::outgoing::Button;
 use crate::domain::{MatchType, ReasonCode, Symbol};
 use crate::learning::candidates::{Decision, Final};
-use crate::learning::summary::Week;
 
 /// Telegram's limit on callback data.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -42,7 +41,7 @@ pub enum Callback {
     Decide { candidate: i64, decision: Decision },
     ConfirmImplement { candidate: i64 },
     Verdict { candidate: i64, verdict: Final },
-    Reviewed { week: Week },
+    Reviewed { summary: i64 },
     Dismiss,
 }
 
@@ -69,7 +68,7 @@ impl Callback {
             Callback::Verdict { candidate, verdict } => {
                 format!("v:{candidate}:{}", verdict.as_str())
             }
-            Callback::Reviewed { week } => format!("s:{}:{}", week.year, week.week),
+            Callback::Reviewed { summary } => format!("s:{summary}"),
             Callback::Dismiss => "x".to_owned(),
         }
     }
@@ -102,9 +101,7 @@ impl Callback {
                 candidate: id(c)?,
                 verdict: exact(v)?,
             },
-            ["s", y, w] => Callback::Reviewed {
-                week: Week::new(y.parse().ok()?, w.parse().ok()?).ok()?,
-            },
+            ["s", s] => Callback::Reviewed { summary: id(s)? },
             ["x"] => Callback::Dismiss,
             _ => return None,
         })
@@ -235,9 +232,9 @@ pub fn verdicts(candidate: i64) -> Vec<Vec<Button>> {
 }
 
 /// "Mark reviewed" under a weekly summary.
-pub fn reviewed(week: Week) -> Vec<Vec<Button>> {
+pub fn reviewed(summary: i64) -> Vec<Vec<Button>> {
     vec![vec![
-        Callback::Reviewed { week }.button(messages::MARK_REVIEWED),
+        Callback::Reviewed { summary }.button(messages::MARK_REVIEWED),
     ]]
 }
 
@@ -257,9 +254,7 @@ mod tests {
             }),
             Callback::Matches(MatchesQuery::default()),
             Callback::ConfirmImplement { candidate: big },
-            Callback::Reviewed {
-                week: Week::new(2026, 53).unwrap(),
-            },
+            Callback::Reviewed { summary: big },
             Callback::Dismiss,
         ];
         for code in ReasonCode::ALL {
@@ -314,7 +309,7 @@ mod tests {
             "c:5:maybe",
             "v:5:burn",
             "s:x",
-            "s:2025:54",
+            "s:2025:5",
             "c:5:Implement",
             "v:5:roll_back",
             "zz:1",
