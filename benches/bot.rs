@@ -97,7 +97,7 @@ async fn echo_rate(n: usize) -> f64 {
     let fake = FakeTelegram::start().await;
     queue(&fake, n, "/myid");
     let handler =
-        Update::filter_message().endpoint(|bot: rlhf_bot::bot::TgBot, msg: Message| async move {
+        Update::filter_message().endpoint(|bot: teloxide::Bot, msg: Message| async move {
             bot.send_message(msg.chat.id, msg.text().unwrap_or_default().to_owned())
                 .await?;
             Ok::<(), teloxide::RequestError>(())
