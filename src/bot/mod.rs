@@ -4,6 +4,7 @@
 //! Entry points for `run`: [`dispatcher`] (the real dispatcher with every dependency),
 //! [`register_commands`] (the menu), and [`posts`] (the messages scheduled jobs enqueue).
 
+pub mod charts;
 pub mod commands;
 pub mod dialogue;
 pub mod handlers;
@@ -12,6 +13,7 @@ pub mod messages;
 pub mod outgoing;
 pub mod posts;
 pub mod schema;
+pub mod sender;
 
 pub use outgoing::{Button, Outgoing};
 pub use schema::{dispatcher, register_commands, schema};

@@ -10,12 +10,16 @@ mod bot;
 mod dialogues;
 mod imports;
 mod learning;
+mod ledger;
 mod matches;
+mod outbox;
 mod outcomes;
 mod reconcile;
 
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
+pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
+pub use outbox::{NewMessage, OutboxMessage, enqueue_in};
 pub use outcomes::OutcomeInputs;
 
 use std::str::FromStr;
