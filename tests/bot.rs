@@ -32,11 +32,13 @@ const DAY: &str = "2025-01-06";
 const REC_HEADER: &str = "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium,position\n";
 const EXEC_HEADER: &str = "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n";
 
-/// A running dispatcher on the fake.
+/// A running dispatcher on the fake, with the outbox sender beside it (as `run` has
+/// them): replies come from the dispatcher, the cards of `/reconcile` from the sender.
 struct App {
     fake: FakeTelegram,
     store: rlhf_bot::store::Store,
     _task: Running,
+    _sender: Running,
 }
 
 /// The dispatcher's task, stopped when dropped.
@@ -62,17 +64,38 @@ impl App {
     async fn start_on(fake: FakeTelegram, store: rlhf_bot::store::Store) -> Self {
         let mut dispatcher = rlhf_bot::bot::dispatcher(fake.bot(), store.clone(), settings());
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
+        let sender = rlhf_bot::bot::sender::Sender::new(
+            store.clone(),
+            fake.bot(),
+            rlhf_bot::bot::sender::SenderConfig {
+                poll: Duration::from_millis(20),
+                ..Default::default()
+            },
+            Arc::new(rlhf_bot::jobs::schedule::SystemClock),
+        );
+        // The sender stops when its task is aborted; the shutdown channel stays open.
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let sender = tokio::spawn(async move {
+            let _stop = _stop;
+            sender.run(stopped).await
+        });
         Self {
             fake,
             store,
             _task: Running(task),
+            _sender: Running(sender),
         }
     }
 
     /// Stops the dispatcher (as a crash or restart would) and hands back the fake.
     fn stop(self) -> (FakeTelegram, rlhf_bot::store::Store) {
-        let Self { fake, store, _task } = self;
-        drop(_task);
+        let Self {
+            fake,
+            store,
+            _task,
+            _sender,
+        } = self;
+        drop((_task, _sender));
         (fake, store)
     }
 
@@ -325,7 +348,7 @@ async fn every_command_answers(db: &TestDb) {
         ("/divergence 30", "Divergence rate, last 30 days"),
         ("/accuracy", "Algorithm accuracy, last 30 days"),
         ("/modifications 7", "No modifications in the last 7 days"),
-        ("/chart pnl", "not available yet"),
+        ("/chart pnl", "Nothing to chart in the last 182 days yet."),
     ] {
         let reply = app.say(TRADER, cmd, 1).await;
         assert!(
@@ -334,6 +357,23 @@ async fn every_command_answers(db: &TestDb) {
             text(&reply[0])
         );
     }
+    // A chart is a photo; P&L has nothing settled yet.
+    app.say(TRADER, "/chart divergence 3650", 0).await;
+    let photos = app.fake.wait_for("sendPhoto", 1).await;
+    assert_eq!(
+        photos[0].str("caption").as_deref(),
+        Some("Divergence rate by week, last 3650 days")
+    );
+    assert!(photos[0].str("photo").unwrap().starts_with("<file "));
+    let reply = app.say(TRADER, "/chart pnl 3650", 1).await;
+    assert_eq!(text(&reply[0]), messages::chart_no_data(3650));
+    // A day reconciled again posts no second set of cards.
+    let reply = app.say(TRADER, &format!("/reconcile {DAY}"), 1).await;
+    assert!(
+        text(&reply[0]).contains("posted before"),
+        "{}",
+        text(&reply[0])
+    );
     let reply = app.say(TRADER, "/cancel", 1).await;
     assert_eq!(text(&reply[0]), messages::nothing_to_cancel());
     let reply = app.say(TRADER, "/frobnicate", 1).await;

@@ -51,7 +51,7 @@ pub enum Command {
     Accuracy(String),
     /// Most common modifications: [DAYS].
     Modifications(String),
-    /// A chart: divergence | pnl.
+    /// A chart: divergence | pnl [DAYS].
     Chart(String),
     /// Stop what the bot is waiting for.
     Cancel(String),
@@ -76,6 +76,8 @@ fn wrong(problem: impl Into<String>, example: &'static str) -> ArgError {
 pub const DEFAULT_DAYS: u32 = 30;
 /// The longest analytics window.
 pub const MAX_DAYS: u32 = 3650;
+/// Days a chart covers when none is given.
+pub const CHART_DAYS: u32 = 182;
 
 /// Which chart `/chart` draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +94,7 @@ const EX_DATE_TRACK: &str = "/track 2025-01-31";
 const EX_WEEK: &str = "/summary 2025 5";
 const EX_DAYS: &str = "/divergence 90";
 const EX_DECIDE: &str = "/decide 3 defer waiting for more data";
-const EX_CHART: &str = "/chart pnl";
+const EX_CHART: &str = "/chart pnl 90";
 
 /// `/matches` arguments: `key=value` pairs, or bare words (a date is `from` then `to`, a
 /// match type is `type`, anything else a symbol).
@@ -253,17 +255,27 @@ pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgEr
     Ok((id, decision, Some(text).filter(|t| !t.is_empty())))
 }
 
-/// `/chart divergence|pnl`.
-pub fn parse_chart(args: &str) -> Result<ChartKind, ArgError> {
-    match args.trim().to_ascii_lowercase().as_str() {
-        "divergence" => Ok(ChartKind::Divergence),
-        "pnl" | "p&l" => Ok(ChartKind::Pnl),
-        "" => Err(wrong("say which chart: divergence or pnl", EX_CHART)),
-        other => Err(wrong(
-            format!("`{other}` is not a chart (divergence or pnl)"),
-            EX_CHART,
-        )),
-    }
+/// `/chart divergence|pnl [DAYS]` (days default [`CHART_DAYS`]).
+pub fn parse_chart(args: &str) -> Result<(ChartKind, u32), ArgError> {
+    let mut words = args.split_whitespace();
+    let kind = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        Some("divergence") => ChartKind::Divergence,
+        Some("pnl" | "p&l") => ChartKind::Pnl,
+        None => return Err(wrong("say which chart: divergence or pnl", EX_CHART)),
+        Some(other) => {
+            return Err(wrong(
+                format!("`{other}` is not a chart (divergence or pnl)"),
+                EX_CHART,
+            ));
+        }
+    };
+    let days = words.collect::<Vec<_>>().join(" ");
+    let days = if days.is_empty() {
+        CHART_DAYS
+    } else {
+        parse_days(&days)?
+    };
+    Ok((kind, days))
 }
 
 fn one_date(args: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
@@ -370,6 +382,10 @@ mod tests {
         assert_eq!(parse_week("2025-W05").unwrap(), Week::new(2025, 5).unwrap());
         assert_eq!(parse_days("").unwrap(), DEFAULT_DAYS);
         assert_eq!(parse_days("90").unwrap(), 90);
-        assert_eq!(parse_chart(" PnL ").unwrap(), ChartKind::Pnl);
+        assert_eq!(parse_chart(" PnL ").unwrap(), (ChartKind::Pnl, CHART_DAYS));
+        assert_eq!(
+            parse_chart("divergence 90").unwrap(),
+            (ChartKind::Divergence, 90)
+        );
     }
 }

@@ -19,19 +19,20 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, Bot, RequestError};
 
-use super::commands::{self, ArgError, Command};
+use super::charts::{self, ChartError};
+use super::commands::{self, ArgError, ChartKind, Command};
 use super::dialogue::{CandidateStep, ChatDialogue, State};
 use super::keyboards::{self, Callback, MatchesQuery, PAGE_SIZE};
 use super::messages::{self, MAX_CAPTION, MAX_MESSAGE};
 use super::posts;
 use super::{BotError, Button, Outgoing, TgBot};
 use crate::config::Settings;
-use crate::domain::{AccountId, Reason, ReasonCode};
+use crate::domain::{AccountId, Money, Reason, ReasonCode};
 use crate::jobs::learning as learning_job;
 use crate::learning::analytics;
 use crate::learning::candidates::{Candidate, Decision, Final};
 use crate::learning::summary::Week;
-use crate::store::{MatchFilter, Scope, Store, StoreError, StoredSummary};
+use crate::store::{MatchFilter, NewMessage, Scope, Store, StoreError, StoredSummary};
 
 /// What a handler returns to the dispatcher (errors are logged there).
 pub type HandlerResult = Result<(), BotError>;
@@ -199,29 +200,21 @@ async fn run_command(
                 ..MatchFilter::default()
             };
             let matches = store.matches(&filter).await?;
-            send_html(
-                bot,
-                ChatId(account.0),
-                &messages::reconcile_done(&report),
-                &[],
-            )
-            .await?;
-            // The cards of a manual run are sent directly: they answer the trader's own
-            // command, as every other reply does.
-            let mut posts = posts::reconciliation_posts(day, account, &matches).into_iter();
-            let Some((_, last)) = posts.next_back() else {
-                return Ok(Reply::text(messages::reconciliation_summary(day, &[])));
-            };
-            for (_, post) in posts {
-                send_outgoing(bot, ChatId(account.0), &post).await?;
-            }
-            return Ok(match last {
-                Outgoing::Text { html, keyboard } => Reply { html, keyboard },
-                Outgoing::Photo { .. } => {
-                    send_outgoing(bot, ChatId(account.0), &last).await?;
-                    Reply::text(String::new())
-                }
-            });
+            // The night's cards go through the outbox under the keys the nightly job
+            // uses, so a day reconciled by hand is not posted again at night (nor twice
+            // by two /reconcile).
+            let posts: Vec<NewMessage> = posts::reconciliation_posts(day, account, &matches)
+                .into_iter()
+                .map(|(dedupe_key, payload)| NewMessage {
+                    account,
+                    dedupe_key,
+                    kind: "reconciliation".to_owned(),
+                    payload,
+                    send_after: now,
+                })
+                .collect();
+            let queued = store.enqueue(&posts, now).await?;
+            Reply::text(messages::reconcile_done(&report, queued))
         }
         Command::Track(args) => {
             let day = commands::parse_track_day(&args)?;
@@ -308,8 +301,41 @@ async fn run_command(
             ))
         }
         Command::Chart(args) => {
-            commands::parse_chart(&args)?;
-            Reply::text(messages::not_available_yet("Charts"))
+            let (kind, days) = commands::parse_chart(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            let (png, caption) = match kind {
+                ChartKind::Divergence => {
+                    let points: Vec<(String, f64)> = analytics::divergence_rate(&items)
+                        .weeks
+                        .iter()
+                        .map(|w| (w.week.clone(), w.rate))
+                        .collect();
+                    (
+                        charts::divergence_rate_png(&points),
+                        messages::chart_caption_divergence(days),
+                    )
+                }
+                ChartKind::Pnl => (
+                    charts::cumulative_pnl_png(&cumulative_pnl(&items)),
+                    messages::chart_caption_pnl(days),
+                ),
+            };
+            match png {
+                Ok(png) => {
+                    use base64::Engine;
+                    let photo = Outgoing::Photo {
+                        png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+                        caption,
+                    };
+                    send_outgoing(bot, ChatId(account.0), &photo).await?;
+                    Reply::text(String::new())
+                }
+                Err(ChartError::NoData) => Reply::text(messages::chart_no_data(days)),
+                Err(e) => {
+                    tracing::error!(error = %e, "a chart could not be drawn");
+                    Reply::text(messages::internal_error())
+                }
+            }
         }
         Command::Cancel(_) => match dialogue.get().await? {
             Some(State::AwaitingReasonText { .. }) => {
@@ -349,6 +375,30 @@ fn candidate_reply(c: &Candidate) -> Reply {
         html: messages::candidate_card(c),
         keyboard,
     }
+}
+
+/// Cumulative realized P&L, the trader's and the algorithm's, by day: each day where
+/// either side settled something adds what settled (an open side adds nothing).
+fn cumulative_pnl(items: &[crate::learning::Item]) -> Vec<(chrono::NaiveDate, Money, Money)> {
+    let mut by_day: std::collections::BTreeMap<chrono::NaiveDate, (Money, Money)> =
+        std::collections::BTreeMap::new();
+    for item in items {
+        if item.actual_pnl.is_none() && item.algorithm_pnl.is_none() {
+            continue;
+        }
+        let day = by_day.entry(item.day).or_default();
+        day.0 += item.actual_pnl.unwrap_or(Money::ZERO);
+        day.1 += item.algorithm_pnl.unwrap_or(Money::ZERO);
+    }
+    let (mut actual, mut algorithm) = (Money::ZERO, Money::ZERO);
+    by_day
+        .into_iter()
+        .map(|(day, (a, g))| {
+            actual += a;
+            algorithm += g;
+            (day, actual, algorithm)
+        })
+        .collect()
 }
 
 /// The learning items of the account's last `days` days, up to today in the schedule
@@ -886,5 +936,47 @@ fn not_modified_is_fine(e: RequestError) -> HandlerResult {
 impl From<ArgError> for BotError {
     fn from(e: ArgError) -> Self {
         BotError::Arg(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MatchType, Symbol};
+    use crate::learning::Item;
+
+    fn item(day: &str, actual: Option<i64>, algorithm: Option<i64>) -> Item {
+        Item {
+            match_id: 1,
+            day: day.parse().unwrap(),
+            match_type: MatchType::Modify,
+            underlying: Symbol::parse("AAPL").unwrap(),
+            rec: None,
+            dte_diff: None,
+            strike_diff: None,
+            contracts_diff: None,
+            modifications: Vec::new(),
+            reason: None,
+            actual_pnl: actual.map(Money::from_units),
+            algorithm_pnl: algorithm.map(Money::from_units),
+        }
+    }
+
+    #[test]
+    fn cumulative_pnl_adds_settled_sides_day_by_day() {
+        let items = [
+            item("2025-01-03", Some(10), None),
+            item("2025-01-02", Some(5), Some(7)),
+            item("2025-01-02", None, Some(1)),
+            item("2025-01-04", None, None),
+        ];
+        let m = Money::from_units;
+        assert_eq!(
+            cumulative_pnl(&items),
+            vec![
+                ("2025-01-02".parse().unwrap(), m(5), m(8)),
+                ("2025-01-03".parse().unwrap(), m(15), m(8)),
+            ]
+        );
     }
 }

@@ -486,14 +486,32 @@ pub fn reconciliation_summary(day: NaiveDate, matches: &[MatchRecord]) -> String
     out
 }
 
-/// The reply to `/reconcile DATE` before the cards.
-pub fn reconcile_done(report: &DayReport) -> String {
+/// The reply to `/reconcile DATE`; `queued` messages (the night's summary and cards)
+/// follow through the outbox.
+pub fn reconcile_done(report: &DayReport, queued: usize) -> String {
     let day = report.day.map_or(String::new(), |d| d.to_string());
-    if report.written == 0 {
+    let done = if report.written == 0 {
         format!("Reconciled {day}: nothing changed.")
     } else {
         format!("Reconciled {day}: {} row(s) written.", report.written)
+    };
+    if queued == 0 {
+        format!("{done} Its cards were posted before; see /matches.")
+    } else {
+        format!("{done} The day's cards follow.")
     }
+}
+
+pub fn chart_caption_divergence(days: u32) -> String {
+    format!("Divergence rate by week, last {days} days")
+}
+
+pub fn chart_caption_pnl(days: u32) -> String {
+    format!("Cumulative realized P&amp;L, you vs the algorithm, last {days} days")
+}
+
+pub fn chart_no_data(days: u32) -> String {
+    format!("Nothing to chart in the last {days} days yet.")
 }
 
 /// The reply to `/track DATE`.
