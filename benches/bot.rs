@@ -8,6 +8,10 @@
 //! 2. `/matches` latency over BENCH_MATCHES (default 100000) stored matches of one
 //!    account (SQLite): from queuing the update to the reply reaching the fake, for
 //!    200 requests with different filters and pages. Target: p99 < 50 ms.
+//!
+//! Measured 2026-11-24 on the 2-core machine while other builds ran: 4321 vs 8000
+//! updates/s (54 %); `/matches` p50 0.7 ms, p99 22.1 ms, max 37.9 ms. Before replies
+//! left the `Throttle` adaptor, its worker's 250 ms tick put p50 at 251 ms.
 
 #[path = "../tests/common/telegram.rs"]
 mod telegram;

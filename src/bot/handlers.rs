@@ -20,7 +20,7 @@ use teloxide::types::{
 use teloxide::{ApiError, Bot, RequestError};
 
 use super::charts::{self, ChartError};
-use super::commands::{self, ArgError, ChartKind, Command};
+use super::commands::{self, ChartKind, Command};
 use super::dialogue::{CandidateStep, ChatDialogue, State};
 use super::keyboards::{self, Callback, MatchesQuery, PAGE_SIZE};
 use super::messages::{self, MAX_CAPTION, MAX_MESSAGE};
@@ -930,12 +930,6 @@ fn not_modified_is_fine(e: RequestError) -> HandlerResult {
     match e {
         RequestError::Api(ApiError::MessageNotModified) => Ok(()),
         e => Err(e.into()),
-    }
-}
-
-impl From<ArgError> for BotError {
-    fn from(e: ArgError) -> Self {
-        BotError::Arg(e)
     }
 }
 

@@ -201,13 +201,6 @@ pub fn internal_error() -> String {
     "Something went wrong on my side; it has been logged. Please try again later.".to_owned()
 }
 
-pub fn not_available_yet(what: &str) -> String {
-    format!(
-        "{} is not available yet in this version of the bot.",
-        esc(what)
-    )
-}
-
 // ---- matches ----
 
 fn type_label(t: MatchType) -> &'static str {
