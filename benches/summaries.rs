@@ -58,21 +58,16 @@ impl<'a> Batch<'a> {
 
     async fn push(&mut self, row: String) {
         self.rows.push(row);
-        if self.rows.len() == ROWS_PER_INSERT {
-            self.flush().await;
-        }
     }
 
+    /// Inserts what was collected, in statements of `ROWS_PER_INSERT` rows.
     async fn flush(&mut self) {
-        if self.rows.is_empty() {
-            return;
+        for chunk in self.rows.chunks(ROWS_PER_INSERT) {
+            let sql = format!("{} VALUES {}", self.head, chunk.join(","));
+            if let Err(e) = self.store.pool().execute(sql.as_str()).await {
+                panic!("{}: {e}", &self.head[..40]);
+            }
         }
-        let sql = format!("{} VALUES {}", self.head, self.rows.join(","));
-        self.store
-            .pool()
-            .execute(sql.as_str())
-            .await
-            .expect("insert");
         self.rows.clear();
     }
 }
@@ -201,9 +196,12 @@ async fn populate(store: &Store, accounts: usize, weeks: u32, last: Week) -> usi
                 }
             }
         }
-    }
-    for b in [&mut acc, &mut recs, &mut matches, &mut outcomes] {
-        b.flush().await;
+        // Parents before children (foreign keys), every few accounts.
+        if a % 50 == 49 || a + 1 == accounts {
+            for b in [&mut acc, &mut recs, &mut matches, &mut outcomes] {
+                b.flush().await;
+            }
+        }
     }
     id as usize
 }

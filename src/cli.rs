@@ -32,8 +32,23 @@ pub struct Cli {
 pub enum Command {
     /// Run the Telegram bot, the scheduler and the outbox sender.
     Run,
-    /// Import a built-in sample into a fresh database, reconcile it and show what was found.
+    /// Simulate a trader over some weeks in a fresh database, run the whole pipeline week
+    /// by week and show what learning found (no token needed).
     Demo {
+        /// The simulated trader: faithful, adds-week, premium-floor, avoids-symbol,
+        /// avoids-earnings or combined.
+        #[arg(long, default_value = "combined")]
+        persona: crate::sim::Persona,
+        /// Trading weeks to simulate (1–52).
+        #[arg(long, default_value_t = 8)]
+        weeks: u32,
+        /// Random seed: the same seed gives the same weeks.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Instead, import the built-in January 2025 sample (every match type, a roll,
+        /// partial fills) and show its matches.
+        #[arg(long, conflicts_with_all = ["persona", "weeks", "seed"])]
+        sample: bool,
         /// Keep the demo database afterwards (its path is printed) to explore it.
         #[arg(long)]
         keep: bool,
@@ -156,9 +171,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Run => crate::startup::run(settings)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Demo { keep } => crate::demo::run(&settings, keep)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Demo {
+            persona,
+            weeks,
+            seed,
+            sample,
+            keep,
+        } => {
+            if sample {
+                crate::demo::run_sample(&settings, keep).await?;
+            } else {
+                let o = crate::demo::simulated::Options {
+                    persona,
+                    weeks,
+                    seed,
+                    keep,
+                };
+                crate::demo::simulated::run(&settings, &o).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let store = open(&settings).await?;
             store.close().await;

@@ -1,6 +1,9 @@
-//! The demo: a sample trader's January 2025 (shipped in `samples/demo/`), imported into
+//! The demos. `simulated`: a seeded trader persona over weeks, through the whole
+//! pipeline and learning (the default). This file: `--sample`, a sample trader's January 2025 (shipped in `samples/demo/`), imported into
 //! a fresh SQLite database, reconciled day by day, its outcomes tracked, and what was
 //! found printed — every match type, partial fills, a roll, an expiry.
+
+pub mod simulated;
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -20,7 +23,8 @@ const RECOMMENDATIONS: &str = include_str!("../samples/demo/recommendations.csv"
 const EXECUTIONS: &str = include_str!("../samples/demo/executions.csv");
 const PRICES: &str = include_str!("../samples/demo/prices.csv");
 
-pub async fn run(settings: &Settings, keep: bool) -> anyhow::Result<()> {
+/// The January 2025 sample (`demo --sample`).
+pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("rlhf-bot-demo-")
         .tempdir()

@@ -46,6 +46,9 @@ const SUBCOMMANDS: &[&str] = &[
     "matches",
     "match",
     "reason",
+    "summary",
+    "candidates",
+    "analytics",
 ];
 
 const MATCH_TYPES: &[&str] = &["consent", "modify", "reject", "independent", "no_action"];
@@ -1148,7 +1151,7 @@ fn a_reason_on_a_match_that_does_not_exist_is_a_failure() {
 #[test]
 fn the_demo_shows_every_match_type() {
     let sandbox = Sandbox::new();
-    let run = sandbox.ok(&["demo"]);
+    let run = sandbox.ok(&["demo", "--sample"]);
     let section: Vec<&str> = run
         .stdout
         .lines()
@@ -1170,4 +1173,241 @@ fn the_demo_shows_every_match_type() {
         !sandbox.database_file().exists(),
         "the demo uses its own database"
     );
+}
+
+#[test]
+fn the_simulated_demo_finds_the_planted_habit_and_proposes_its_change() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.ok(&[
+        "demo",
+        "--persona",
+        "adds-week",
+        "--weeks",
+        "6",
+        "--seed",
+        "3",
+    ]);
+    let out = &run.stdout;
+    assert!(
+        out.contains("📊 WEEKLY LEARNING SUMMARY (2025-W07)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("• User adds 7 days on average to DTE"),
+        "{out}"
+    );
+    assert!(out.contains("• Increase default DTE by 7 days"), "{out}");
+    assert!(out.contains("[dte_shift]"), "{out}");
+    assert!(out.contains("core question:"), "{out}");
+    assert!(
+        out.contains("PLANTED (what the simulator hid in the trader): DTE +7 days"),
+        "{out}"
+    );
+    assert!(
+        !sandbox.database_file().exists(),
+        "the demo uses its own database"
+    );
+    let again = sandbox.ok(&[
+        "demo",
+        "--persona",
+        "adds-week",
+        "--weeks",
+        "6",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(
+        again.stdout, run.stdout,
+        "the same seed gives the same demo"
+    );
+}
+
+#[test]
+fn a_faithful_trader_shows_no_pattern() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.ok(&[
+        "demo",
+        "--persona",
+        "faithful",
+        "--weeks",
+        "6",
+        "--seed",
+        "1",
+    ]);
+    assert!(
+        run.stdout.contains("PATTERNS DETECTED: 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("nothing — every divergence is chance"));
+}
+
+#[test]
+fn bad_demo_arguments_are_explained() {
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .run(&["demo", "--persona", "gambler"])
+        .expect_code(2);
+    assert!(run.stderr.contains("faithful, adds-week"), "{}", run.stderr);
+    let run = sandbox.run(&["demo", "--weeks", "0"]).expect_code(2);
+    assert!(
+        run.error_line()
+            .contains("--weeks must be between 1 and 52"),
+        "{}",
+        run.stderr
+    );
+    sandbox
+        .run(&["demo", "--sample", "--seed", "2"])
+        .expect_code(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// summary, candidates, analytics
+
+#[test]
+fn a_summary_is_generated_shown_listed_and_reviewed() {
+    let sandbox = Sandbox::with_demo_reconciled();
+    sandbox.ok(&["track-outcomes", "--as-of", "2025-01-31"]);
+    let run = sandbox.ok(&["summary", "generate", "--year", "2025", "--week", "2"]);
+    assert!(
+        run.stdout
+            .starts_with("📊 WEEKLY LEARNING SUMMARY (2025-W02)\n\nRECOMMENDATIONS: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Review in Learning tab for full details.")
+    );
+    let show = sandbox.ok(&["summary", "show", "--year", "2025", "--week", "2", "--json"]);
+    let v: Value = serde_json::from_str(&show.stdout).expect("JSON");
+    for key in [
+        "year",
+        "week",
+        "counts",
+        "total",
+        "pnl",
+        "patterns",
+        "candidates",
+        "text",
+    ] {
+        assert!(v.get(key).is_some(), "summary JSON lacks {key}: {v}");
+    }
+    assert_eq!(v["year"], 2025);
+    assert_eq!(v["week"], 2);
+    let counts = v["counts"].as_object().expect("counts");
+    let total: u64 = counts.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(v["total"].as_u64(), Some(total));
+    for t in MATCH_TYPES {
+        assert!(counts.contains_key(*t), "counts lack {t}");
+    }
+    sandbox.ok(&[
+        "summary", "review", "--year", "2025", "--week", "2", "--status", "reviewed", "--notes",
+        "ok",
+    ]);
+    sandbox.ok(&["summary", "generate", "--year", "2025", "--week", "2"]);
+    let list = sandbox.ok(&["summary", "list", "--year", "2025", "--json"]);
+    let list: Value = serde_json::from_str(&list.stdout).expect("JSON");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        list[0]["review_status"], "reviewed",
+        "regenerating keeps the review"
+    );
+    assert_eq!(list[0]["review_notes"], "ok");
+}
+
+#[test]
+fn summary_mistakes_get_one_clear_sentence() {
+    let sandbox = Sandbox::with_demo_reconciled();
+    let run = sandbox
+        .run(&["summary", "show", "--year", "2025", "--week", "53"])
+        .expect_code(2);
+    assert_eq!(
+        run.error_line(),
+        "error: 2025 has no ISO week 53 (weeks run from 1 to 52)"
+    );
+    let run = sandbox
+        .run(&["summary", "show", "--year", "2025", "--week", "3"])
+        .expect_code(1);
+    assert!(
+        run.error_line().contains("no summary for 2025-W03 yet"),
+        "{}",
+        run.stderr
+    );
+    let run = sandbox
+        .run(&[
+            "summary", "review", "--year", "2025", "--week", "2", "--status", "done",
+        ])
+        .expect_code(2);
+    assert!(
+        run.error_line().contains("pending, reviewed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn candidate_decisions_are_checked() {
+    let sandbox = Sandbox::with_demo_reconciled();
+    let run = sandbox.ok(&["candidates", "list"]);
+    assert!(run.stdout.contains("no candidates yet"));
+    let run = sandbox
+        .run(&["candidates", "decide", "7", "implement"])
+        .expect_code(1);
+    assert_eq!(run.error_line(), "error: there is no candidate 7");
+    let run = sandbox
+        .run(&["candidates", "decide", "7", "approve"])
+        .expect_code(2);
+    assert!(run.stderr.contains("implement"), "{}", run.stderr);
+    let run = sandbox
+        .run(&["candidates", "finalize", "7", "keep"])
+        .expect_code(1);
+    assert_eq!(run.error_line(), "error: there is no candidate 7");
+}
+
+#[test]
+fn the_three_analytics_print_json() {
+    let sandbox = Sandbox::with_demo_reconciled();
+    sandbox.ok(&["track-outcomes", "--as-of", "2025-01-31"]);
+    let days = "3650";
+    let rate: Value = serde_json::from_str(
+        &sandbox
+            .ok(&["analytics", "divergence-rate", "--days", days, "--json"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        rate["rate"]
+            .as_f64()
+            .is_some_and(|r| (0.0..=1.0).contains(&r)),
+        "{rate}"
+    );
+    assert!(!rate["weeks"].as_array().unwrap().is_empty());
+    let acc: Value = serde_json::from_str(
+        &sandbox
+            .ok(&["analytics", "algorithm-accuracy", "--days", days, "--json"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        acc["followed"]["n"].as_u64().is_some_and(|n| n > 0),
+        "{acc}"
+    );
+    let top: Value = serde_json::from_str(
+        &sandbox
+            .ok(&["analytics", "top-modifications", "--days", days, "--json"])
+            .stdout,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = top
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["modification"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"dte+7"), "{top}");
+    let run = sandbox
+        .run(&["analytics", "divergence-rate", "--days", "0"])
+        .expect_code(2);
+    assert!(run.stderr.contains("0"), "{}", run.stderr);
 }

@@ -32,7 +32,7 @@ use crate::config::Settings;
 use crate::domain::AccountId;
 use crate::jobs::schedule::{Clock, Job, JobBodies, Slot};
 use crate::learning::summary::Week;
-use crate::store::{MatchFilter, MatchRecord, NewMessage, Store, StoredSummary};
+use crate::store::{MatchFilter, MatchRecord, NewMessage, NewSummary, Store};
 
 /// Builds the posts of one account's reconciled day from its matches: `(dedupe key,
 /// message)`, the key unique across accounts and days (see `bot::posts`).
@@ -229,51 +229,59 @@ pub async fn track(
 }
 
 /// The weekly learning summary of `week` for every account with items in its look-back
-/// (`jobs::learning::weekly`, which stores the summaries), then one post per account: the
-/// summary's text with a "mark reviewed" button, under the key `summary:ACCOUNT:WEEK`.
-///
-/// The summaries and the posts are written in two transactions, like the
-/// reconciliation's: a re-run regenerates the same week (keeping its review) and its
-/// posts' keys are already in the outbox. Returns how many posts were new.
+/// (`jobs::learning::weekly_with_posts`), with one post per served account — the
+/// summary's text with a "mark reviewed" button, under the key `summary:ACCOUNT:WEEK` —
+/// enqueued in the transaction that stores the summaries. A re-run regenerates the same
+/// week (keeping its review) and its posts' keys are already in the outbox. Returns how
+/// many posts were new.
 pub async fn weekly_summary(
     store: &Store,
     settings: &Settings,
     week: Week,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let (report, summaries) = crate::jobs::learning::weekly(store, settings, week, None, now)
-        .await
-        .with_context(|| format!("the weekly summary of {}", week.label()))?;
+    let posts = |id: i64, s: &NewSummary| {
+        if served(settings, s.account) {
+            summary_posts(id, s.account, &s.text, week, now)
+        } else {
+            Vec::new()
+        }
+    };
+    let (report, _) =
+        crate::jobs::learning::weekly_with_posts(store, settings, week, None, now, &posts)
+            .await
+            .with_context(|| format!("the weekly summary of {}", week.label()))?;
     tracing::info!(week = %week.label(), accounts = report.accounts, patterns = report.patterns,
         proposed = report.proposed, "weekly summaries generated");
-    let mut messages = Vec::new();
-    for s in summaries.iter().filter(|s| served(settings, s.account)) {
-        let stored = store.summary(s.account, week).await?;
-        messages.extend(summary_posts(&stored, week, now));
-    }
-    Ok(store.enqueue(&messages, now).await?)
+    Ok(report.posted)
 }
 
 /// The posts of one stored summary: its text (plain, escaped here) in as many messages
 /// as the length limit needs, the last with the "mark reviewed" button.
-fn summary_posts(stored: &StoredSummary, week: Week, now: DateTime<Utc>) -> Vec<NewMessage> {
-    let parts = messages::split(&messages::esc(&stored.text), messages::MAX_MESSAGE);
+fn summary_posts(
+    id: i64,
+    account: AccountId,
+    text: &str,
+    week: Week,
+    now: DateTime<Utc>,
+) -> Vec<NewMessage> {
+    let parts = messages::split(&messages::esc(text), messages::MAX_MESSAGE);
     let last = parts.len().saturating_sub(1);
     parts
         .into_iter()
         .enumerate()
         .map(|(i, html)| NewMessage {
-            account: stored.account,
+            account,
             dedupe_key: if i == 0 {
-                format!("summary:{}:{}", stored.account, week.label())
+                format!("summary:{account}:{}", week.label())
             } else {
-                format!("summary:{}:{}:{i}", stored.account, week.label())
+                format!("summary:{account}:{}:{i}", week.label())
             },
             kind: "weekly_summary".to_owned(),
             payload: Outgoing::Text {
                 html,
                 keyboard: if i == last {
-                    keyboards::reviewed(stored.id)
+                    keyboards::reviewed(id)
                 } else {
                     Vec::new()
                 },

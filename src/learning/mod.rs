@@ -43,10 +43,12 @@ pub struct RecFacts {
 }
 
 impl RecFacts {
-    /// Whether an earnings date falls between the recommendation and its expiration.
+    /// Whether the option is still alive when the market answers an earnings report
+    /// (released after the close on the earnings date): from the recommendation's day up
+    /// to the day before expiration.
     pub fn spans_earnings(&self) -> bool {
         self.earnings_date
-            .is_some_and(|e| e >= self.created_local.date() && e <= self.expiration)
+            .is_some_and(|e| self.created_local.date() <= e && e < self.expiration)
     }
 }
 

@@ -28,7 +28,11 @@
 //! Overlapping explanations: a trader who avoids one symbol with low premiums would also
 //! look like a low-premium rejecter. Rejection patterns are therefore checked against
 //! each other, strongest first: a weaker pattern is kept only if it stays significant on
-//! the items the stronger ones do not explain.
+//! the items the stronger ones do not explain. Weekday and time-of-day effects are
+//! checked the same way against the kept rejection patterns and against each other (one
+//! busy Monday makes every other day look calm by contrast), and a dominant reason code
+//! against the kept rejection patterns (`premium_low` under the premium threshold only
+//! restates the low-premium pattern).
 
 use std::fmt;
 use std::str::FromStr;
@@ -648,6 +652,23 @@ enum Cover {
     IvBelow(IvMeasure, f64),
     Symbol(String),
     SpansEarnings,
+    Weekday(Weekday),
+    Band(u32, u32),
+}
+
+/// Patterns that explain each other's items (besides the rejection patterns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Weekday,
+    Band,
+}
+
+fn family_of(spec: &Spec) -> Option<Family> {
+    match spec {
+        Spec::Weekday(_) => Some(Family::Weekday),
+        Spec::Band(..) => Some(Family::Band),
+        _ => None,
+    }
 }
 
 impl Cover {
@@ -660,6 +681,8 @@ impl Cover {
             Cover::IvBelow(m, t) => is_opening(item) && m.value(item).is_some_and(|v| v < *t),
             Cover::Symbol(s) => item.underlying.as_str() == s,
             Cover::SpansEarnings => is_opening(item) && rec.spans_earnings(),
+            Cover::Weekday(w) => rec.created_local.weekday() == *w,
+            Cover::Band(a, b) => (*a..*b).contains(&rec.created_local.hour()),
         }
     }
 }
@@ -774,10 +797,16 @@ fn shift_test(
     cfg: &PatternConfig,
     diff: impl Fn(&Item) -> Option<f64>,
 ) -> Option<Eval> {
+    // A consent may come without differences: it has none.
     let taken: Vec<(&Item, f64)> = items
         .iter()
         .filter(|i| is_taken(i))
-        .filter_map(|i| diff(i).filter(|d| d.is_finite()).map(|d| (*i, d)))
+        .filter_map(|i| {
+            diff(i)
+                .or((i.match_type == MatchType::Consent).then_some(0.0))
+                .filter(|d| d.is_finite())
+                .map(|d| (*i, d))
+        })
         .collect();
     let changed: Vec<(&Item, f64)> = taken.iter().copied().filter(|(_, d)| *d != 0.0).collect();
     if changed.len() < cfg.min_samples.max(1) {
@@ -877,6 +906,9 @@ fn shift_test(
     })
 }
 
+/// Exceedances after which a permutation test stops (Besag–Clifford).
+const SEQUENTIAL_HITS: usize = 10;
+
 /// Low premium / low IV: the cut that best separates rejected from taken opening
 /// recommendations (largest one-sided two-proportion z), with a permutation p-value of
 /// that maximum so that searching the cut does not inflate significance.
@@ -917,14 +949,23 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
     };
     let mut rng = SplitMix64(cfg.seed ^ salt);
     let mut perm = labels.clone();
+    // Sequential Monte Carlo p-value (Besag & Clifford 1991): stop once `h` permutations
+    // reach the observed maximum, p = h / k after k permutations; otherwise all of them
+    // run and p = (hits + 1) / (B + 1). Valid either way, and a clearly unremarkable cut
+    // (most accounts, most weeks) costs a few dozen permutations instead of thousands.
     let mut at_least = 0usize;
-    for _ in 0..cfg.permutations {
+    let mut p_value = None;
+    for k in 1..=cfg.permutations {
         shuffle(&mut perm, &mut rng);
         if max_z(&perm, &cuts).1 >= observed - 1e-12 {
             at_least += 1;
+            if at_least == SEQUENTIAL_HITS {
+                p_value = Some(at_least as f64 / k as f64);
+                break;
+            }
         }
     }
-    let p_value = (at_least + 1) as f64 / (cfg.permutations + 1) as f64;
+    let p_value = p_value.unwrap_or((at_least + 1) as f64 / (cfg.permutations + 1) as f64);
 
     let below = &labels[..best_cut];
     let above = &labels[best_cut..];
@@ -1237,7 +1278,7 @@ fn reason_test(code: ReasonCode, items: &[&Item], cfg: &PatternConfig) -> Option
         p_value,
         strength: p_value,
         test: "exact binomial test (one-sided)",
-        relevant: share >= cfg.min_dominant_share,
+        relevant: share >= cfg.min_dominant_share && k as usize >= cfg.min_samples,
         description: format!(
             "User's most common reason: {} ({k} of {n} divergences)",
             reason_words(code)
@@ -1290,10 +1331,37 @@ fn explain_away(evals: &[Eval], reported: &mut [bool], items: &[&Item], cfg: &Pa
             reported[i] = false;
         }
     }
+    // Weekday and time-of-day effects also explain each other: one day with many
+    // divergences makes every other day look calm by contrast.
+    let rejection_covers = kept;
+    // A dominant reason that only restates a kept pattern (premium_low under the premium
+    // threshold) adds nothing.
     for (i, e) in evals.iter().enumerate() {
-        if reported[i] && matches!(e.spec, Spec::Weekday(_) | Spec::Band(..)) && !survives(e, &kept)
-        {
+        if reported[i] && matches!(e.spec, Spec::Reason(_)) && !survives(e, &rejection_covers) {
             reported[i] = false;
+        }
+    }
+    for family in [Family::Weekday, Family::Band] {
+        let mut order: Vec<usize> = (0..evals.len())
+            .filter(|&i| reported[i] && family_of(&evals[i].spec) == Some(family))
+            .collect();
+        order.sort_by(|&a, &b| {
+            evals[a]
+                .strength
+                .total_cmp(&evals[b].strength)
+                .then(a.cmp(&b))
+        });
+        let mut kept = rejection_covers.clone();
+        for i in order {
+            if survives(&evals[i], &kept) {
+                kept.push(match evals[i].spec {
+                    Spec::Weekday(w) => Cover::Weekday(w),
+                    Spec::Band(a, b) => Cover::Band(a, b),
+                    _ => continue,
+                });
+            } else {
+                reported[i] = false;
+            }
         }
     }
 }
