@@ -1094,3 +1094,37 @@ both!(
     learning,
     summaries_candidates_and_analytics_work_from_the_chat
 );
+
+#[tokio::test]
+async fn the_candidates_list_pages_with_buttons() {
+    use rlhf_bot::learning::candidates::Step;
+    let db = TestDb::sqlite().await;
+    fixture(&db).await;
+    let steps: Vec<Step> = (0..12)
+        .map(|i| Step::Propose(proposal(&format!("key{i:02}"), &format!("Change {i:02}"))))
+        .collect();
+    db.store
+        .apply_candidate_steps(AccountId(TRADER), &steps, common::now())
+        .await
+        .unwrap();
+    let app = App::start(&db).await;
+    // The list, then one card per open candidate.
+    let replies = app.say(TRADER, "/candidates", 13).await;
+    assert_eq!(text(&replies[0]).matches("<code>#").count(), 10);
+    let next = replies[0].callback_data();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].len(), 1, "only Next on page 1");
+    assert_eq!(
+        Callback::decode(&next[0][0]),
+        Some(Callback::Candidates { page: 1 })
+    );
+    app.tap(TRADER, TRADER, 1000, &next[0][0]).await;
+    let edits = app.fake.wait_for("editMessageText", 1).await;
+    assert_eq!(text(&edits[0]).matches("<code>#").count(), 2);
+    assert!(text(&edits[0]).contains("Change 11"));
+    assert_eq!(
+        Callback::decode(&edits[0].callback_data()[0][0]),
+        Some(Callback::Candidates { page: 0 })
+    );
+    app.assert_everything_fits();
+}

@@ -225,8 +225,7 @@ async fn run_command(
         }
         Command::Summaries(args) => {
             let year = commands::parse_optional_year(&args)?;
-            let list = store.summaries(scope, year, SUMMARIES_SHOWN).await?;
-            Reply::text(messages::summaries_list(&list))
+            summaries_page(store, scope, year, 0).await?
         }
         Command::Summary(args) => {
             let week = commands::parse_week(&args)?;
@@ -247,7 +246,8 @@ async fn run_command(
         Command::Candidates(_) => {
             let list = store.candidates(scope).await?;
             let chat = ChatId(account.0);
-            send_html(bot, chat, &messages::candidates_list(&list), &[]).await?;
+            let first = candidates_page(&list, 0);
+            send_html(bot, chat, &first.html, &first.keyboard).await?;
             // Then a card with buttons for each candidate that waits for the trader.
             let waiting: Vec<_> = list
                 .iter()
@@ -347,8 +347,40 @@ async fn run_command(
     })
 }
 
-/// How many summaries `/summaries` lists (newest first).
-const SUMMARIES_SHOWN: i64 = 20;
+/// How many rows a page of `/summaries` or `/candidates` shows.
+const LIST_PAGE: usize = 10;
+
+/// A page of summaries, newest first. The store lists from the newest, so a page reads
+/// every row up to its end (summaries are one a week: a few hundred at most).
+async fn summaries_page(
+    store: &Store,
+    scope: Scope,
+    year: Option<i32>,
+    page: u32,
+) -> Result<Reply, BotError> {
+    let start = page as usize * LIST_PAGE;
+    let list = store
+        .summaries(scope, year, (start + LIST_PAGE + 1) as i64)
+        .await?;
+    let has_more = list.len() > start + LIST_PAGE;
+    let shown: Vec<_> = list.into_iter().skip(start).take(LIST_PAGE).collect();
+    Ok(Reply {
+        html: messages::summaries_list(&shown),
+        keyboard: keyboards::list_pages(page, has_more, |page| Callback::Summaries { page, year }),
+    })
+}
+
+/// A page of the candidates list.
+fn candidates_page(list: &[Candidate], page: u32) -> Reply {
+    let start = page as usize * LIST_PAGE;
+    let shown: Vec<Candidate> = list.iter().skip(start).take(LIST_PAGE).cloned().collect();
+    Reply {
+        html: messages::candidates_list(&shown),
+        keyboard: keyboards::list_pages(page, list.len() > start + LIST_PAGE, |page| {
+            Callback::Candidates { page }
+        }),
+    }
+}
 /// Who the candidate audit trail says decided, for decisions made in the chat.
 const ACTOR: &str = "chat";
 
@@ -557,6 +589,16 @@ async fn on_callback(
         }
         Callback::Matches(query) => {
             let reply = matches_page(store, account, &query).await?;
+            answer(bot, q, "").await?;
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+        }
+        Callback::Summaries { page, year } => {
+            let reply = summaries_page(store, scope, year, page).await?;
+            answer(bot, q, "").await?;
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+        }
+        Callback::Candidates { page } => {
+            let reply = candidates_page(&store.candidates(scope).await?, page);
             answer(bot, q, "").await?;
             edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
         }

@@ -36,12 +36,34 @@ pub struct MatchesQuery {
 /// What a button means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
-    Reason { match_id: i64, code: ReasonCode },
+    Reason {
+        match_id: i64,
+        code: ReasonCode,
+    },
     Matches(MatchesQuery),
-    Decide { candidate: i64, decision: Decision },
-    ConfirmImplement { candidate: i64 },
-    Verdict { candidate: i64, verdict: Final },
-    Reviewed { summary: i64 },
+    /// A page of `/summaries` (of one year, if given).
+    Summaries {
+        page: u32,
+        year: Option<i32>,
+    },
+    /// A page of `/candidates`.
+    Candidates {
+        page: u32,
+    },
+    Decide {
+        candidate: i64,
+        decision: Decision,
+    },
+    ConfirmImplement {
+        candidate: i64,
+    },
+    Verdict {
+        candidate: i64,
+        verdict: Final,
+    },
+    Reviewed {
+        summary: i64,
+    },
     Dismiss,
 }
 
@@ -60,6 +82,11 @@ impl Callback {
                 q.match_type.map_or("-", MatchType::as_str),
                 q.symbol.as_ref().map_or("-", Symbol::as_str),
             ),
+            Callback::Summaries { page, year } => match year {
+                Some(y) => format!("ls:{page}:{y}"),
+                None => format!("ls:{page}:-"),
+            },
+            Callback::Candidates { page } => format!("lc:{page}"),
             Callback::Decide {
                 candidate,
                 decision,
@@ -92,6 +119,13 @@ impl Callback {
                 match_type: optional(kind, |s| s.parse().ok())?,
                 symbol: optional(symbol, |s| Symbol::parse(s).ok())?,
             }),
+            ["ls", page, year] => Callback::Summaries {
+                page: page.parse().ok()?,
+                year: optional(year, |s| s.parse().ok())?,
+            },
+            ["lc", page] => Callback::Candidates {
+                page: page.parse().ok()?,
+            },
             ["c", c, d] => Callback::Decide {
                 candidate: id(c)?,
                 decision: exact(d)?,
@@ -193,6 +227,23 @@ pub fn pages(query: &MatchesQuery, has_more: bool) -> Vec<Vec<Button>> {
     }
 }
 
+/// Previous / next buttons of a page of another list: `at(page)` is the callback of
+/// that page.
+pub fn list_pages(page: u32, has_more: bool, at: impl Fn(u32) -> Callback) -> Vec<Vec<Button>> {
+    let mut row = Vec::new();
+    if page > 0 {
+        row.push(at(page - 1).button(messages::PREVIOUS));
+    }
+    if has_more {
+        row.push(at(page + 1).button(messages::NEXT));
+    }
+    if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![row]
+    }
+}
+
 /// Implement / defer / reject under a proposed candidate.
 pub fn decisions(candidate: i64) -> Vec<Vec<Button>> {
     vec![
@@ -254,6 +305,15 @@ mod tests {
             }),
             Callback::Matches(MatchesQuery::default()),
             Callback::ConfirmImplement { candidate: big },
+            Callback::Summaries {
+                page: u32::MAX,
+                year: Some(2025),
+            },
+            Callback::Summaries {
+                page: 0,
+                year: None,
+            },
+            Callback::Candidates { page: u32::MAX },
             Callback::Reviewed { summary: big },
             Callback::Dismiss,
         ];
