@@ -32,11 +32,13 @@ const DAY: &str = "2025-01-06";
 const REC_HEADER: &str = "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium,position\n";
 const EXEC_HEADER: &str = "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n";
 
-/// A running dispatcher on the fake.
+/// A running dispatcher on the fake, with the outbox sender beside it (as `run` has
+/// them): replies come from the dispatcher, the cards of `/reconcile` from the sender.
 struct App {
     fake: FakeTelegram,
     store: rlhf_bot::store::Store,
     _task: Running,
+    _sender: Running,
 }
 
 /// The dispatcher's task, stopped when dropped.
@@ -62,17 +64,38 @@ impl App {
     async fn start_on(fake: FakeTelegram, store: rlhf_bot::store::Store) -> Self {
         let mut dispatcher = rlhf_bot::bot::dispatcher(fake.bot(), store.clone(), settings());
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
+        let sender = rlhf_bot::bot::sender::Sender::new(
+            store.clone(),
+            fake.bot(),
+            rlhf_bot::bot::sender::SenderConfig {
+                poll: Duration::from_millis(20),
+                ..Default::default()
+            },
+            Arc::new(rlhf_bot::jobs::schedule::SystemClock),
+        );
+        // The sender stops when its task is aborted; the shutdown channel stays open.
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let sender = tokio::spawn(async move {
+            let _stop = _stop;
+            sender.run(stopped).await
+        });
         Self {
             fake,
             store,
             _task: Running(task),
+            _sender: Running(sender),
         }
     }
 
     /// Stops the dispatcher (as a crash or restart would) and hands back the fake.
     fn stop(self) -> (FakeTelegram, rlhf_bot::store::Store) {
-        let Self { fake, store, _task } = self;
-        drop(_task);
+        let Self {
+            fake,
+            store,
+            _task,
+            _sender,
+        } = self;
+        drop((_task, _sender));
         (fake, store)
     }
 
@@ -316,26 +339,41 @@ async fn every_command_answers(db: &TestDb) {
     assert_eq!(stored.reason_code.as_deref(), Some("other"));
     assert_eq!(stored.reason_text.as_deref(), Some("<b>CPI</b> & rates"));
 
-    // Learning commands are wired to their argument parsing and say what is missing.
-    for cmd in [
-        "/summaries",
-        "/summary 2025 2",
-        "/generate 2025 2",
-        "/review 2025 2",
-        "/candidates",
-        "/decide 1 defer later",
-        "/divergence 30",
-        "/accuracy",
-        "/modifications 7",
-        "/chart pnl",
+    // Learning commands (their flows are tested below) answer on an empty week.
+    for (cmd, expected) in [
+        ("/summaries", "No weekly summaries yet"),
+        ("/summary 2025 2", "no summary for 2025-W02"),
+        ("/candidates", "No candidates yet"),
+        ("/decide 1 defer later", "no candidate"),
+        ("/divergence 30", "Divergence rate, last 30 days"),
+        ("/accuracy", "Algorithm accuracy, last 30 days"),
+        ("/modifications 7", "No modifications in the last 7 days"),
+        ("/chart pnl", "Nothing to chart in the last 182 days yet."),
     ] {
         let reply = app.say(TRADER, cmd, 1).await;
         assert!(
-            text(&reply[0]).contains("not available yet"),
+            text(&reply[0]).contains(expected),
             "{cmd}: {}",
             text(&reply[0])
         );
     }
+    // A chart is a photo; P&L has nothing settled yet.
+    app.say(TRADER, "/chart divergence 3650", 0).await;
+    let photos = app.fake.wait_for("sendPhoto", 1).await;
+    assert_eq!(
+        photos[0].str("caption").as_deref(),
+        Some("Divergence rate by week, last 3650 days")
+    );
+    assert!(photos[0].str("photo").unwrap().starts_with("<file "));
+    let reply = app.say(TRADER, "/chart pnl 3650", 1).await;
+    assert_eq!(text(&reply[0]), messages::chart_no_data(3650));
+    // A day reconciled again posts no second set of cards.
+    let reply = app.say(TRADER, &format!("/reconcile {DAY}"), 1).await;
+    assert!(
+        text(&reply[0]).contains("posted before"),
+        "{}",
+        text(&reply[0])
+    );
     let reply = app.say(TRADER, "/cancel", 1).await;
     assert_eq!(text(&reply[0]), messages::nothing_to_cancel());
     let reply = app.say(TRADER, "/frobnicate", 1).await;
@@ -793,3 +831,300 @@ both!(
     dialogue_storage,
     dialogue_states_are_stored_replaced_and_removed
 );
+
+// ---- learning: summaries, candidates, analytics ----
+
+fn proposal(key: &str, title: &str) -> rlhf_bot::learning::candidates::Proposal {
+    use rlhf_bot::learning::candidates::{Evidence, Proposal};
+    Proposal {
+        pattern_key: key.to_owned(),
+        subject: String::new(),
+        title: title.to_owned(),
+        change: serde_json::json!({ "kind": key }),
+        evidence: Evidence {
+            n: 12,
+            effect: 7.0,
+            q_value: 0.01,
+            description: "User adds 7 days on average to DTE <sic>".to_owned(),
+            detail: serde_json::Value::Null,
+        },
+    }
+}
+
+fn period(from: &str, to: &str) -> rlhf_bot::learning::candidates::Period {
+    rlhf_bot::learning::candidates::Period {
+        from: from.parse().unwrap(),
+        to: to.parse().unwrap(),
+        decisions: 10,
+        divergent: 4,
+        divergence_rate: 0.4,
+        trades: 8,
+        pnl: rlhf_bot::domain::Money::from_units(1_000_000),
+        pnl_per_trade: None,
+        pattern_effect: None,
+    }
+}
+
+async fn candidates_of(
+    db: &TestDb,
+    account: i64,
+) -> Vec<rlhf_bot::learning::candidates::Candidate> {
+    db.store
+        .candidates(Scope::Account(AccountId(account)))
+        .await
+        .unwrap()
+}
+
+async fn summaries_candidates_and_analytics_work_from_the_chat(db: &TestDb) {
+    use rlhf_bot::learning::candidates::{State, Step, ValidationReport};
+    use rlhf_bot::learning::summary::Week;
+    fixture(db).await;
+    reconcile_all(db).await;
+    let app = App::start(db).await;
+
+    // Weekly summaries: generate, mark reviewed by button (twice), list, show.
+    let reply = app.say(TRADER, "/generate 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("WEEKLY LEARNING SUMMARY"),
+        "{}",
+        text(&reply[0])
+    );
+    let week = Week::new(2025, 2).unwrap();
+    let stored = db.store.summary(AccountId(TRADER), week).await.unwrap();
+    let data = Callback::Reviewed { summary: stored.id }.encode();
+    assert_eq!(reply[0].callback_data(), vec![vec![data.clone()]]);
+    let answer = app.tap(TRADER, TRADER, 1000, &data).await;
+    assert_eq!(
+        answer.str("text").as_deref(),
+        Some("2025-W02 marked reviewed.")
+    );
+    let answer = app.tap(TRADER, TRADER, 1000, &data).await;
+    assert_eq!(
+        answer.str("text").as_deref(),
+        Some(messages::ALREADY_RECORDED)
+    );
+    let reply = app.say(TRADER, "/summaries", 1).await;
+    assert!(text(&reply[0]).contains("2025-W02"), "{}", text(&reply[0]));
+    assert!(text(&reply[0]).contains("reviewed"));
+    let reply = app.say(TRADER, "/summary 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("✅ Reviewed"),
+        "{}",
+        text(&reply[0])
+    );
+    assert!(reply[0].callback_data().is_empty());
+    let reply = app.say(TRADER, "/review 2025 3", 1).await;
+    assert!(
+        text(&reply[0]).contains("no summary for 2025-W03"),
+        "{}",
+        text(&reply[0])
+    );
+    // OTHER has no summary of that week: TRADER's is not theirs to see.
+    let reply = app.say(OTHER, "/summary 2025 2", 1).await;
+    assert!(
+        text(&reply[0]).contains("no summary"),
+        "{}",
+        text(&reply[0])
+    );
+
+    // Candidates: a list, then a card with implement / defer / reject per open one.
+    let now = common::now();
+    for (account, key) in [
+        (TRADER, "dte_shift"),
+        (TRADER, "strike_shift"),
+        (OTHER, "dte_shift"),
+    ] {
+        db.store
+            .apply_candidate_steps(
+                AccountId(account),
+                &[Step::Propose(proposal(key, &format!("Change {key}")))],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let mine = candidates_of(db, TRADER).await;
+    let theirs = candidates_of(db, OTHER).await;
+    let replies = app.say(TRADER, "/candidates", 3).await;
+    assert!(
+        text(&replies[0]).contains("Change dte_shift"),
+        "{}",
+        text(&replies[0])
+    );
+    assert!(
+        text(&replies[1]).contains("&lt;sic&gt;"),
+        "escaped: {}",
+        text(&replies[1])
+    );
+    assert_eq!(replies[1].callback_data()[0].len(), 3);
+
+    // Implement asks for confirmation; confirming twice implements once.
+    let implement = &replies[1].callback_data()[0][0];
+    let edited = app.fake.count("editMessageText");
+    app.tap(TRADER, TRADER, 1000, implement).await;
+    let edits = app.fake.wait_for("editMessageText", edited + 1).await;
+    let asking = &edits[edited];
+    assert!(
+        text(asking).contains("Implement this change?"),
+        "{}",
+        text(asking)
+    );
+    let confirm = &asking.callback_data()[0][0];
+    let answer = app.tap(TRADER, TRADER, 1000, confirm).await;
+    assert!(answer.str("text").unwrap().contains("is now implemented"));
+    let answer = app.tap(TRADER, TRADER, 1000, confirm).await;
+    assert!(answer.str("text").unwrap().contains("is now implemented"));
+    let history = db.store.candidate_history(mine[0].id).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.state == "implemented").count(),
+        1,
+        "{history:?}"
+    );
+
+    // Reject asks for the reason in words.
+    let reject = Callback::Decide {
+        candidate: mine[1].id,
+        decision: rlhf_bot::learning::candidates::Decision::Reject,
+    }
+    .encode();
+    let before = app.fake.count("sendMessage");
+    app.tap(TRADER, TRADER, 1000, &reject).await;
+    let asked = app.fake.wait_for("sendMessage", before + 1).await;
+    assert!(
+        text(&asked[before]).contains("Why are you rejecting"),
+        "{}",
+        text(&asked[before])
+    );
+    let reply = app.say(TRADER, "strikes are fine as they are", 1).await;
+    assert!(
+        text(&reply[0]).contains("Now rejected"),
+        "{}",
+        text(&reply[0])
+    );
+
+    // Another account's candidate: refused by button and by command.
+    let forged = Callback::Decide {
+        candidate: theirs[0].id,
+        decision: rlhf_bot::learning::candidates::Decision::Defer,
+    }
+    .encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &forged).await;
+    assert!(
+        answer.str("text").unwrap().contains("no candidate"),
+        "{answer:?}"
+    );
+    let reply = app
+        .say(TRADER, &format!("/decide {} defer", theirs[0].id), 1)
+        .await;
+    assert!(
+        text(&reply[0]).contains("no candidate"),
+        "{}",
+        text(&reply[0])
+    );
+    assert_eq!(candidates_of(db, OTHER).await[0].state, State::Proposed);
+
+    // A validation report comes with keep / roll back / modify.
+    let c = db.store.candidate(mine[0].id, Scope::All).await.unwrap();
+    let c = db
+        .store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: None,
+                validation_from: Some("2025-01-13".parse().unwrap()),
+                report: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let report = ValidationReport {
+        before: period("2024-12-16", "2025-01-12"),
+        after: period("2025-01-13", "2025-02-09"),
+        outcome: rlhf_bot::learning::candidates::Outcome::Improved,
+        divergence_p: Some(0.03),
+        pnl_p: None,
+        sentence: "Divergence fell from 40% to 10%".to_owned(),
+    };
+    db.store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: Some(&report.sentence),
+                validation_from: None,
+                report: Some(&report),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let replies = app.say(TRADER, "/candidates", 2).await;
+    assert!(
+        text(&replies[1]).contains("Divergence fell"),
+        "{}",
+        text(&replies[1])
+    );
+    let keep = &replies[1].callback_data()[0][0];
+    let answer = app.tap(TRADER, TRADER, 1000, keep).await;
+    assert!(
+        answer.str("text").unwrap().contains("is now kept"),
+        "{answer:?}"
+    );
+
+    // Analytics.
+    for (cmd, expected) in [
+        ("/divergence 3650", "Divergence rate, last 3650 days"),
+        ("/accuracy 3650", "Algorithm accuracy"),
+        ("/modifications 3650", "Top modifications"),
+    ] {
+        let reply = app.say(TRADER, cmd, 1).await;
+        assert!(
+            text(&reply[0]).contains(expected),
+            "{cmd}: {}",
+            text(&reply[0])
+        );
+    }
+    app.assert_everything_fits();
+}
+both!(
+    learning,
+    summaries_candidates_and_analytics_work_from_the_chat
+);
+
+#[tokio::test]
+async fn the_candidates_list_pages_with_buttons() {
+    use rlhf_bot::learning::candidates::Step;
+    let db = TestDb::sqlite().await;
+    fixture(&db).await;
+    let steps: Vec<Step> = (0..12)
+        .map(|i| Step::Propose(proposal(&format!("key{i:02}"), &format!("Change {i:02}"))))
+        .collect();
+    db.store
+        .apply_candidate_steps(AccountId(TRADER), &steps, common::now())
+        .await
+        .unwrap();
+    let app = App::start(&db).await;
+    // The list, then one card per open candidate.
+    let replies = app.say(TRADER, "/candidates", 13).await;
+    assert_eq!(text(&replies[0]).matches("<code>#").count(), 10);
+    let next = replies[0].callback_data();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].len(), 1, "only Next on page 1");
+    assert_eq!(
+        Callback::decode(&next[0][0]),
+        Some(Callback::Candidates { page: 1 })
+    );
+    app.tap(TRADER, TRADER, 1000, &next[0][0]).await;
+    let edits = app.fake.wait_for("editMessageText", 1).await;
+    assert_eq!(text(&edits[0]).matches("<code>#").count(), 2);
+    assert!(text(&edits[0]).contains("Change 11"));
+    assert_eq!(
+        Callback::decode(&edits[0].callback_data()[0][0]),
+        Some(Callback::Candidates { page: 0 })
+    );
+    app.assert_everything_fits();
+}

@@ -10,6 +10,8 @@ use teloxide::utils::command::BotCommands;
 
 use super::keyboards::MatchesQuery;
 use crate::domain::{MatchType, ReasonCode, Symbol};
+use crate::learning::candidates::Decision;
+use crate::learning::summary::Week;
 
 /// Everything the trader can type.
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -49,7 +51,7 @@ pub enum Command {
     Accuracy(String),
     /// Most common modifications: [DAYS].
     Modifications(String),
-    /// A chart: divergence | pnl.
+    /// A chart: divergence | pnl [DAYS].
     Chart(String),
     /// Stop what the bot is waiting for.
     Cancel(String),
@@ -74,6 +76,8 @@ fn wrong(problem: impl Into<String>, example: &'static str) -> ArgError {
 pub const DEFAULT_DAYS: u32 = 30;
 /// The longest analytics window.
 pub const MAX_DAYS: u32 = 3650;
+/// Days a chart covers when none is given.
+pub const CHART_DAYS: u32 = 182;
 
 /// Which chart `/chart` draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +94,7 @@ const EX_DATE_TRACK: &str = "/track 2025-01-31";
 const EX_WEEK: &str = "/summary 2025 5";
 const EX_DAYS: &str = "/divergence 90";
 const EX_DECIDE: &str = "/decide 3 defer waiting for more data";
-const EX_CHART: &str = "/chart pnl";
+const EX_CHART: &str = "/chart pnl 90";
 
 /// `/matches` arguments: `key=value` pairs, or bare words (a date is `from` then `to`, a
 /// match type is `type`, anything else a symbol).
@@ -180,7 +184,7 @@ pub fn parse_track_day(args: &str) -> Result<NaiveDate, ArgError> {
 }
 
 /// `YEAR WEEK` (ISO week) for summaries; also `2025-W05`.
-pub fn parse_week(args: &str) -> Result<(i32, u32), ArgError> {
+pub fn parse_week(args: &str) -> Result<Week, ArgError> {
     let words: Vec<&str> = args
         .split(|c: char| c.is_whitespace() || c == '-')
         .filter(|w| !w.is_empty())
@@ -194,12 +198,11 @@ pub fn parse_week(args: &str) -> Result<(i32, u32), ArgError> {
         .filter(|y| (2000..=2100).contains(y))
         .ok_or_else(|| wrong(format!("`{year}` is not a year"), EX_WEEK))?;
     let week_s = week.trim_start_matches(['W', 'w']);
-    let week: u32 = week_s
+    week_s
         .parse()
         .ok()
-        .filter(|w| NaiveDate::from_isoywd_opt(year, *w, chrono::Weekday::Mon).is_some())
-        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))?;
-    Ok((year, week))
+        .and_then(|w| Week::new(year, w).ok())
+        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))
 }
 
 /// `/summaries [YEAR]`.
@@ -233,10 +236,7 @@ pub fn parse_days(args: &str) -> Result<u32, ArgError> {
 }
 
 /// `/decide ID implement|defer|reject [REASON]`.
-pub fn parse_decide(
-    args: &str,
-) -> Result<(i64, super::keyboards::Decision, Option<String>), ArgError> {
-    use super::keyboards::Decision;
+pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgError> {
     let mut words = args.split_whitespace();
     let id = words
         .next()
@@ -245,30 +245,37 @@ pub fn parse_decide(
     let decision = words
         .next()
         .ok_or_else(|| wrong("give a decision: implement, defer or reject", EX_DECIDE))?;
-    let decision = Decision::ALL
-        .into_iter()
-        .find(|d| d.as_str().eq_ignore_ascii_case(decision))
-        .ok_or_else(|| {
-            wrong(
-                format!("`{decision}` is not a decision (implement, defer or reject)"),
-                EX_DECIDE,
-            )
-        })?;
+    let decision = decision.parse::<Decision>().map_err(|_| {
+        wrong(
+            format!("`{decision}` is not a decision (implement, defer or reject)"),
+            EX_DECIDE,
+        )
+    })?;
     let text = words.collect::<Vec<_>>().join(" ");
     Ok((id, decision, Some(text).filter(|t| !t.is_empty())))
 }
 
-/// `/chart divergence|pnl`.
-pub fn parse_chart(args: &str) -> Result<ChartKind, ArgError> {
-    match args.trim().to_ascii_lowercase().as_str() {
-        "divergence" => Ok(ChartKind::Divergence),
-        "pnl" | "p&l" => Ok(ChartKind::Pnl),
-        "" => Err(wrong("say which chart: divergence or pnl", EX_CHART)),
-        other => Err(wrong(
-            format!("`{other}` is not a chart (divergence or pnl)"),
-            EX_CHART,
-        )),
-    }
+/// `/chart divergence|pnl [DAYS]` (days default [`CHART_DAYS`]).
+pub fn parse_chart(args: &str) -> Result<(ChartKind, u32), ArgError> {
+    let mut words = args.split_whitespace();
+    let kind = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        Some("divergence") => ChartKind::Divergence,
+        Some("pnl" | "p&l") => ChartKind::Pnl,
+        None => return Err(wrong("say which chart: divergence or pnl", EX_CHART)),
+        Some(other) => {
+            return Err(wrong(
+                format!("`{other}` is not a chart (divergence or pnl)"),
+                EX_CHART,
+            ));
+        }
+    };
+    let days = words.collect::<Vec<_>>().join(" ");
+    let days = if days.is_empty() {
+        CHART_DAYS
+    } else {
+        parse_days(&days)?
+    };
+    Ok((kind, days))
 }
 
 fn one_date(args: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
@@ -371,10 +378,14 @@ mod tests {
 
     #[test]
     fn weeks_days_and_charts_parse() {
-        assert_eq!(parse_week("2025 5").unwrap(), (2025, 5));
-        assert_eq!(parse_week("2025-W05").unwrap(), (2025, 5));
+        assert_eq!(parse_week("2025 5").unwrap(), Week::new(2025, 5).unwrap());
+        assert_eq!(parse_week("2025-W05").unwrap(), Week::new(2025, 5).unwrap());
         assert_eq!(parse_days("").unwrap(), DEFAULT_DAYS);
         assert_eq!(parse_days("90").unwrap(), 90);
-        assert_eq!(parse_chart(" PnL ").unwrap(), ChartKind::Pnl);
+        assert_eq!(parse_chart(" PnL ").unwrap(), (ChartKind::Pnl, CHART_DAYS));
+        assert_eq!(
+            parse_chart("divergence 90").unwrap(),
+            (ChartKind::Divergence, 90)
+        );
     }
 }

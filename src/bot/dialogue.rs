@@ -21,6 +21,18 @@ pub enum State {
     Idle,
     /// `other` was tapped on match `match_id`: the next text is its reason.
     AwaitingReasonText { match_id: i64 },
+    /// A step on candidate `candidate` that needs the trader's reason was tapped: the
+    /// next text is that reason.
+    AwaitingCandidateReason { candidate: i64, step: CandidateStep },
+}
+
+/// The candidate steps that need a reason in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateStep {
+    Reject,
+    Rollback,
+    Modify,
 }
 
 /// The dialogue handle handlers receive.

@@ -1,26 +1,38 @@
 //! The handlers the schema routes to: commands, the reason-text dialogue, button taps
 //! and refusals. Replies to the trader's own commands and taps are sent directly;
 //! wording comes from `messages`, buttons from `keyboards`.
+//!
+//! Replies go through the bot *inside* the `Throttle` adaptor, with [`send`] retrying
+//! after a 429's `retry_after`: the throttle's worker wakes every 250 ms, which put a
+//! quarter of a second on every reply (measured: `/matches` p50 251 ms). A reply answers
+//! one action of one trader, far from Telegram's limits; bulk posting (the outbox) keeps
+//! the throttle.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use teloxide::prelude::*;
+use teloxide::requests::{Output, Request};
 use teloxide::types::{
     CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode,
 };
-use teloxide::{ApiError, RequestError};
+use teloxide::{ApiError, Bot, RequestError};
 
-use super::commands::{self, ArgError, Command};
-use super::dialogue::{ChatDialogue, State};
+use super::charts::{self, ChartError};
+use super::commands::{self, ChartKind, Command};
+use super::dialogue::{CandidateStep, ChatDialogue, State};
 use super::keyboards::{self, Callback, MatchesQuery, PAGE_SIZE};
 use super::messages::{self, MAX_CAPTION, MAX_MESSAGE};
 use super::posts;
 use super::{BotError, Button, Outgoing, TgBot};
 use crate::config::Settings;
-use crate::domain::{AccountId, Reason, ReasonCode};
-use crate::store::{MatchFilter, Scope, Store, StoreError};
+use crate::domain::{AccountId, Money, Reason, ReasonCode};
+use crate::jobs::learning as learning_job;
+use crate::learning::analytics;
+use crate::learning::candidates::{Candidate, Decision, Final};
+use crate::learning::summary::Week;
+use crate::store::{MatchFilter, NewMessage, Scope, Store, StoreError, StoredSummary};
 
 /// What a handler returns to the dispatcher (errors are logged there).
 pub type HandlerResult = Result<(), BotError>;
@@ -95,9 +107,12 @@ pub async fn refuse_callback(bot: TgBot, q: CallbackQuery) -> HandlerResult {
         user = q.from.id.0,
         "refused a button tap from a user who is not served"
     );
-    bot.answer_callback_query(q.id.clone())
-        .text(messages::CALLBACK_REFUSED)
-        .await?;
+    send(
+        direct(&bot)
+            .answer_callback_query(q.id.clone())
+            .text(messages::CALLBACK_REFUSED),
+    )
+    .await?;
     Ok(())
 }
 
@@ -185,29 +200,21 @@ async fn run_command(
                 ..MatchFilter::default()
             };
             let matches = store.matches(&filter).await?;
-            send_html(
-                bot,
-                ChatId(account.0),
-                &messages::reconcile_done(&report),
-                &[],
-            )
-            .await?;
-            // The cards of a manual run are sent directly: they answer the trader's own
-            // command, as every other reply does.
-            let mut posts = posts::reconciliation_posts(day, account, &matches).into_iter();
-            let Some((_, last)) = posts.next_back() else {
-                return Ok(Reply::text(messages::reconciliation_summary(day, &[])));
-            };
-            for (_, post) in posts {
-                send_outgoing(bot, ChatId(account.0), &post).await?;
-            }
-            return Ok(match last {
-                Outgoing::Text { html, keyboard } => Reply { html, keyboard },
-                Outgoing::Photo { .. } => {
-                    send_outgoing(bot, ChatId(account.0), &last).await?;
-                    Reply::text(String::new())
-                }
-            });
+            // The night's cards go through the outbox under the keys the nightly job
+            // uses, so a day reconciled by hand is not posted again at night (nor twice
+            // by two /reconcile).
+            let posts: Vec<NewMessage> = posts::reconciliation_posts(day, account, &matches)
+                .into_iter()
+                .map(|(dedupe_key, payload)| NewMessage {
+                    account,
+                    dedupe_key,
+                    kind: "reconciliation".to_owned(),
+                    payload,
+                    send_after: now,
+                })
+                .collect();
+            let queued = store.enqueue(&posts, now).await?;
+            Reply::text(messages::reconcile_done(&report, queued))
         }
         Command::Track(args) => {
             let day = commands::parse_track_day(&args)?;
@@ -217,25 +224,118 @@ async fn run_command(
             Reply::text(messages::track_done(&report))
         }
         Command::Summaries(args) => {
-            commands::parse_optional_year(&args)?;
-            Reply::text(messages::not_available_yet("Weekly summaries"))
+            let year = commands::parse_optional_year(&args)?;
+            summaries_page(store, scope, year, 0).await?
         }
-        Command::Summary(args) | Command::Generate(args) | Command::Review(args) => {
-            commands::parse_week(&args)?;
-            Reply::text(messages::not_available_yet("Weekly summaries"))
+        Command::Summary(args) => {
+            let week = commands::parse_week(&args)?;
+            summary_reply(&store.summary(account, week).await?)
         }
-        Command::Candidates(_) => Reply::text(messages::not_available_yet("Candidates")),
+        Command::Generate(args) => {
+            let week = commands::parse_week(&args)?;
+            learning_job::weekly(store, settings, week, Some(account), Utc::now()).await?;
+            summary_reply(&store.summary(account, week).await?)
+        }
+        Command::Review(args) => {
+            let week = commands::parse_week(&args)?;
+            let s = store
+                .review_summary(account, week, "reviewed", None, Utc::now())
+                .await?;
+            summary_reply(&s)
+        }
+        Command::Candidates(_) => {
+            let list = store.candidates(scope).await?;
+            let chat = ChatId(account.0);
+            let first = candidates_page(&list, 0);
+            send_html(bot, chat, &first.html, &first.keyboard).await?;
+            // Then a card with buttons for each candidate that waits for the trader.
+            let waiting: Vec<_> = list
+                .iter()
+                .filter(|c| messages::awaits_decision(c) || messages::awaits_verdict(c))
+                .collect();
+            let Some((last, rest)) = waiting.split_last() else {
+                return Ok(Reply::text(String::new()));
+            };
+            for c in rest {
+                let card = candidate_reply(c);
+                send_html(bot, chat, &card.html, &card.keyboard).await?;
+            }
+            candidate_reply(last)
+        }
         Command::Decide(args) => {
-            commands::parse_decide(&args)?;
-            Reply::text(messages::not_available_yet("Candidates"))
+            let (id, decision, text) = commands::parse_decide(&args)?;
+            let c = learning_job::decide(
+                store,
+                scope,
+                id,
+                decision,
+                text.as_deref().unwrap_or(""),
+                ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            Reply::text(messages::candidate_updated(&c))
         }
-        Command::Divergence(args) | Command::Accuracy(args) | Command::Modifications(args) => {
-            commands::parse_days(&args)?;
-            Reply::text(messages::not_available_yet("Analytics"))
+        Command::Divergence(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::divergence_report(
+                days,
+                &analytics::divergence_rate(&items),
+            ))
+        }
+        Command::Accuracy(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::accuracy_report(
+                days,
+                &analytics::algorithm_accuracy(&items),
+            ))
+        }
+        Command::Modifications(args) => {
+            let days = commands::parse_days(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            Reply::text(messages::modifications_report(
+                days,
+                &analytics::top_modifications(&items),
+            ))
         }
         Command::Chart(args) => {
-            commands::parse_chart(&args)?;
-            Reply::text(messages::not_available_yet("Charts"))
+            let (kind, days) = commands::parse_chart(&args)?;
+            let items = analytics_items(store, settings, days, account).await?;
+            let (png, caption) = match kind {
+                ChartKind::Divergence => {
+                    let points: Vec<(String, f64)> = analytics::divergence_rate(&items)
+                        .weeks
+                        .iter()
+                        .map(|w| (w.week.clone(), w.rate))
+                        .collect();
+                    (
+                        charts::divergence_rate_png(&points),
+                        messages::chart_caption_divergence(days),
+                    )
+                }
+                ChartKind::Pnl => (
+                    charts::cumulative_pnl_png(&cumulative_pnl(&items)),
+                    messages::chart_caption_pnl(days),
+                ),
+            };
+            match png {
+                Ok(png) => {
+                    use base64::Engine;
+                    let photo = Outgoing::Photo {
+                        png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+                        caption,
+                    };
+                    send_outgoing(bot, ChatId(account.0), &photo).await?;
+                    Reply::text(String::new())
+                }
+                Err(ChartError::NoData) => Reply::text(messages::chart_no_data(days)),
+                Err(e) => {
+                    tracing::error!(error = %e, "a chart could not be drawn");
+                    Reply::text(messages::internal_error())
+                }
+            }
         }
         Command::Cancel(_) => match dialogue.get().await? {
             Some(State::AwaitingReasonText { .. }) => {
@@ -245,6 +345,104 @@ async fn run_command(
             _ => Reply::text(messages::nothing_to_cancel()),
         },
     })
+}
+
+/// How many rows a page of `/summaries` or `/candidates` shows.
+const LIST_PAGE: usize = 10;
+
+/// A page of summaries, newest first. The store lists from the newest, so a page reads
+/// every row up to its end (summaries are one a week: a few hundred at most).
+async fn summaries_page(
+    store: &Store,
+    scope: Scope,
+    year: Option<i32>,
+    page: u32,
+) -> Result<Reply, BotError> {
+    let start = page as usize * LIST_PAGE;
+    let list = store
+        .summaries(scope, year, (start + LIST_PAGE + 1) as i64)
+        .await?;
+    let has_more = list.len() > start + LIST_PAGE;
+    let shown: Vec<_> = list.into_iter().skip(start).take(LIST_PAGE).collect();
+    Ok(Reply {
+        html: messages::summaries_list(&shown),
+        keyboard: keyboards::list_pages(page, has_more, |page| Callback::Summaries { page, year }),
+    })
+}
+
+/// A page of the candidates list.
+fn candidates_page(list: &[Candidate], page: u32) -> Reply {
+    let start = page as usize * LIST_PAGE;
+    let shown: Vec<Candidate> = list.iter().skip(start).take(LIST_PAGE).cloned().collect();
+    Reply {
+        html: messages::candidates_list(&shown),
+        keyboard: keyboards::list_pages(page, list.len() > start + LIST_PAGE, |page| {
+            Callback::Candidates { page }
+        }),
+    }
+}
+/// Who the candidate audit trail says decided, for decisions made in the chat.
+const ACTOR: &str = "chat";
+
+fn summary_reply(s: &StoredSummary) -> Reply {
+    Reply {
+        html: messages::summary(s),
+        keyboard: if s.review_status == "reviewed" {
+            Vec::new()
+        } else {
+            keyboards::reviewed(s.id)
+        },
+    }
+}
+
+fn candidate_reply(c: &Candidate) -> Reply {
+    let keyboard = if messages::awaits_decision(c) {
+        keyboards::decisions(c.id)
+    } else if messages::awaits_verdict(c) {
+        keyboards::verdicts(c.id)
+    } else {
+        Vec::new()
+    };
+    Reply {
+        html: messages::candidate_card(c),
+        keyboard,
+    }
+}
+
+/// Cumulative realized P&L, the trader's and the algorithm's, by day: each day where
+/// either side settled something adds what settled (an open side adds nothing).
+fn cumulative_pnl(items: &[crate::learning::Item]) -> Vec<(chrono::NaiveDate, Money, Money)> {
+    let mut by_day: std::collections::BTreeMap<chrono::NaiveDate, (Money, Money)> =
+        std::collections::BTreeMap::new();
+    for item in items {
+        if item.actual_pnl.is_none() && item.algorithm_pnl.is_none() {
+            continue;
+        }
+        let day = by_day.entry(item.day).or_default();
+        day.0 += item.actual_pnl.unwrap_or(Money::ZERO);
+        day.1 += item.algorithm_pnl.unwrap_or(Money::ZERO);
+    }
+    let (mut actual, mut algorithm) = (Money::ZERO, Money::ZERO);
+    by_day
+        .into_iter()
+        .map(|(day, (a, g))| {
+            actual += a;
+            algorithm += g;
+            (day, actual, algorithm)
+        })
+        .collect()
+}
+
+/// The learning items of the account's last `days` days, up to today in the schedule
+/// zone.
+async fn analytics_items(
+    store: &Store,
+    settings: &Settings,
+    days: u32,
+    account: AccountId,
+) -> Result<Vec<crate::learning::Item>, BotError> {
+    let today = crate::domain::day_of(Utc::now(), settings.tz);
+    Ok(learning_job::items_of_last_days(store, settings, days, today, Some(account)).await?)
 }
 
 /// A page of matches with its paging buttons. One row more than a page is read to know
@@ -394,18 +592,205 @@ async fn on_callback(
             answer(bot, q, "").await?;
             edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
         }
-        Callback::Decide { .. }
-        | Callback::ConfirmImplement { .. }
-        | Callback::Verdict { .. }
-        | Callback::Reviewed { .. } => answer(bot, q, &messages::not_available_yet("This")).await,
+        Callback::Summaries { page, year } => {
+            let reply = summaries_page(store, scope, year, page).await?;
+            answer(bot, q, "").await?;
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+        }
+        Callback::Candidates { page } => {
+            let reply = candidates_page(&store.candidates(scope).await?, page);
+            answer(bot, q, "").await?;
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+        }
+        Callback::Decide {
+            candidate,
+            decision,
+        } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_decision(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            match decision {
+                Decision::Implement => {
+                    answer(bot, q, "").await?;
+                    edit_html(
+                        bot,
+                        chat,
+                        message,
+                        &messages::confirm_implement(&c),
+                        &keyboards::confirm_implement(c.id),
+                    )
+                    .await
+                }
+                Decision::Defer => {
+                    let c = learning_job::decide(
+                        store,
+                        scope,
+                        candidate,
+                        Decision::Defer,
+                        "",
+                        ACTOR,
+                        Utc::now(),
+                    )
+                    .await?;
+                    answer(bot, q, &messages::candidate_toast(&c)).await?;
+                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                }
+                Decision::Reject => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Reject)
+                        .await
+                }
+            }
+        }
+        Callback::ConfirmImplement { candidate } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_decision(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            let c = learning_job::decide(
+                store,
+                scope,
+                candidate,
+                Decision::Implement,
+                "",
+                ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            answer(bot, q, &messages::candidate_toast(&c)).await?;
+            edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+        }
+        Callback::Verdict { candidate, verdict } => {
+            let c = store.candidate(candidate, scope).await?;
+            if !messages::awaits_verdict(&c) {
+                answer(bot, q, &messages::candidate_toast(&c)).await?;
+                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+            }
+            match verdict {
+                Final::Keep => {
+                    let c = learning_job::finalize(
+                        store,
+                        scope,
+                        candidate,
+                        Final::Keep,
+                        "",
+                        ACTOR,
+                        Utc::now(),
+                    )
+                    .await?;
+                    answer(bot, q, &messages::candidate_toast(&c)).await?;
+                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                }
+                Final::Rollback => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Rollback)
+                        .await
+                }
+                Final::Modify => {
+                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Modify)
+                        .await
+                }
+            }
+        }
+        Callback::Reviewed { summary } => {
+            let current = store.summary_by_id(summary, scope).await?;
+            let week = Week::new(current.year, current.week)
+                .map_err(|_| StoreError::Corrupt(format!("summary {summary} has no valid week")))?;
+            let (s, toast) = if current.review_status == "reviewed" {
+                (current, messages::ALREADY_RECORDED.to_owned())
+            } else {
+                let s = store
+                    .review_summary(account, week, "reviewed", None, Utc::now())
+                    .await?;
+                (s, messages::summary_reviewed_toast(week))
+            };
+            answer(bot, q, &toast).await?;
+            let html = messages::summary(&s);
+            if messages::telegram_len(&html) <= MAX_MESSAGE {
+                edit_html(bot, chat, message, &html, &[]).await
+            } else {
+                // A summary sent in several parts: the buttons sit under the last one,
+                // which cannot hold the whole text; only the buttons go.
+                send(direct(bot).edit_message_reply_markup(chat, message))
+                    .await
+                    .map(drop)
+                    .or_else(not_modified_is_fine)
+            }
+        }
         Callback::Dismiss => {
             answer(bot, q, "").await?;
-            bot.edit_message_reply_markup(chat, message)
+            send(direct(bot).edit_message_reply_markup(chat, message))
                 .await
                 .map(drop)
                 .or_else(not_modified_is_fine)
         }
     }
+}
+
+/// Asks for the words a candidate step needs, and waits for them.
+async fn ask_candidate_reason(
+    bot: &TgBot,
+    q: &CallbackQuery,
+    dialogue: &ChatDialogue,
+    chat: ChatId,
+    candidate: i64,
+    step: CandidateStep,
+) -> HandlerResult {
+    dialogue
+        .update(State::AwaitingCandidateReason { candidate, step })
+        .await?;
+    answer(bot, q, messages::ASK_TEXT_TOAST).await?;
+    send_html(
+        bot,
+        chat,
+        &messages::ask_candidate_reason(candidate, step),
+        &[],
+    )
+    .await
+}
+
+/// Text while the bot waits for the reason of a candidate step (reject, roll back,
+/// modify).
+pub async fn candidate_reason(
+    bot: TgBot,
+    msg: Message,
+    store: Store,
+    dialogue: ChatDialogue,
+    (candidate, step): (i64, CandidateStep),
+) -> HandlerResult {
+    let Some(text) = msg.text() else {
+        return send_html(&bot, msg.chat.id, &messages::text_expected(), &[]).await;
+    };
+    if text.starts_with('/') {
+        return send_html(&bot, msg.chat.id, &messages::unknown_command(), &[]).await;
+    }
+    let scope = Scope::Account(AccountId(msg.chat.id.0));
+    let now = Utc::now();
+    let result = match step {
+        CandidateStep::Reject => {
+            learning_job::decide(&store, scope, candidate, Decision::Reject, text, ACTOR, now).await
+        }
+        CandidateStep::Rollback => {
+            learning_job::finalize(&store, scope, candidate, Final::Rollback, text, ACTOR, now)
+                .await
+        }
+        CandidateStep::Modify => {
+            learning_job::finalize(&store, scope, candidate, Final::Modify, text, ACTOR, now).await
+        }
+    };
+    let html = match result {
+        Ok(c) => {
+            dialogue.exit().await?;
+            messages::candidate_updated(&c)
+        }
+        Err(e @ (StoreError::NotFound(_) | StoreError::Lifecycle(_))) => {
+            dialogue.exit().await?;
+            failure_text(&e.into())
+        }
+        Err(e) => failure_text(&e.into()),
+    };
+    send_html(&bot, msg.chat.id, &html, &[]).await
 }
 
 /// The trader's sentence for a failure; internal ones are logged and not shown.
@@ -414,7 +799,9 @@ fn failure_text(e: &BotError) -> String {
         BotError::Arg(a) => messages::bad_argument(a),
         BotError::Reason(r) => messages::refused(&r.to_string()),
         BotError::Store(StoreError::NotFound(s)) => messages::refused(s),
-        BotError::Store(e @ StoreError::Refused { .. }) => messages::refused(&e.to_string()),
+        BotError::Store(e @ (StoreError::Refused { .. } | StoreError::Lifecycle(_))) => {
+            messages::refused(&e.to_string())
+        }
         other => {
             tracing::error!(error = %other, "a chat request failed");
             messages::internal_error()
@@ -427,7 +814,9 @@ fn failure_toast(e: &BotError) -> String {
     let text = match e {
         BotError::Reason(r) => r.to_string(),
         BotError::Store(StoreError::NotFound(s)) => s.clone(),
-        BotError::Store(e @ StoreError::Refused { .. }) => e.to_string(),
+        BotError::Store(e @ (StoreError::Refused { .. } | StoreError::Lifecycle(_))) => {
+            e.to_string()
+        }
         other => {
             tracing::error!(error = %other, "a button tap failed");
             messages::internal_error()
@@ -457,11 +846,11 @@ async fn ensure_account(
 }
 
 async fn answer(bot: &TgBot, q: &CallbackQuery, text: &str) -> HandlerResult {
-    let mut request = bot.answer_callback_query(q.id.clone());
+    let mut request = direct(bot).answer_callback_query(q.id.clone());
     if !text.is_empty() {
         request = request.text(text);
     }
-    request.await?;
+    send(request).await?;
     Ok(())
 }
 
@@ -485,11 +874,13 @@ pub async fn send_html(
     let parts = messages::split(html, MAX_MESSAGE);
     let last = parts.len().saturating_sub(1);
     for (i, part) in parts.into_iter().enumerate() {
-        let mut request = bot.send_message(chat, part).parse_mode(ParseMode::Html);
+        let mut request = direct(bot)
+            .send_message(chat, part)
+            .parse_mode(ParseMode::Html);
         if i == last && !keyboard.is_empty() {
             request = request.reply_markup(markup(keyboard));
         }
-        request.await?;
+        send(request).await?;
     }
     Ok(())
 }
@@ -511,10 +902,13 @@ pub async fn send_outgoing(bot: &TgBot, chat: ChatId, out: &Outgoing) -> Handler
                 .into_iter()
                 .next()
                 .unwrap_or_default();
-            bot.send_photo(chat, InputFile::memory(png).file_name("chart.png"))
-                .caption(caption)
-                .parse_mode(ParseMode::Html)
-                .await?;
+            send(
+                direct(bot)
+                    .send_photo(chat, InputFile::memory(png).file_name("chart.png"))
+                    .caption(caption)
+                    .parse_mode(ParseMode::Html),
+            )
+            .await?;
             Ok(())
         }
     }
@@ -533,13 +927,45 @@ async fn edit_html(
         .into_iter()
         .next()
         .unwrap_or_default();
-    let mut request = bot
+    let mut request = direct(bot)
         .edit_message_text(chat, message, html)
         .parse_mode(ParseMode::Html);
     if !keyboard.is_empty() {
         request = request.reply_markup(markup(keyboard));
     }
-    request.await.map(drop).or_else(not_modified_is_fine)
+    send(request).await.map(drop).or_else(not_modified_is_fine)
+}
+
+/// How often a reply is tried when Telegram answers 429.
+const SEND_ATTEMPTS: u32 = 3;
+/// The longest `retry_after` a reply waits for; a longer one fails the reply (and is
+/// logged) rather than holding the chat's handler.
+const MAX_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The unthrottled bot inside the throttle, for replies.
+fn direct(bot: &TgBot) -> &Bot {
+    bot.inner()
+}
+
+/// Sends a request, waiting out a 429's `retry_after` (up to [`MAX_RETRY_WAIT`]) and
+/// trying again, at most [`SEND_ATTEMPTS`] times.
+pub async fn send<R>(request: R) -> Result<Output<R>, RequestError>
+where
+    R: Request<Err = RequestError>,
+{
+    let mut attempt = 1;
+    loop {
+        match request.send_ref().await {
+            Err(RequestError::RetryAfter(after))
+                if attempt < SEND_ATTEMPTS && after.duration() <= MAX_RETRY_WAIT =>
+            {
+                tracing::warn!(retry_after = ?after.duration(), "Telegram asked to slow down; retrying the reply");
+                tokio::time::sleep(after.duration()).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn not_modified_is_fine(e: RequestError) -> HandlerResult {
@@ -549,8 +975,44 @@ fn not_modified_is_fine(e: RequestError) -> HandlerResult {
     }
 }
 
-impl From<ArgError> for BotError {
-    fn from(e: ArgError) -> Self {
-        BotError::Arg(e)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MatchType, Symbol};
+    use crate::learning::Item;
+
+    fn item(day: &str, actual: Option<i64>, algorithm: Option<i64>) -> Item {
+        Item {
+            match_id: 1,
+            day: day.parse().unwrap(),
+            match_type: MatchType::Modify,
+            underlying: Symbol::parse("AAPL").unwrap(),
+            rec: None,
+            dte_diff: None,
+            strike_diff: None,
+            contracts_diff: None,
+            modifications: Vec::new(),
+            reason: None,
+            actual_pnl: actual.map(Money::from_units),
+            algorithm_pnl: algorithm.map(Money::from_units),
+        }
+    }
+
+    #[test]
+    fn cumulative_pnl_adds_settled_sides_day_by_day() {
+        let items = [
+            item("2025-01-03", Some(10), None),
+            item("2025-01-02", Some(5), Some(7)),
+            item("2025-01-02", None, Some(1)),
+            item("2025-01-04", None, None),
+        ];
+        let m = Money::from_units;
+        assert_eq!(
+            cumulative_pnl(&items),
+            vec![
+                ("2025-01-02".parse().unwrap(), m(5), m(8)),
+                ("2025-01-03".parse().unwrap(), m(15), m(8)),
+            ]
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! Encodings (fields separated by `:`; `-` for an absent value):
 //! `r:MATCH:CODE` a reason · `m:PAGE:FROM:TO:TYPE:SYMBOL` a page of matches ·
 //! `c:CANDIDATE:DECISION` a candidate decision · `y:CANDIDATE` confirm implement ·
-//! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark reviewed · `x` dismiss.
+//! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark a summary reviewed ·
+//! `x` dismiss.
 //! Every id is a row id; the handler checks it against the tapping account, so forged
 //! data can name nothing of another account's.
 
@@ -13,6 +14,7 @@ use chrono::NaiveDate;
 use super::messages;
 use super::outgoing::Button;
 use crate::domain::{MatchType, ReasonCode, Symbol};
+use crate::learning::candidates::{Decision, Final};
 
 /// Telegram's limit on callback data.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -31,63 +33,37 @@ pub struct MatchesQuery {
     pub page: u32,
 }
 
-/// The trader's decision on a proposed candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Implement,
-    Defer,
-    Reject,
-}
-
-impl Decision {
-    pub const ALL: [Decision; 3] = [Decision::Implement, Decision::Defer, Decision::Reject];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Implement => "implement",
-            Decision::Defer => "defer",
-            Decision::Reject => "reject",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
-/// The trader's verdict after a candidate's validation period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Keep,
-    RollBack,
-    Modify,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 3] = [Verdict::Keep, Verdict::RollBack, Verdict::Modify];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Keep => "keep",
-            Verdict::RollBack => "rollback",
-            Verdict::Modify => "modify",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
 /// What a button means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
-    Reason { match_id: i64, code: ReasonCode },
+    Reason {
+        match_id: i64,
+        code: ReasonCode,
+    },
     Matches(MatchesQuery),
-    Decide { candidate: i64, decision: Decision },
-    ConfirmImplement { candidate: i64 },
-    Verdict { candidate: i64, verdict: Verdict },
-    Reviewed { summary: i64 },
+    /// A page of `/summaries` (of one year, if given).
+    Summaries {
+        page: u32,
+        year: Option<i32>,
+    },
+    /// A page of `/candidates`.
+    Candidates {
+        page: u32,
+    },
+    Decide {
+        candidate: i64,
+        decision: Decision,
+    },
+    ConfirmImplement {
+        candidate: i64,
+    },
+    Verdict {
+        candidate: i64,
+        verdict: Final,
+    },
+    Reviewed {
+        summary: i64,
+    },
     Dismiss,
 }
 
@@ -106,6 +82,11 @@ impl Callback {
                 q.match_type.map_or("-", MatchType::as_str),
                 q.symbol.as_ref().map_or("-", Symbol::as_str),
             ),
+            Callback::Summaries { page, year } => match year {
+                Some(y) => format!("ls:{page}:{y}"),
+                None => format!("ls:{page}:-"),
+            },
+            Callback::Candidates { page } => format!("lc:{page}"),
             Callback::Decide {
                 candidate,
                 decision,
@@ -138,14 +119,21 @@ impl Callback {
                 match_type: optional(kind, |s| s.parse().ok())?,
                 symbol: optional(symbol, |s| Symbol::parse(s).ok())?,
             }),
+            ["ls", page, year] => Callback::Summaries {
+                page: page.parse().ok()?,
+                year: optional(year, |s| s.parse().ok())?,
+            },
+            ["lc", page] => Callback::Candidates {
+                page: page.parse().ok()?,
+            },
             ["c", c, d] => Callback::Decide {
                 candidate: id(c)?,
-                decision: Decision::parse(d)?,
+                decision: exact(d)?,
             },
             ["y", c] => Callback::ConfirmImplement { candidate: id(c)? },
             ["v", c, v] => Callback::Verdict {
                 candidate: id(c)?,
-                verdict: Verdict::parse(v)?,
+                verdict: exact(v)?,
             },
             ["s", s] => Callback::Reviewed { summary: id(s)? },
             ["x"] => Callback::Dismiss,
@@ -159,6 +147,32 @@ impl Callback {
             text: text.into(),
             data: self.encode(),
         }
+    }
+}
+
+/// A name exactly as `as_str` writes it (the learning names also accept variants when
+/// typed; data we wrote never needs them).
+fn exact<T>(s: &str) -> Option<T>
+where
+    T: std::str::FromStr + Copy + Named,
+{
+    s.parse::<T>().ok().filter(|v| v.name() == s)
+}
+
+/// The spelling of a learning name.
+trait Named {
+    fn name(self) -> &'static str;
+}
+
+impl Named for Decision {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Final {
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -213,11 +227,29 @@ pub fn pages(query: &MatchesQuery, has_more: bool) -> Vec<Vec<Button>> {
     }
 }
 
+/// Previous / next buttons of a page of another list: `at(page)` is the callback of
+/// that page.
+pub fn list_pages(page: u32, has_more: bool, at: impl Fn(u32) -> Callback) -> Vec<Vec<Button>> {
+    let mut row = Vec::new();
+    if page > 0 {
+        row.push(at(page - 1).button(messages::PREVIOUS));
+    }
+    if has_more {
+        row.push(at(page + 1).button(messages::NEXT));
+    }
+    if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![row]
+    }
+}
+
 /// Implement / defer / reject under a proposed candidate.
 pub fn decisions(candidate: i64) -> Vec<Vec<Button>> {
     vec![
         Decision::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|decision| {
                 Callback::Decide {
                     candidate,
@@ -240,8 +272,9 @@ pub fn confirm_implement(candidate: i64) -> Vec<Vec<Button>> {
 /// Keep / roll back / modify under a validation report.
 pub fn verdicts(candidate: i64) -> Vec<Vec<Button>> {
     vec![
-        Verdict::ALL
-            .into_iter()
+        Final::ALL
+            .iter()
+            .copied()
             .map(|verdict| {
                 Callback::Verdict { candidate, verdict }.button(messages::verdict_label(verdict))
             })
@@ -272,6 +305,15 @@ mod tests {
             }),
             Callback::Matches(MatchesQuery::default()),
             Callback::ConfirmImplement { candidate: big },
+            Callback::Summaries {
+                page: u32::MAX,
+                year: Some(2025),
+            },
+            Callback::Summaries {
+                page: 0,
+                year: None,
+            },
+            Callback::Candidates { page: u32::MAX },
             Callback::Reviewed { summary: big },
             Callback::Dismiss,
         ];
@@ -284,13 +326,13 @@ mod tests {
         for decision in Decision::ALL {
             all.push(Callback::Decide {
                 candidate: big,
-                decision,
+                decision: *decision,
             });
         }
-        for verdict in Verdict::ALL {
+        for verdict in Final::ALL {
             all.push(Callback::Verdict {
                 candidate: big,
-                verdict,
+                verdict: *verdict,
             });
         }
         all
@@ -327,6 +369,9 @@ mod tests {
             "c:5:maybe",
             "v:5:burn",
             "s:x",
+            "s:2025:5",
+            "c:5:Implement",
+            "v:5:roll_back",
             "zz:1",
             &"r:1:timing".repeat(10),
         ] {

@@ -10,12 +10,17 @@ use chrono::NaiveDate;
 use teloxide::utils::command::BotCommands;
 
 use super::commands::{ArgError, Command};
-use super::keyboards::{Decision, MatchesQuery, Verdict};
+use super::dialogue::CandidateStep;
+use super::keyboards::MatchesQuery;
 use crate::domain::outcome::Outcome;
 use crate::domain::{MatchType, Money, ReasonCode, Side};
 use crate::jobs::outcomes::OutcomeReport;
 use crate::jobs::reconcile::DayReport;
+use crate::learning::analytics::{Accuracy, DivergenceRate, ModificationCount};
+use crate::learning::candidates::{Candidate, Decision, Final, State as CandidateState};
+use crate::learning::summary::Week;
 use crate::store::MatchRecord;
+use crate::store::StoredSummary;
 
 /// Telegram's limit on a message, in characters.
 pub const MAX_MESSAGE: usize = 4096;
@@ -194,13 +199,6 @@ pub fn refused(reason: &str) -> String {
 
 pub fn internal_error() -> String {
     "Something went wrong on my side; it has been logged. Please try again later.".to_owned()
-}
-
-pub fn not_available_yet(what: &str) -> String {
-    format!(
-        "{} is not available yet in this version of the bot.",
-        esc(what)
-    )
 }
 
 // ---- matches ----
@@ -481,14 +479,32 @@ pub fn reconciliation_summary(day: NaiveDate, matches: &[MatchRecord]) -> String
     out
 }
 
-/// The reply to `/reconcile DATE` before the cards.
-pub fn reconcile_done(report: &DayReport) -> String {
+/// The reply to `/reconcile DATE`; `queued` messages (the night's summary and cards)
+/// follow through the outbox.
+pub fn reconcile_done(report: &DayReport, queued: usize) -> String {
     let day = report.day.map_or(String::new(), |d| d.to_string());
-    if report.written == 0 {
+    let done = if report.written == 0 {
         format!("Reconciled {day}: nothing changed.")
     } else {
         format!("Reconciled {day}: {} row(s) written.", report.written)
+    };
+    if queued == 0 {
+        format!("{done} Its cards were posted before; see /matches.")
+    } else {
+        format!("{done} The day's cards follow.")
     }
+}
+
+pub fn chart_caption_divergence(days: u32) -> String {
+    format!("Divergence rate by week, last {days} days")
+}
+
+pub fn chart_caption_pnl(days: u32) -> String {
+    format!("Cumulative realized P&amp;L, you vs the algorithm, last {days} days")
+}
+
+pub fn chart_no_data(days: u32) -> String {
+    format!("Nothing to chart in the last {days} days yet.")
 }
 
 /// The reply to `/track DATE`.
@@ -530,7 +546,7 @@ pub fn outcomes_update(as_of: NaiveDate, matches: &[MatchRecord]) -> String {
     out
 }
 
-// ---- learning (labels used by keyboards) ----
+// ---- learning: summaries, candidates, analytics ----
 
 pub fn decision_label(d: Decision) -> &'static str {
     match d {
@@ -540,12 +556,190 @@ pub fn decision_label(d: Decision) -> &'static str {
     }
 }
 
-pub fn verdict_label(v: Verdict) -> &'static str {
+pub fn verdict_label(v: Final) -> &'static str {
     match v {
-        Verdict::Keep => "Keep",
-        Verdict::RollBack => "Roll back",
-        Verdict::Modify => "Modify",
+        Final::Keep => "Keep",
+        Final::Rollback => "Roll back",
+        Final::Modify => "Modify",
     }
+}
+
+/// `/summaries`: one line per week.
+pub fn summaries_list(list: &[StoredSummary]) -> String {
+    if list.is_empty() {
+        return "No weekly summaries yet. Make one with <code>/generate YEAR WEEK</code>."
+            .to_owned();
+    }
+    let mut out = String::from("<b>Weekly summaries</b>");
+    for s in list {
+        out.push_str(&format!(
+            "\n{}-W{:02} · {} items · P&amp;L {} · {}",
+            s.year,
+            s.week,
+            s.total,
+            s.pnl.to_dollars_display(),
+            esc(&s.review_status)
+        ));
+    }
+    out.push_str("\n\nOne week: /summary YEAR WEEK");
+    out
+}
+
+/// A weekly summary: the learning engine's plain text, escaped, and its review state.
+pub fn summary(s: &StoredSummary) -> String {
+    let review = match s.review_status.as_str() {
+        "reviewed" => "✅ Reviewed".to_owned(),
+        other => format!("Review: {}", esc(other)),
+    };
+    format!("{}\n\n{review}", esc(&s.text))
+}
+
+pub fn summary_reviewed_toast(week: Week) -> String {
+    format!("{week} marked reviewed.")
+}
+
+/// `/candidates`: one line per candidate.
+pub fn candidates_list(list: &[Candidate]) -> String {
+    if list.is_empty() {
+        return "No candidates yet; they come from the weekly summaries.".to_owned();
+    }
+    let mut out = String::from("<b>Candidates</b>");
+    for c in list {
+        out.push_str(&format!(
+            "\n<code>#{}</code> {} · {}",
+            c.id,
+            esc(&c.title),
+            esc(c.state.as_str())
+        ));
+    }
+    out
+}
+
+/// The card of one candidate (with its buttons when it awaits the trader).
+pub fn candidate_card(c: &Candidate) -> String {
+    let mut out = format!(
+        "<b>{}</b>\n<code>#{}</code> · {}\n{} (n={})",
+        esc(&c.title),
+        c.id,
+        esc(c.state.as_str()),
+        esc(&c.evidence.description),
+        c.evidence.n
+    );
+    if let (Some(from), Some(until)) = (c.validation_from, c.validation_until()) {
+        out.push_str(&format!("\nValidation: {from} to {until}"));
+    }
+    if let Some(r) = &c.report {
+        out.push_str(&format!(
+            "\n<b>Validation report</b> ({}): {}",
+            esc(r.outcome.as_str()),
+            esc(&r.sentence)
+        ));
+    }
+    out
+}
+
+/// Whether a candidate awaits a decision (implement / defer / reject).
+pub fn awaits_decision(c: &Candidate) -> bool {
+    matches!(c.state, CandidateState::Proposed | CandidateState::Deferred)
+}
+
+/// Whether a candidate awaits a verdict (keep / roll back / modify).
+pub fn awaits_verdict(c: &Candidate) -> bool {
+    c.state == CandidateState::Validating && c.report.is_some()
+}
+
+pub fn confirm_implement(c: &Candidate) -> String {
+    format!(
+        "{}\n\nImplement this change? Validation then runs for 4 weeks.",
+        candidate_card(c)
+    )
+}
+
+/// After a decision or verdict.
+pub fn candidate_updated(c: &Candidate) -> String {
+    let mut out = format!("{}\n✅ Now {}.", candidate_card(c), esc(c.state.as_str()));
+    if c.state == CandidateState::Implemented {
+        out.push_str(" Validation starts next Monday and runs 4 weeks.");
+    }
+    out
+}
+
+pub fn candidate_toast(c: &Candidate) -> String {
+    format!("Candidate #{} is now {}.", c.id, c.state.as_str())
+}
+
+pub fn ask_candidate_reason(candidate: i64, step: CandidateStep) -> String {
+    let what = match step {
+        CandidateStep::Reject => "rejecting",
+        CandidateStep::Rollback => "rolling back",
+        CandidateStep::Modify => "modifying",
+    };
+    format!(
+        "Why are you {what} candidate <code>#{candidate}</code>? Reply with a short text, \
+         or /cancel."
+    )
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+pub fn divergence_report(days: u32, r: &DivergenceRate) -> String {
+    let mut out = format!(
+        "<b>Divergence rate, last {days} days</b>\n{} ({} of {} decisions)",
+        pct(r.rate),
+        r.divergent,
+        r.decisions
+    );
+    for w in &r.weeks {
+        out.push_str(&format!(
+            "\n{} · {} ({} of {})",
+            esc(&w.week),
+            pct(w.rate),
+            w.divergent,
+            w.decisions
+        ));
+    }
+    out
+}
+
+pub fn accuracy_report(days: u32, r: &Accuracy) -> String {
+    let rate = |x: Option<f64>| x.map_or("—".to_owned(), pct);
+    let avg = |x: Option<Money>| x.map_or("—".to_owned(), Money::to_dollars_display);
+    format!(
+        "<b>Algorithm accuracy, last {days} days</b>\n\
+         Followed: {} trades\n  algorithm won {}, avg {}\n\
+         Diverged: {} trades\n  algorithm would have won {}, avg {}\n  you won {}, avg {}\n\
+         On divergences: you better {}, algorithm better {}, ties {}; {} not settled",
+        r.followed.n,
+        rate(r.followed.win_rate),
+        avg(r.followed.average_pnl),
+        r.diverged_algorithm.n,
+        rate(r.diverged_algorithm.win_rate),
+        avg(r.diverged_algorithm.average_pnl),
+        rate(r.diverged_trader.win_rate),
+        avg(r.diverged_trader.average_pnl),
+        r.trader_better,
+        r.algorithm_better,
+        r.ties,
+        r.pending
+    )
+}
+
+pub fn modifications_report(days: u32, r: &[ModificationCount]) -> String {
+    if r.is_empty() {
+        return format!("No modifications in the last {days} days.");
+    }
+    let mut out = format!("<b>Top modifications, last {days} days</b>");
+    for m in r {
+        out.push_str(&format!(
+            "\n<code>{}</code> · {} ({} of modified)",
+            esc(&m.modification),
+            m.count,
+            pct(m.share)
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub type TgBot = teloxide::adaptors::Throttle<teloxide::Bot>;
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
     #[error("bad argument: {0}")]
-    Arg(commands::ArgError),
+    Arg(#[from] commands::ArgError),
     #[error(transparent)]
     Reason(#[from] crate::domain::ReasonError),
     #[error(transparent)]

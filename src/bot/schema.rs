@@ -31,6 +31,10 @@ pub fn schema() -> UpdateHandler<BotError> {
             .endpoint(handlers::command),
     )
     .branch(dptree::case![State::AwaitingReasonText { match_id }].endpoint(handlers::reason_text))
+    .branch(
+        dptree::case![State::AwaitingCandidateReason { candidate, step }]
+            .endpoint(handlers::candidate_reason),
+    )
     .branch(dptree::endpoint(handlers::fallback));
 
     let messages = Update::filter_message()

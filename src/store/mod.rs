@@ -6,6 +6,7 @@
 //! Stored forms: money as integer ten-thousandths of a dollar, timestamps as UTC text
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
+mod bot;
 mod dialogues;
 mod imports;
 mod learning;
