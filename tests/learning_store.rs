@@ -369,3 +369,136 @@ both!(
     rejected_returns,
     a_rejected_candidate_returns_only_when_its_evidence_grows
 );
+
+/// A simulated trader who adds a week to DTE, imported and reconciled day by day.
+async fn a_simulated_trader(db: &TestDb, persona: &str, weeks: u32) -> rlhf_bot::sim::SimOutput {
+    let cfg = rlhf_bot::sim::SimConfig {
+        seed: 4,
+        weeks,
+        persona: persona.parse().unwrap(),
+        tz: tz(),
+        ..rlhf_bot::sim::SimConfig::default()
+    };
+    let sim = rlhf_bot::sim::simulate(&cfg);
+    db.store
+        .insert_recommendations(&sim.recommendations, tz(), now())
+        .await
+        .unwrap();
+    db.store
+        .insert_executions(&sim.executions, tz(), now())
+        .await
+        .unwrap();
+    db.store.insert_prices(&sim.prices, now()).await.unwrap();
+    let mut day = sim.start;
+    while day <= sim.last_day().unwrap() {
+        jobs::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
+            .await
+            .unwrap();
+        day += Duration::days(1);
+    }
+    jobs::outcomes::run(&db.store, tz(), sim.last_day().unwrap(), None, now())
+        .await
+        .unwrap();
+    sim
+}
+
+fn keyboard_of(payload: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap();
+    v["keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| b["text"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+async fn the_saturday_posts_carry_the_summary_new_candidates_and_validation_reports(db: &TestDb) {
+    let sim = a_simulated_trader(db, "adds-week", 6).await;
+    let account = AccountId(123_456_789);
+    let mut s = settings();
+    s.allowed_user_ids = vec![account.0];
+    let week = Week::of(sim.start + Duration::weeks(5));
+    let posted = jobs::nightly::weekly_summary(&db.store, &s, week, now())
+        .await
+        .unwrap();
+    let outbox = db.store.outbox(Some(account)).await.unwrap();
+    assert_eq!(posted, outbox.len());
+    let keys: Vec<&str> = outbox.iter().map(|m| m.dedupe_key.as_str()).collect();
+    assert!(
+        keys[0].starts_with(&format!("summary:{}:{}", account.0, week.label())),
+        "{keys:?}"
+    );
+    let candidate = outbox
+        .iter()
+        .find(|m| m.dedupe_key.starts_with("candidate:"))
+        .expect("the new candidate is posted with its buttons");
+    assert!(
+        candidate.payload.contains("Increase default DTE by 7 days"),
+        "{}",
+        candidate.payload
+    );
+    assert_eq!(
+        keyboard_of(&candidate.payload).len(),
+        3,
+        "implement / defer / reject"
+    );
+    assert!(
+        keyboard_of(&outbox[0].payload)
+            .iter()
+            .any(|b| b.contains("reviewed"))
+    );
+
+    // Re-running the Saturday posts nothing new.
+    assert_eq!(
+        jobs::nightly::weekly_summary(&db.store, &s, week, now())
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Implemented, validated for four weeks: the report arrives with keep / roll back / modify.
+    let id = db.store.candidates(Scope::Account(account)).await.unwrap()[0].id;
+    jobs::learning::decide(
+        &db.store,
+        Scope::All,
+        id,
+        Decision::Implement,
+        "",
+        "t",
+        now(),
+    )
+    .await
+    .unwrap();
+    jobs::nightly::weekly_summary(&db.store, &s, week, now())
+        .await
+        .unwrap();
+    let later = now() + Duration::weeks(6);
+    jobs::nightly::weekly_summary(&db.store, &s, week, later)
+        .await
+        .unwrap();
+    let outbox = db.store.outbox(Some(account)).await.unwrap();
+    let report = outbox
+        .iter()
+        .find(|m| m.dedupe_key == format!("validation:{}:{id}", account.0))
+        .expect("the validation report is posted");
+    assert!(
+        report.payload.contains("Validation report"),
+        "{}",
+        report.payload
+    );
+    assert_eq!(
+        keyboard_of(&report.payload).len(),
+        3,
+        "keep / roll back / modify"
+    );
+    let strangers = db.store.outbox(None).await.unwrap();
+    assert!(
+        strangers.iter().all(|m| m.account == account),
+        "only served chats get posts"
+    );
+}
+both!(
+    saturday_posts,
+    the_saturday_posts_carry_the_summary_new_candidates_and_validation_reports
+);

@@ -8,6 +8,8 @@ use super::keyboards;
 use super::messages::{self, MAX_MESSAGE};
 use super::outgoing::Outgoing;
 use crate::domain::AccountId;
+use crate::jobs::learning::WeekNews;
+use crate::learning::summary::Week;
 use crate::store::MatchRecord;
 
 /// A night's reconciliation for one account: a summary line of the day, then one short
@@ -81,6 +83,54 @@ pub fn outcome_posts(
             )
         })
         .collect()
+}
+
+/// The Saturday posts of one account: the weekly summary (its text, escaped, in as many
+/// messages as the limit needs, the last with "mark reviewed"), then a card with
+/// implement / defer / reject for every candidate proposed this week, and a card with
+/// keep / roll back / modify for every validation report written this week.
+///
+/// Keys: `summary:ACCOUNT:WEEK[:PART]`, `candidate:ACCOUNT:ID:WEEK`,
+/// `validation:ACCOUNT:ID`.
+pub fn weekly_posts(
+    account: AccountId,
+    week: Week,
+    summary_id: i64,
+    summary_text: &str,
+    news: &WeekNews,
+) -> Vec<(String, Outgoing)> {
+    let parts = messages::split(&messages::esc(summary_text), MAX_MESSAGE);
+    let last = parts.len().saturating_sub(1);
+    let mut posts: Vec<(String, Outgoing)> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, html)| {
+            let key = if i == 0 {
+                format!("summary:{account}:{}", week.label())
+            } else {
+                format!("summary:{account}:{}:{i}", week.label())
+            };
+            let keyboard = if i == last {
+                keyboards::reviewed(summary_id)
+            } else {
+                Vec::new()
+            };
+            (key, text(html, keyboard))
+        })
+        .collect();
+    for c in &news.proposed {
+        posts.push((
+            format!("candidate:{account}:{}:{}", c.id, week.label()),
+            card(messages::candidate_card(c), keyboards::decisions(c.id)),
+        ));
+    }
+    for c in &news.reported {
+        posts.push((
+            format!("validation:{account}:{}", c.id),
+            card(messages::candidate_card(c), keyboards::verdicts(c.id)),
+        ));
+    }
+    posts
 }
 
 fn text(html: String, keyboard: Vec<Vec<super::Button>>) -> Outgoing {

@@ -37,8 +37,16 @@ pub fn lookback(week: Week, weeks: u32) -> (NaiveDate, NaiveDate) {
     (week.minus(weeks.saturating_sub(1)).monday(), week.sunday())
 }
 
-/// The messages a stored summary (with its row id) is posted as.
-pub type SummaryPosts<'a> = dyn Fn(i64, &NewSummary) -> Vec<NewMessage> + Sync + 'a;
+/// What a weekly run changed for one account, beside its summary: the candidates it
+/// proposed (new or again) and those whose validation report it wrote.
+#[derive(Debug, Clone, Default)]
+pub struct WeekNews {
+    pub proposed: Vec<Candidate>,
+    pub reported: Vec<Candidate>,
+}
+
+/// The messages a stored summary (with its row id) and its week's news are posted as.
+pub type SummaryPosts<'a> = dyn Fn(i64, &NewSummary, &WeekNews) -> Vec<NewMessage> + Sync + 'a;
 
 /// Generates (or regenerates) the summaries of `week`, for one account or every account
 /// with items in the look-back. A regenerated week keeps its review. Nothing is posted.
@@ -49,7 +57,7 @@ pub async fn weekly(
     account: Option<AccountId>,
     now: DateTime<Utc>,
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
-    weekly_with_posts(store, settings, week, account, now, &|_, _| Vec::new()).await
+    weekly_with_posts(store, settings, week, account, now, &|_, _, _| Vec::new()).await
 }
 
 /// [`weekly`], with the posts of each summary enqueued in the transaction that stores
@@ -81,6 +89,7 @@ pub async fn weekly_with_posts(
         ..WeeklyReport::default()
     };
     let mut summaries = Vec::with_capacity(items.len());
+    let mut news: BTreeMap<AccountId, WeekNews> = BTreeMap::new();
     let today = day_of(now, tz);
     for (acct, acct_items) in &items {
         let learned = insight::learn(acct_items, settings);
@@ -94,21 +103,35 @@ pub async fn weekly_with_posts(
                 Step::Repropose { .. } => report.reproposed += 1,
             }
         }
+        let open_before: Vec<i64> = existing
+            .iter()
+            .filter(|c| c.state == State::Proposed)
+            .map(|c| c.id)
+            .collect();
         let mut current = if steps.is_empty() {
             existing
         } else {
             store.apply_candidate_steps(*acct, &steps, now).await?;
             store.candidates(Scope::Account(*acct)).await?
         };
+        let mut acct_news = WeekNews::default();
         for c in current.iter_mut() {
             if let Some(next) = advance_validation(store, settings, c, today, now).await? {
-                match next.state {
-                    State::Validating if next.report.is_some() => report.validation_reports += 1,
-                    _ => report.validations_started += 1,
+                if next.report.is_some() {
+                    report.validation_reports += 1;
+                    acct_news.reported.push(next.clone());
+                } else {
+                    report.validations_started += 1;
                 }
                 *c = next;
             }
         }
+        acct_news.proposed = current
+            .iter()
+            .filter(|c| c.state == State::Proposed && !open_before.contains(&c.id))
+            .cloned()
+            .collect();
+        news.insert(*acct, acct_news);
         let counts = Counts::of_week(acct_items, week);
         let week_pnl = pnl.get(acct).copied().unwrap_or(Money::ZERO);
         summaries.push(summary_of(
@@ -121,7 +144,9 @@ pub async fn weekly_with_posts(
             &settings.learning.candidate_label,
         ));
     }
-    report.posted = store.save_summaries(&summaries, posts, now).await?;
+    let none = WeekNews::default();
+    let with_news = |id: i64, s: &NewSummary| posts(id, s, news.get(&s.account).unwrap_or(&none));
+    report.posted = store.save_summaries(&summaries, &with_news, now).await?;
     Ok((report, summaries))
 }
 

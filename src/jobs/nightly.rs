@@ -27,9 +27,10 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 
-use crate::bot::{Outgoing, keyboards, messages};
+use crate::bot::{Outgoing, posts};
 use crate::config::Settings;
 use crate::domain::AccountId;
+use crate::jobs::learning::WeekNews;
 use crate::jobs::schedule::{Clock, Job, JobBodies, Slot};
 use crate::learning::summary::Week;
 use crate::store::{MatchFilter, MatchRecord, NewMessage, NewSummary, Store};
@@ -240,12 +241,20 @@ pub async fn weekly_summary(
     week: Week,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let posts = |id: i64, s: &NewSummary| {
-        if served(settings, s.account) {
-            summary_posts(id, s.account, &s.text, week, now)
-        } else {
-            Vec::new()
+    let posts = |id: i64, s: &NewSummary, news: &WeekNews| {
+        if !served(settings, s.account) {
+            return Vec::new();
         }
+        posts::weekly_posts(s.account, week, id, &s.text, news)
+            .into_iter()
+            .map(|(dedupe_key, payload)| NewMessage {
+                account: s.account,
+                dedupe_key,
+                kind: "weekly_summary".to_owned(),
+                payload,
+                send_after: now,
+            })
+            .collect()
     };
     let (report, _) =
         crate::jobs::learning::weekly_with_posts(store, settings, week, None, now, &posts)
@@ -254,41 +263,6 @@ pub async fn weekly_summary(
     tracing::info!(week = %week.label(), accounts = report.accounts, patterns = report.patterns,
         proposed = report.proposed, "weekly summaries generated");
     Ok(report.posted)
-}
-
-/// The posts of one stored summary: its text (plain, escaped here) in as many messages
-/// as the length limit needs, the last with the "mark reviewed" button.
-fn summary_posts(
-    id: i64,
-    account: AccountId,
-    text: &str,
-    week: Week,
-    now: DateTime<Utc>,
-) -> Vec<NewMessage> {
-    let parts = messages::split(&messages::esc(text), messages::MAX_MESSAGE);
-    let last = parts.len().saturating_sub(1);
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, html)| NewMessage {
-            account,
-            dedupe_key: if i == 0 {
-                format!("summary:{account}:{}", week.label())
-            } else {
-                format!("summary:{account}:{}:{i}", week.label())
-            },
-            kind: "weekly_summary".to_owned(),
-            payload: Outgoing::Text {
-                html,
-                keyboard: if i == last {
-                    keyboards::reviewed(id)
-                } else {
-                    Vec::new()
-                },
-            },
-            send_after: now,
-        })
-        .collect()
 }
 
 #[cfg(test)]
