@@ -458,6 +458,61 @@ fn one_reason_given_most_of_the_time_dominates() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+fn a_symbol_that_only_has_low_premiums_is_explained_by_the_premium_floor() {
+    // F always pays under $0.30 and is always rejected, like every other cheap premium:
+    // "avoids F" would only restate the floor.
+    let items: Vec<Item> = consents(1, 150)
+        .into_iter()
+        .map(|i| {
+            let id = i.match_id;
+            let i = if id % 5 == 0 {
+                i.symbol("F").premium(10 + id % 19)
+            } else {
+                i.symbol(["AAPL", "MSFT", "SPY", "NVDA"][(id % 4) as usize])
+                    .premium(15 + (id * 37) % 200)
+            };
+            let cheap = i.rec.as_ref().unwrap().premium < cents(30);
+            if cheap { i.reject() } else { i }
+        })
+        .collect();
+    let patterns = detect(&items, &PatternConfig::default());
+    assert_eq!(
+        keys(&patterns),
+        vec![(PatternKey::LowPremiumRejection, None)],
+        "{patterns:#?}"
+    );
+    let detection = run(&items, &PatternConfig::default());
+    let f = detection
+        .tests
+        .iter()
+        .find(|t| t.subject.as_deref() == Some("F"))
+        .unwrap();
+    assert!(f.q_value <= 0.05 && !f.reported);
+}
+
+#[test]
+fn a_reported_dte_habit_is_not_restated_as_a_weekday_effect() {
+    // The trader moves expiries on Mondays only — a DTE habit; the Monday divergences are
+    // those same modifications.
+    let items: Vec<Item> = consents(1, 100)
+        .into_iter()
+        .map(|i| {
+            if i.match_id % 5 == 1 {
+                i.modify_dte(7)
+            } else {
+                i
+            }
+        })
+        .collect();
+    let patterns = detect(&items, &PatternConfig::default());
+    assert_eq!(
+        keys(&patterns),
+        vec![(PatternKey::DteShift, None)],
+        "{patterns:#?}"
+    );
+}
+
+#[test]
 fn q_values_are_benjamini_hochberg_over_every_test_of_the_run() {
     let items = simulate(&Trader::Symbol("TSLA"), 7);
     let detection = run(&items, &PatternConfig::default());
