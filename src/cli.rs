@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
@@ -168,9 +168,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     let tz = settings.tz;
     let now = Utc::now();
     match cli.command {
-        Command::Run => bail!(
-            "the Telegram bot is not part of this build yet; use the other commands (see rlhf-bot --help)"
-        ),
+        Command::Run => crate::startup::run(settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Demo {
             persona,
             weeks,

@@ -4,10 +4,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::Weekday;
 use chrono_tz::Tz;
 
 use crate::domain::ResponseWindow;
 use crate::domain::reconcile::MatchRules;
+use crate::jobs::schedule::SlotSpec;
+use crate::store::RetryPolicy;
 
 /// A setting that is present but unusable.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +30,50 @@ pub struct Settings {
     pub allowed_user_ids: Vec<i64>,
     pub tz: Tz,
     pub rules: MatchRules,
+    /// When the scheduled jobs run and how they are retried.
+    pub schedule: ScheduleSettings,
+    /// Webhook mode when set; long polling otherwise.
+    pub webhook: Option<WebhookSettings>,
+    /// How long one Bot API request may take before it counts as failed.
+    pub send_timeout: std::time::Duration,
+    /// How learning looks at the data.
     pub learning: LearningSettings,
+}
+
+/// The scheduler's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSettings {
+    /// `RECONCILE_AT`, default Mon–Fri 21:00.
+    pub reconcile_at: SlotSpec,
+    /// `TRACK_AT`, default Mon–Fri 22:00.
+    pub track_at: SlotSpec,
+    /// `SUMMARY_AT`, default Sat 09:00.
+    pub summary_at: SlotSpec,
+    /// `CATCH_UP_HOURS`: how late a run missed while the bot was down may still start.
+    pub catch_up: chrono::Duration,
+    /// `JOB_MAX_ATTEMPTS`, `JOB_RETRY_MINUTES`, `JOB_LEASE_MINUTES`.
+    pub policy: RetryPolicy,
+}
+
+/// Webhook mode: Telegram posts updates to `url`, the bot listens on `listen`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_URL`: the public HTTPS URL Telegram calls.
+    pub url: String,
+    /// `WEBHOOK_LISTEN`: the local address to listen on (default `0.0.0.0:8443`).
+    pub listen: std::net::SocketAddr,
+    /// `WEBHOOK_SECRET`: checked against Telegram's `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret: String,
+}
+
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &self.url)
+            .field("listen", &self.listen)
+            .field("secret", &"<set>")
+            .finish()
+    }
 }
 
 /// How learning looks at the data.
@@ -57,6 +103,9 @@ impl fmt::Debug for Settings {
             .field("allowed_user_ids", &self.allowed_user_ids)
             .field("tz", &self.tz)
             .field("rules", &self.rules)
+            .field("schedule", &self.schedule)
+            .field("webhook", &self.webhook)
+            .field("send_timeout", &self.send_timeout)
             .field("learning", &self.learning)
             .finish()
     }
@@ -143,6 +192,87 @@ impl Settings {
                 1000,
             )?,
         };
+        const WEEKDAYS: [Weekday; 5] = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ];
+        let spec = |name: &'static str, default: &str, days: &[Weekday]| {
+            let value = get(name).unwrap_or_else(|| default.to_owned());
+            SlotSpec::parse(&value, days).map_err(|e| ConfigError {
+                name,
+                value: value.clone(),
+                why: format!("{e} (e.g. `21:00` for Mon–Fri, `Sat 09:00`, `Mon-Fri 21:00`)"),
+            })
+        };
+        let defaults = RetryPolicy::default();
+        let schedule = ScheduleSettings {
+            reconcile_at: spec("RECONCILE_AT", "21:00", &WEEKDAYS)?,
+            track_at: spec("TRACK_AT", "22:00", &WEEKDAYS)?,
+            summary_at: spec("SUMMARY_AT", "Sat 09:00", &[Weekday::Sat])?,
+            catch_up: chrono::Duration::hours(number(&get, "CATCH_UP_HOURS", 12, 0, 24 * 7)?),
+            policy: RetryPolicy {
+                max_attempts: number(&get, "JOB_MAX_ATTEMPTS", defaults.max_attempts, 1, 20)?,
+                backoff: chrono::Duration::minutes(number(
+                    &get,
+                    "JOB_RETRY_MINUTES",
+                    defaults.backoff.num_minutes(),
+                    1,
+                    24 * 60,
+                )?),
+                lease: chrono::Duration::minutes(number(
+                    &get,
+                    "JOB_LEASE_MINUTES",
+                    defaults.lease.num_minutes(),
+                    1,
+                    24 * 60,
+                )?),
+            },
+        };
+        let webhook = match get("WEBHOOK_URL") {
+            None => None,
+            Some(url) => {
+                if !url.starts_with("https://") && !url.starts_with("http://") {
+                    return Err(ConfigError {
+                        name: "WEBHOOK_URL",
+                        value: url,
+                        why: "expected the public https:// URL Telegram should call".to_owned(),
+                    });
+                }
+                let listen_text =
+                    get("WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8443".to_owned());
+                let listen = listen_text.parse().map_err(|_| ConfigError {
+                    name: "WEBHOOK_LISTEN",
+                    value: listen_text.clone(),
+                    why: "expected an address and port such as 0.0.0.0:8443".to_owned(),
+                })?;
+                let secret = get("WEBHOOK_SECRET").ok_or_else(|| ConfigError {
+                    name: "WEBHOOK_SECRET",
+                    value: String::new(),
+                    why:
+                        "must be set with WEBHOOK_URL (1–256 characters of A–Z, a–z, 0–9, _ and -)"
+                            .to_owned(),
+                })?;
+                let secret_ok = (1..=256).contains(&secret.len())
+                    && secret
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !secret_ok {
+                    return Err(ConfigError {
+                        name: "WEBHOOK_SECRET",
+                        value: "<hidden>".to_owned(),
+                        why: "must be 1–256 characters of A–Z, a–z, 0–9, _ and -".to_owned(),
+                    });
+                }
+                Some(WebhookSettings {
+                    url,
+                    listen,
+                    secret,
+                })
+            }
+        };
         let learning = LearningSettings {
             lookback_weeks: number(&get, "LEARNING_LOOKBACK_WEEKS", 8, 1, 104)?,
             candidate_label: get("CANDIDATE_LABEL").unwrap_or_else(|| "V4".to_owned()),
@@ -154,6 +284,16 @@ impl Settings {
             allowed_user_ids,
             tz,
             rules,
+            schedule,
+            webhook,
+            send_timeout: std::time::Duration::from_secs(number(
+                &get,
+                "SEND_TIMEOUT_SECS",
+                30,
+                // Long polling asks Telegram to hold getUpdates for 10 s.
+                15,
+                600,
+            )?),
             learning,
         })
     }
@@ -202,6 +342,40 @@ mod tests {
         assert_eq!(s.tz, chrono_tz::America::Los_Angeles);
         assert!(s.allowed_user_ids.is_empty());
         assert_eq!(s.rules, MatchRules::default());
+        assert_eq!(
+            s.schedule.reconcile_at.to_string(),
+            "Mon,Tue,Wed,Thu,Fri 21:00"
+        );
+        assert_eq!(s.schedule.track_at.to_string(), "Mon,Tue,Wed,Thu,Fri 22:00");
+        assert_eq!(s.schedule.summary_at.to_string(), "Sat 09:00");
+        assert_eq!(s.schedule.catch_up, chrono::Duration::hours(12));
+        assert!(s.webhook.is_none());
+    }
+
+    #[test]
+    fn schedule_and_webhook_settings_are_read_and_checked() {
+        let s = settings(&[
+            ("RECONCILE_AT", "Mon-Sat 20:30"),
+            ("CATCH_UP_HOURS", "3"),
+            ("WEBHOOK_URL", "https://bot.example.com/tg"),
+            ("WEBHOOK_SECRET", "s3cret_value"),
+        ])
+        .unwrap();
+        assert_eq!(s.schedule.reconcile_at.days.len(), 6);
+        assert_eq!(s.schedule.catch_up, chrono::Duration::hours(3));
+        let w = s.webhook.clone().unwrap();
+        assert_eq!(w.listen.to_string(), "0.0.0.0:8443");
+        assert!(!format!("{s:?}").contains("s3cret_value"));
+        let e = settings(&[("SUMMARY_AT", "Saturday morning")]).unwrap_err();
+        assert_eq!(e.name, "SUMMARY_AT");
+        let e = settings(&[("WEBHOOK_URL", "https://bot.example.com/tg")]).unwrap_err();
+        assert_eq!(e.name, "WEBHOOK_SECRET");
+        let e = settings(&[
+            ("WEBHOOK_URL", "https://bot.example.com/tg"),
+            ("WEBHOOK_SECRET", "has spaces"),
+        ])
+        .unwrap_err();
+        assert!(!e.to_string().contains("has spaces"));
     }
 
     #[test]
@@ -231,5 +405,37 @@ mod tests {
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://rlhf.db"), "sqlite://rlhf.db");
         assert_eq!(s.allowed_user_ids, Vec::<i64>::new());
+    }
+
+    #[test]
+    fn env_example_documents_every_setting_and_its_values_are_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");
+        let example: HashMap<String, String> = dotenvy::from_path_iter(path)
+            .expect(".env.example exists")
+            .map(|kv| kv.expect("a valid .env line"))
+            .collect();
+        let text = std::fs::read_to_string(path).unwrap();
+        let source = include_str!("config.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap_or(source.len())];
+        // Every quoted NAME the settings read (`"SCHEDULE_TZ"`) is in the example.
+        let names: Vec<&str> = source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| {
+                w.len() > 4
+                    && w.contains('_')
+                    && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .collect();
+        assert!(names.len() > 15, "{names:?}");
+        for name in names {
+            assert!(
+                text.contains(name),
+                "{name} is not documented in .env.example"
+            );
+        }
+        let s = Settings::from_lookup(|k| example.get(k).cloned()).expect("the example is valid");
+        assert_eq!(s.schedule.summary_at.to_string(), "Sat 09:00");
     }
 }

@@ -10,4 +10,5 @@ pub mod import;
 pub mod jobs;
 pub mod learning;
 pub mod sim;
+pub mod startup;
 pub mod store;

@@ -2,6 +2,8 @@
 //! planted persona habits that the project's own reconciliation and outcome tracking
 //! bring to light.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
@@ -195,6 +197,15 @@ fn a_trader_who_does_everything_as_told_consents_to_everything() {
         for (day, m) in &all {
             assert_eq!(m.match_type, MatchType::Consent, "seed {seed} {day}: {m:?}");
         }
+        let window = MatchRules::default().window;
+        let execs = out.stored_executions();
+        for j in &judged {
+            let sent = day_of(j.rec.created_at, out.tz);
+            for id in &j.m.executions {
+                let traded = day_of(execs[(*id - 1) as usize].executed_at, out.tz);
+                assert!(window.contains(sent, traded), "{sent} → {traded}");
+            }
+        }
     }
 }
 
@@ -247,7 +258,7 @@ fn premiums_spread_from_dimes_to_dollars_so_a_thirty_cent_floor_matters() {
         premiums[n - 1]
     );
     assert!(
-        premiums[n - 1] <= Money::from_dollars(12),
+        premiums[n - 1] <= Money::from_dollars(15),
         "{}",
         premiums[n - 1]
     );
@@ -455,6 +466,16 @@ fn every_position_settles_once_its_expiration_close_exists() {
                 statuses.contains_key(&OutcomeStatus::Assigned),
                 "{statuses:?}"
             );
+            assert!(
+                statuses
+                    .get(&OutcomeStatus::Closed)
+                    .is_some_and(|n| *n > 10)
+            );
+            // The simulated algorithm and trader never roll.
+            assert!(
+                !statuses.contains_key(&OutcomeStatus::Rolled),
+                "{statuses:?}"
+            );
         }
     }
 }
@@ -561,4 +582,158 @@ fn planted_truth_names_each_personas_habit() {
         Some(AVOIDED_SYMBOL.to_owned())
     );
     assert!(run(1, Persona::AvoidsEarnings).planted.avoids_earnings);
+}
+
+#[test]
+fn a_midweek_start_in_another_zone_keeps_every_record_on_its_day() {
+    // New York changes to daylight saving time on 2025-03-09, inside these weeks.
+    let tz = chrono_tz::America::New_York;
+    let out = simulate(&SimConfig {
+        start: NaiveDate::from_ymd_opt(2025, 2, 26).unwrap(),
+        tz,
+        weeks: 3,
+        ignore_rate: 0.0,
+        independent_rate: 0.0,
+        ..config(9, Persona::Faithful)
+    });
+    assert_eq!(out.start, NaiveDate::from_ymd_opt(2025, 2, 24).unwrap());
+    let first = out.recommendations.first().unwrap();
+    assert_eq!(day_of(first.created_at, tz), out.start);
+    assert_eq!(first.created_at.with_timezone(&tz).hour(), 9);
+    for e in out.executions.iter().filter(|e| e.action.is_lifecycle()) {
+        assert_eq!(day_of(e.executed_at, tz), e.contract.expiration);
+    }
+    let (_, all) = reconcile(&out);
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
+}
+
+/// One match as both the store and the pure core can state it.
+type MatchKey = (
+    NaiveDate,
+    MatchType,
+    Option<String>,
+    Vec<String>,
+    Vec<String>,
+);
+
+async fn a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does(db: &common::TestDb) {
+    use rlhf_bot::jobs;
+    use rlhf_bot::store::{MatchFilter, RowOutcome};
+    let out = simulate(&SimConfig {
+        weeks: 3,
+        ..config(11, Persona::Combined)
+    });
+    let (tz, now) = (out.tz, common::now());
+    db.store.bind_zone(tz).await.unwrap();
+    for n in 0..out.week_count() {
+        let w = out.week(n);
+        let inserted = |rows: Vec<RowOutcome>| rows.iter().all(|r| *r == RowOutcome::Inserted);
+        let store = &db.store;
+        assert!(inserted(
+            store
+                .insert_recommendations(&w.recommendations, tz, now)
+                .await
+                .unwrap()
+        ));
+        assert!(inserted(
+            store
+                .insert_executions(&w.executions, tz, now)
+                .await
+                .unwrap()
+        ));
+        assert!(inserted(store.insert_prices(&w.prices, now).await.unwrap()));
+        for day in (w.start + chrono::Duration::weeks(i64::from(n)))
+            .iter_days()
+            .take(7)
+        {
+            jobs::reconcile::run_day(store, &MatchRules::default(), tz, day, None, now)
+                .await
+                .unwrap();
+        }
+    }
+    let mut stored: Vec<MatchKey> = db
+        .store
+        .matches(&MatchFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                m.day,
+                m.match_type,
+                m.recommendation,
+                m.executions,
+                m.modifications,
+            )
+        })
+        .collect();
+    let (_, all) = reconcile(&out);
+    let mut pure: Vec<MatchKey> = all
+        .into_iter()
+        .map(|(day, m)| {
+            let rec = m
+                .recommendation
+                .map(|id| out.recommendations[(id - 1) as usize].external_id.clone());
+            let refs = m
+                .executions
+                .iter()
+                .map(|id| out.executions[(*id - 1) as usize].broker_ref.clone())
+                .collect();
+            (day, m.match_type, rec, refs, m.modifications)
+        })
+        .collect();
+    stored.iter_mut().for_each(|m| m.3.sort());
+    pure.iter_mut().for_each(|m| m.3.sort());
+    stored.sort();
+    pure.sort();
+    assert!(pure.iter().any(|m| m.1 == MatchType::Modify));
+    assert_eq!(stored, pure);
+
+    let report = jobs::outcomes::run(&db.store, tz, out.last_day().unwrap(), None, now)
+        .await
+        .unwrap();
+    assert!(report.matches > 0);
+    for status in report.statuses.keys() {
+        let s: OutcomeStatus = status.parse().unwrap();
+        assert!(s.is_final(), "{:?}", report.statuses);
+    }
+}
+both!(
+    store_round_trip,
+    a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does
+);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn for_any_seed_and_start_an_obedient_trader_consents_and_every_trade_settles(
+        seed in proptest::prelude::any::<u64>(),
+        start_offset in 0i64..400,
+        weeks in 1u32..=3,
+        persona in proptest::sample::select(Persona::ALL.to_vec()),
+    ) {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(start_offset);
+        let cfg = SimConfig { seed, weeks, start, ..config(seed, persona) };
+        let out = simulate(&cfg);
+        proptest::prop_assert_eq!(out.start.weekday(), Weekday::Mon);
+        proptest::prop_assert!(out.start <= start && start < out.start + chrono::Duration::weeks(1));
+        // Every short the trader opened is closed by a buy-back or reported at expiry.
+        let mut open: BTreeMap<_, i64> = BTreeMap::new();
+        for e in &out.executions {
+            let n = open.entry(e.contract.clone()).or_default();
+            if e.action == ExecAction::SellToOpen { *n += e.contracts } else { *n -= e.contracts }
+        }
+        proptest::prop_assert!(open.values().all(|n| *n == 0), "{:?}", open);
+        let obedient = simulate(&SimConfig {
+            ignore_rate: 0.0,
+            independent_rate: 0.0,
+            persona: Persona::Faithful,
+            ..cfg
+        });
+        let (judged, all) = reconcile(&obedient);
+        proptest::prop_assert_eq!(judged.len(), obedient.recommendations.len());
+        proptest::prop_assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
+    }
 }

@@ -1,6 +1,38 @@
 //! The Telegram bot: the dptree schema, commands, handlers, keyboards, replies, charts
 //! and the sender that drains the outbox.
+//!
+//! Entry points for `run`: [`dispatcher`] (the real dispatcher with every dependency),
+//! [`register_commands`] (the menu), and [`posts`] (the messages scheduled jobs enqueue).
 
+pub mod charts;
+pub mod commands;
+pub mod dialogue;
+pub mod handlers;
+pub mod keyboards;
+pub mod messages;
 pub mod outgoing;
+pub mod posts;
+pub mod schema;
+pub mod sender;
 
 pub use outgoing::{Button, Outgoing};
+pub use schema::{dispatcher, register_commands, schema};
+
+/// The bot as the program uses it: throttled to Telegram's limits.
+pub type TgBot = teloxide::adaptors::Throttle<teloxide::Bot>;
+
+/// Errors of the bot layer. Handlers turn the trader's mistakes into replies; what
+/// reaches the dispatcher is logged.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("bad argument: {0}")]
+    Arg(commands::ArgError),
+    #[error(transparent)]
+    Reason(#[from] crate::domain::ReasonError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("a Telegram request failed: {0}")]
+    Request(#[from] teloxide::RequestError),
+    #[error("the dialogue state cannot be stored: {0}")]
+    Dialogue(#[from] dialogue::DialogueStorageError),
+}

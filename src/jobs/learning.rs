@@ -15,7 +15,7 @@ use crate::learning::candidates::{
 };
 use crate::learning::insight;
 use crate::learning::summary::{Counts, Digest, Week, render};
-use crate::store::{NewSummary, Result, Scope, Store, Transition};
+use crate::store::{NewMessage, NewSummary, Result, Scope, Store, Transition};
 
 /// What a weekly run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -28,6 +28,8 @@ pub struct WeeklyReport {
     pub reproposed: usize,
     pub validations_started: usize,
     pub validation_reports: usize,
+    /// Messages enqueued for the chats (new ones; a re-run adds none).
+    pub posted: usize,
 }
 
 /// The days the patterns of `week` are computed over.
@@ -35,14 +37,30 @@ pub fn lookback(week: Week, weeks: u32) -> (NaiveDate, NaiveDate) {
     (week.minus(weeks.saturating_sub(1)).monday(), week.sunday())
 }
 
+/// The messages a stored summary (with its row id) is posted as.
+pub type SummaryPosts<'a> = dyn Fn(i64, &NewSummary) -> Vec<NewMessage> + Sync + 'a;
+
 /// Generates (or regenerates) the summaries of `week`, for one account or every account
-/// with items in the look-back. A regenerated week keeps its review.
+/// with items in the look-back. A regenerated week keeps its review. Nothing is posted.
 pub async fn weekly(
     store: &Store,
     settings: &Settings,
     week: Week,
     account: Option<AccountId>,
     now: DateTime<Utc>,
+) -> Result<(WeeklyReport, Vec<NewSummary>)> {
+    weekly_with_posts(store, settings, week, account, now, &|_, _| Vec::new()).await
+}
+
+/// [`weekly`], with the posts of each summary enqueued in the transaction that stores
+/// the summaries (the Saturday job).
+pub async fn weekly_with_posts(
+    store: &Store,
+    settings: &Settings,
+    week: Week,
+    account: Option<AccountId>,
+    now: DateTime<Utc>,
+    posts: &SummaryPosts<'_>,
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
     let tz = settings.tz;
     let (from, to) = lookback(week, settings.learning.lookback_weeks);
@@ -103,7 +121,7 @@ pub async fn weekly(
             &settings.learning.candidate_label,
         ));
     }
-    store.save_summaries(&summaries, now).await?;
+    report.posted = store.save_summaries(&summaries, posts, now).await?;
     Ok((report, summaries))
 }
 

@@ -2,5 +2,7 @@
 //! store, the settings it needs and `now`.
 
 pub mod learning;
+pub mod nightly;
 pub mod outcomes;
 pub mod reconcile;
+pub mod schedule;

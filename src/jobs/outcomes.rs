@@ -7,9 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::domain::outcome::{Book, outcomes_for};
+use crate::domain::outcome::{Book, Outcome, outcomes_for};
 use crate::domain::{AccountId, day_of};
-use crate::store::{Result, Store};
+use crate::store::{MatchRecord, NewMessage, Result, Scope, Store};
 
 /// What a tracking run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -26,6 +26,21 @@ pub async fn run(
     as_of: NaiveDate,
     account: Option<AccountId>,
     now: DateTime<Utc>,
+) -> Result<OutcomeReport> {
+    run_with_posts(store, tz, as_of, account, now, |_, _| Vec::new()).await
+}
+
+/// [`run`], and enqueues what `posts` makes of each account's matches whose outcomes
+/// became final in this run (each carrying its new outcomes) in the transaction that
+/// writes them, so a crash cannot lose the posts: final outcomes are never recomputed,
+/// a later run would not see them again.
+pub async fn run_with_posts(
+    store: &Store,
+    tz: Tz,
+    as_of: NaiveDate,
+    account: Option<AccountId>,
+    now: DateTime<Utc>,
+    posts: impl Fn(AccountId, &[MatchRecord]) -> Vec<NewMessage>,
 ) -> Result<OutcomeReport> {
     let (inputs, closes) = store.outcome_inputs(as_of, account, tz).await?;
     let mut rows = Vec::new();
@@ -52,6 +67,29 @@ pub async fn run(
             }
         }
     }
-    store.write_outcomes(&rows, now).await?;
+    let mut settled: BTreeMap<AccountId, BTreeMap<i64, Vec<Outcome>>> = BTreeMap::new();
+    for (account, id, o) in &rows {
+        if o.status.is_final() {
+            settled
+                .entry(*account)
+                .or_default()
+                .entry(*id)
+                .or_default()
+                .push(o.clone());
+        }
+    }
+    let mut messages: Vec<NewMessage> = Vec::new();
+    for (account, by_match) in settled {
+        let mut records = Vec::with_capacity(by_match.len());
+        for (id, outcomes) in by_match {
+            let mut m = store.match_detail(id, Scope::Account(account)).await?;
+            m.outcomes = Some(outcomes);
+            records.push(m);
+        }
+        messages.extend(posts(account, &records));
+    }
+    store
+        .write_outcomes_and_enqueue(&rows, &messages, now)
+        .await?;
     Ok(report)
 }

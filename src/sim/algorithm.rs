@@ -16,7 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use super::black_scholes::{self, Inputs};
 use super::market::{Market, Series, dollars, money_f64};
 use super::{local_time, round_to};
-use crate::domain::{AccountId, Contract, Money, RecAction, RecContext, Recommendation, Right};
+use crate::domain::{
+    AccountId, Contract, Money, RecAction, RecContext, Recommendation, Right, Symbol,
+};
 
 /// The delta the algorithm sells.
 pub const TARGET_DELTA: f64 = 0.30;
@@ -63,14 +65,19 @@ impl Algorithm {
 
     /// The recommendations of the morning of weekday `index`, in time order: buy-backs
     /// of the account's `holdings` first, then 3–6 sales.
+    ///
+    /// A buy-back waits for a day without a sale on its underlying: a close and an open
+    /// on one underlying and day read as a roll, and this algorithm does not roll.
     pub fn morning(
         &mut self,
         market: &Market,
         index: usize,
         holdings: &BTreeMap<Contract, Holding>,
     ) -> Vec<Recommendation> {
-        let mut out = self.buy_backs(market, index, holdings);
-        out.extend(self.sales(market, index));
+        let sales = self.sales(market, index);
+        let selling: BTreeSet<&Symbol> = sales.iter().map(|r| &r.contract.underlying).collect();
+        let mut out = self.buy_backs(market, index, holdings, &selling);
+        out.extend(sales);
         out
     }
 
@@ -79,6 +86,7 @@ impl Algorithm {
         market: &Market,
         index: usize,
         holdings: &BTreeMap<Contract, Holding>,
+        selling: &BTreeSet<&Symbol>,
     ) -> Vec<Recommendation> {
         let Some(target) = self.close_at_profit else {
             return Vec::new();
@@ -91,6 +99,7 @@ impl Algorithm {
             if holding.contracts <= 0
                 || contract.expiration <= date
                 || self.closing.contains(contract)
+                || selling.contains(&contract.underlying)
             {
                 continue;
             }
@@ -126,6 +135,7 @@ impl Algorithm {
                 context: self.context(
                     series,
                     index,
+                    contract,
                     delta,
                     format!(
                         "{:.0} % of the premium earned: buy back",
@@ -166,6 +176,7 @@ impl Algorithm {
                 pick.delta.abs(),
                 quote.iv_rank
             );
+            let context = self.context(series, index, &pick.contract, pick.delta, rationale);
             out.push(Recommendation {
                 account: self.account,
                 external_id: format!(
@@ -180,18 +191,27 @@ impl Algorithm {
                 contracts,
                 premium: pick.premium,
                 position: None,
-                context: self.context(series, index, pick.delta, rationale),
+                context,
             });
         }
         out
     }
 
-    fn context(&self, series: &Series, index: usize, delta: f64, rationale: String) -> RecContext {
+    /// What the algorithm saw: the open, the option's delta and implied volatility (with
+    /// earnings priced in), the day's IV rank and the next earnings date.
+    fn context(
+        &self,
+        series: &Series,
+        index: usize,
+        contract: &Contract,
+        delta: f64,
+        rationale: String,
+    ) -> RecContext {
         let quote = &series.quotes[index];
         RecContext {
             underlying_price: Some(dollars(quote.open)),
             delta: Some(round_to(delta, 3)),
-            iv: Some(round_to(quote.iv, 4)),
+            iv: Some(round_to(series.option_iv(index, contract.expiration), 4)),
             iv_rank: Some(round_to(quote.iv_rank, 1)),
             earnings_date: series.next_earnings(quote.date),
             algorithm_version: Some(self.version.clone()),
@@ -228,7 +248,7 @@ pub fn pick_strike(
         years: super::market::years_to(quote.date, expiration),
         rate: super::market::RATE,
         dividend: series.underlying.dividend,
-        vol: quote.iv,
+        vol: series.option_iv(index, expiration),
     };
     let ideal = black_scholes::strike_for_delta(right, target, &base)?;
     let steps = (ideal / money_f64(increment)).round() as i64;

@@ -1,7 +1,11 @@
 //! The simulated market: eight liquid underlyings with geometric-Brownian daily paths
 //! (an open and a close per weekday), a volatility that wanders, an implied volatility
-//! around it with an earnings run-up and crush, the IV rank over the past year, and
-//! quarterly earnings dates.
+//! a little above it, the IV rank over the past year, and quarterly earnings dates whose
+//! reports gap the next open.
+//!
+//! An option whose life spans an earnings report is priced with the report's expected
+//! move added to its variance, so its implied volatility is higher the closer its
+//! expiration: the market prices the gap, as a real one does.
 //!
 //! The universe mixes expensive and cheap underlyings on purpose: a 0.30-delta option
 //! on SPY is worth dollars, on SOFI or INTC cents, so premiums spread from about $0.10
@@ -21,6 +25,11 @@ pub const RATE: f64 = 0.045;
 const TRADING_DAYS: f64 = 252.0;
 /// Days of implied-volatility history before the first simulated day, for the IV rank.
 const WARM_UP_DAYS: usize = 252;
+/// An earnings gap moves the price as much as this many ordinary days, in standard
+/// deviations (about 2.5 typical daily moves).
+const EARNINGS_MOVE_DAYS: f64 = 2.5;
+/// How far implied volatility runs over realized: the premium option sellers earn.
+const VARIANCE_PREMIUM: f64 = 1.10;
 
 /// One underlying of the universe, as it looks on the first simulated day.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,7 +75,7 @@ pub const UNIVERSE: [Underlying; 8] = [
     },
     Underlying {
         symbol: "TSLA",
-        price: 250.0,
+        price: 220.0,
         vol: 0.55,
         dividend: 0.0,
         increment: Money::from_cents(250),
@@ -113,7 +122,7 @@ pub struct Quote {
     /// The morning price, when the algorithm and the trader look.
     pub open: f64,
     pub close: f64,
-    /// Implied volatility (annual, a fraction: 0.32 = 32 %).
+    /// Implied volatility without earnings (annual, a fraction: 0.32 = 32 %).
     pub iv: f64,
     /// Where `iv` stands in its past year's range, 0–100.
     pub iv_rank: f64,
@@ -141,6 +150,25 @@ impl Series {
     /// The first earnings date on or after `day`.
     pub fn next_earnings(&self, day: NaiveDate) -> Option<NaiveDate> {
         self.earnings.iter().copied().find(|e| *e >= day)
+    }
+
+    /// The standard deviation of the log gap an earnings report causes.
+    pub fn earnings_move(&self) -> f64 {
+        EARNINGS_MOVE_DAYS * self.underlying.vol / TRADING_DAYS.sqrt()
+    }
+
+    /// The implied volatility of an option bought on the morning of weekday `index`
+    /// and expiring on `expiration`: the day's volatility, plus the expected earnings
+    /// gap spread over the option's life when a report falls inside it.
+    pub fn option_iv(&self, index: usize, expiration: NaiveDate) -> f64 {
+        let q = &self.quotes[index];
+        let years = years_to(q.date, expiration);
+        let spans = super::persona::spans_earnings(q.date, expiration, self.next_earnings(q.date));
+        if spans && years > 0.0 {
+            (q.iv * q.iv + self.earnings_move().powi(2) / years).sqrt()
+        } else {
+            q.iv
+        }
     }
 }
 
@@ -207,7 +235,7 @@ impl Market {
             years: years_to(q.date, contract.expiration),
             rate: RATE,
             dividend: series.underlying.dividend,
-            vol: q.iv,
+            vol: series.option_iv(index, contract.expiration),
         }
     }
 }
@@ -223,6 +251,7 @@ pub fn dollars(x: f64) -> Money {
     Money::from_cents((x * 100.0).round() as i64)
 }
 
+/// Money as a model input.
 pub fn money_f64(m: Money) -> f64 {
     m.units() as f64 / crate::domain::money::SCALE as f64
 }
@@ -274,40 +303,33 @@ fn simulate_series(
         Vec::new()
     };
     // The volatility regime: log-deviation from the typical volatility, AR(1).
-    let mut regime = 0.25 * normal(rng);
+    let mut regime = 0.15 * normal(rng);
     let mut iv_noise = 0.0;
     let mut ivs: Vec<f64> = Vec::with_capacity(WARM_UP_DAYS + dates.len());
-    let mut step = |rng: &mut ChaCha8Rng, date: NaiveDate| -> (f64, f64) {
+    let mut step = |rng: &mut ChaCha8Rng| -> (f64, f64) {
         regime = 0.97 * regime + 0.05 * normal(rng);
         iv_noise = 0.8 * iv_noise + 0.04 * normal(rng);
         let vol = u.vol * regime.exp();
-        // Implied runs a little over realized, rises into earnings and drops after.
-        let mut iv = vol * 1.08 * iv_noise.exp();
-        if let Some(e) = earnings.iter().find(|e| **e >= date) {
-            let days = (*e - date).num_days();
-            if days <= 14 {
-                iv *= 1.0 + 0.35 * (1.0 - days as f64 / 14.0);
-            }
-        }
+        // Implied runs a little over realized (earnings are priced per option).
+        let iv = vol * VARIANCE_PREMIUM * iv_noise.exp();
         (vol, iv)
     };
-    let warm_start = start - Duration::days(WARM_UP_DAYS as i64 / 5 * 7);
-    for i in 0..WARM_UP_DAYS {
-        let (_, iv) = step(rng, weekday_at(warm_start, i));
+    for _ in 0..WARM_UP_DAYS {
+        let (_, iv) = step(rng);
         ivs.push(iv);
     }
     let mut price = u.price * (0.08 * normal(rng)).exp();
     let mut quotes = Vec::with_capacity(dates.len());
     let mut prev: Option<NaiveDate> = None;
     for &date in dates {
-        let (vol, iv) = step(rng, date);
+        let (vol, iv) = step(rng);
         ivs.push(iv);
         let daily = vol / TRADING_DAYS.sqrt();
         let drift = (0.08 - 0.5 * vol * vol) / TRADING_DAYS;
         // Overnight gap, then the session; an earnings report moves the next open.
         let mut gap = 0.35 * daily * normal(rng);
         if prev.is_some_and(|p| earnings.iter().any(|e| p <= *e && *e < date)) {
-            gap += 2.5 * u.vol / 16.0 * normal(rng);
+            gap += EARNINGS_MOVE_DAYS * u.vol / TRADING_DAYS.sqrt() * normal(rng);
         }
         let open = price * (gap + 0.5 * drift).exp();
         let close = open * (0.94 * daily * normal(rng) + 0.5 * drift).exp();

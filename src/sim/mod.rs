@@ -10,6 +10,23 @@
 //! The market, the algorithm and the trader draw from three separate random streams of
 //! one seed: with the same seed every persona trades in the same market and is offered
 //! the same sales, so personas differ only by their habits.
+//!
+//! ```
+//! use rlhf_bot::sim::{Persona, SimConfig, simulate};
+//!
+//! let sim = simulate(&SimConfig {
+//!     persona: Persona::AddsWeek,
+//!     weeks: 2,
+//!     ..SimConfig::default()
+//! });
+//! for n in 0..sim.week_count() {
+//!     let week = sim.week(n);
+//!     // Import week.recommendations, week.executions and week.prices, then reconcile
+//!     // each of its days and track outcomes.
+//!     assert!(n >= 2 || !week.recommendations.is_empty());
+//! }
+//! assert_eq!(sim.planted.dte_shift_days, Some(7));
+//! ```
 
 pub mod algorithm;
 pub mod black_scholes;
@@ -134,7 +151,14 @@ pub fn simulate(cfg: &SimConfig) -> SimOutput {
                 .filter(|r| r.action == RecAction::SellToOpen)
                 .map(|r| (r.contract.underlying.clone(), r.contract.right))
                 .collect();
-            let busy: BTreeSet<_> = today.union(&yesterday).cloned().collect();
+            // A sale of its own must pair with no open recommendation (it would be a
+            // modify), and not fall on an underlying bought back today (a roll).
+            let mut busy: BTreeSet<_> = today.union(&yesterday).cloned().collect();
+            for r in recs.iter().filter(|r| r.action == RecAction::BuyToClose) {
+                for right in [Right::Put, Right::Call] {
+                    busy.insert((r.contract.underlying.clone(), right));
+                }
+            }
             trader.trade_on_own(&market, index, &busy);
             yesterday = today;
             recommendations.extend(recs);

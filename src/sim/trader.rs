@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::algorithm::{Holding, fridays_between, pick_strike};
 use super::local_time;
-use super::market::{Market, dollars};
+use super::market::{Market, Series, dollars};
 use super::persona::{DTE_SHIFT_DAYS, Offer, Persona, SHIFT_RATE};
 use crate::domain::{
     AccountId, Contract, ExecAction, Execution, Money, RecAction, Recommendation, Right, Symbol,
@@ -74,7 +74,7 @@ impl Trader {
         &self.positions
     }
 
-    /// Everything the broker recorded, in the order it happened per contract.
+    /// Everything the broker recorded, in the order it was recorded.
     pub fn into_executions(self) -> Vec<Execution> {
         self.executions
     }
@@ -146,13 +146,15 @@ impl Trader {
             return;
         }
         let date = market.date(index);
-        let Some(series) = market.series.choose(&mut self.rng) else {
+        // What is free today: an underlying and right no open recommendation covers.
+        let free: Vec<(&Series, Right)> = market
+            .series
+            .iter()
+            .flat_map(|s| [(s, Right::Put), (s, Right::Call)])
+            .filter(|(s, r)| !busy.contains(&(s.symbol.clone(), *r)))
+            .collect();
+        let Some(&(series, right)) = free.choose(&mut self.rng) else {
             return;
-        };
-        let right = if self.chance(0.6) {
-            Right::Put
-        } else {
-            Right::Call
         };
         let Some(&expiration) = fridays_between(date, 7, 28).choose(&mut self.rng) else {
             return;
@@ -160,9 +162,6 @@ impl Trader {
         let target = self.rng.random_range(0.20..0.35);
         let contracts = self.rng.random_range(1..=2i64);
         let minute = self.rng.random_range(11 * 60..15 * 60);
-        if busy.contains(&(series.symbol.clone(), right)) {
-            return;
-        }
         let Some(pick) = pick_strike(series, index, right, expiration, target) else {
             return;
         };

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
+use super::{NewMessage, Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
 use crate::domain::{AccountId, MatchType, Money, ReasonCode, Symbol};
 use crate::learning::candidates::{
     Candidate, LifecycleError, Proposal, State, Step, ValidationReport,
@@ -290,19 +290,27 @@ impl Store {
     }
 
     /// Stores summaries, replacing earlier versions of the same weeks but keeping their
-    /// review status and notes. One transaction.
-    pub async fn save_summaries(&self, summaries: &[NewSummary], now: DateTime<Utc>) -> Result<()> {
+    /// review status and notes, and enqueues the messages `posts` makes of each (given
+    /// its row id) — all in one transaction, so a summary is never stored without its
+    /// post or posted without being stored. Returns how many messages were new.
+    pub async fn save_summaries(
+        &self,
+        summaries: &[NewSummary],
+        posts: &(dyn Fn(i64, &NewSummary) -> Vec<NewMessage> + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         let at = ts(now);
+        let mut messages = Vec::new();
         for s in summaries {
-            sqlx::query(
+            let row = sqlx::query(
                 "INSERT INTO weekly_learning_summaries (account_id, year, week, counts, total, \
                  pnl, patterns, candidates, text, generated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (account_id, year, week) DO UPDATE SET counts = excluded.counts, \
                  total = excluded.total, pnl = excluded.pnl, patterns = excluded.patterns, \
                  candidates = excluded.candidates, text = excluded.text, \
-                 generated_at = excluded.generated_at",
+                 generated_at = excluded.generated_at RETURNING id",
             )
             .bind(s.account.0)
             .bind(i64::from(s.week.year))
@@ -314,11 +322,13 @@ impl Store {
             .bind(json_text(&s.candidates))
             .bind(s.text.clone())
             .bind(at.clone())
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            messages.extend(posts(row.try_get(0)?, s));
         }
+        let added = self.enqueue_in(&mut tx, &messages, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(added)
     }
 
     /// One week's summary of an account.

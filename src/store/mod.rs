@@ -6,14 +6,19 @@
 //! Stored forms: money as integer ten-thousandths of a dollar, timestamps as UTC text
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
+mod dialogues;
 mod imports;
 mod learning;
+mod ledger;
 mod matches;
+mod outbox;
 mod outcomes;
 mod reconcile;
 
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
+pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
+pub use outbox::{NewMessage, OutboxMessage, enqueue_in};
 pub use outcomes::OutcomeInputs;
 
 use std::str::FromStr;

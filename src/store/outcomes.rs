@@ -150,6 +150,17 @@ impl Store {
         rows: &[(AccountId, i64, Outcome)],
         now: DateTime<Utc>,
     ) -> Result<usize> {
+        self.write_outcomes_and_enqueue(rows, &[], now).await
+    }
+
+    /// [`Store::write_outcomes`], and enqueues `messages` (the posts reporting these
+    /// outcomes) in the same transaction: both are written, or neither.
+    pub async fn write_outcomes_and_enqueue(
+        &self,
+        rows: &[(AccountId, i64, Outcome)],
+        messages: &[super::NewMessage],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         for part in rows.chunks(400) {
             const COLS: usize = 15;
@@ -186,6 +197,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        super::enqueue_in(self.backend, &mut tx, messages, now).await?;
         tx.commit().await?;
         Ok(rows.len())
     }

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use rlhf_bot::domain::reconcile::MatchRules;
 use rlhf_bot::store::Store;
 
+pub mod telegram;
+
 pub const PG_ENV: &str = "TEST_POSTGRES_URL";
 
 pub struct TestDb {

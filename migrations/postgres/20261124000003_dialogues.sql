@@ -1,0 +1,7 @@
+-- The bot's conversation state per chat (e.g. waiting for the text of an `other`
+-- reason), as JSON, so that a restart does not forget what the trader was asked.
+CREATE TABLE bot_dialogues (
+    chat_id     BIGINT  PRIMARY KEY,
+    state       TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL
+);

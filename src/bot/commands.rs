@@ -1,0 +1,380 @@
+//! The chat commands (their doc comments are the `/help` text and the Telegram menu) and
+//! the parsing of their arguments into domain types.
+//!
+//! Each command takes the rest of its line as one string, parsed here, so that a wrong
+//! argument gets a specific one-line explanation with an example instead of teloxide's
+//! generic parse error.
+
+use chrono::NaiveDate;
+use teloxide::utils::command::BotCommands;
+
+use super::keyboards::MatchesQuery;
+use crate::domain::{MatchType, ReasonCode, Symbol};
+
+/// Everything the trader can type.
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    /// Start here: what this bot does.
+    Start(String),
+    /// The commands and their arguments.
+    Help(String),
+    /// Your numeric Telegram id (for ALLOWED_USER_IDS).
+    Myid(String),
+    /// Matches: [from=DATE] [to=DATE] [type=T] [symbol=S].
+    Matches(String),
+    /// One match with its outcomes: ID.
+    Match(String),
+    /// Record why you diverged: ID CODE [TEXT].
+    Reason(String),
+    /// Reconcile a day now: DATE.
+    Reconcile(String),
+    /// Track outcomes as of a day: DATE.
+    Track(String),
+    /// Weekly summaries: [YEAR].
+    Summaries(String),
+    /// One weekly summary: YEAR WEEK.
+    Summary(String),
+    /// Generate a weekly summary: YEAR WEEK.
+    Generate(String),
+    /// Mark a weekly summary reviewed: YEAR WEEK.
+    Review(String),
+    /// Proposed algorithm changes.
+    Candidates(String),
+    /// Decide on a candidate: ID implement|defer|reject [REASON].
+    Decide(String),
+    /// Divergence rate over time: [DAYS].
+    Divergence(String),
+    /// Algorithm accuracy, followed vs diverged: [DAYS].
+    Accuracy(String),
+    /// Most common modifications: [DAYS].
+    Modifications(String),
+    /// A chart: divergence | pnl.
+    Chart(String),
+    /// Stop what the bot is waiting for.
+    Cancel(String),
+}
+
+/// A wrong argument: what is wrong, and an example of a right one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct ArgError {
+    pub problem: String,
+    pub example: &'static str,
+}
+
+fn wrong(problem: impl Into<String>, example: &'static str) -> ArgError {
+    ArgError {
+        problem: problem.into(),
+        example,
+    }
+}
+
+/// Days an analytics command covers when none is given.
+pub const DEFAULT_DAYS: u32 = 30;
+/// The longest analytics window.
+pub const MAX_DAYS: u32 = 3650;
+
+/// Which chart `/chart` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    Divergence,
+    Pnl,
+}
+
+const EX_MATCHES: &str = "/matches from=2025-01-01 type=modify symbol=AAPL";
+const EX_MATCH: &str = "/match 12";
+const EX_REASON: &str = "/reason 12 timing   or   /reason 12 other waiting for CPI";
+const EX_DATE_RECONCILE: &str = "/reconcile 2025-01-31";
+const EX_DATE_TRACK: &str = "/track 2025-01-31";
+const EX_WEEK: &str = "/summary 2025 5";
+const EX_DAYS: &str = "/divergence 90";
+const EX_DECIDE: &str = "/decide 3 defer waiting for more data";
+const EX_CHART: &str = "/chart pnl";
+
+/// `/matches` arguments: `key=value` pairs, or bare words (a date is `from` then `to`, a
+/// match type is `type`, anything else a symbol).
+pub fn parse_matches(args: &str) -> Result<MatchesQuery, ArgError> {
+    let mut q = MatchesQuery::default();
+    for word in args.split_whitespace() {
+        let (key, value) = match word.split_once('=') {
+            Some((k, v)) => (Some(k.to_ascii_lowercase()), v),
+            None => (None, word),
+        };
+        match key.as_deref() {
+            Some("from") => q.from = Some(date(value, EX_MATCHES)?),
+            Some("to") => q.to = Some(date(value, EX_MATCHES)?),
+            Some("type") => q.match_type = Some(match_type(value)?),
+            Some("symbol") => q.symbol = Some(symbol(value)?),
+            Some(other) => {
+                return Err(wrong(
+                    format!("`{other}` is not a filter (use from, to, type or symbol)"),
+                    EX_MATCHES,
+                ));
+            }
+            None => {
+                if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                    if q.from.is_none() {
+                        q.from = Some(d);
+                    } else {
+                        q.to = Some(d);
+                    }
+                } else if let Ok(t) = value.parse::<MatchType>() {
+                    q.match_type = Some(t);
+                } else {
+                    q.symbol = Some(symbol(value)?);
+                }
+            }
+        }
+    }
+    if let (Some(f), Some(t)) = (q.from, q.to)
+        && f > t
+    {
+        return Err(wrong(format!("from {f} is after to {t}"), EX_MATCHES));
+    }
+    Ok(q)
+}
+
+/// `/match ID`.
+pub fn parse_match_id(args: &str) -> Result<i64, ArgError> {
+    let mut words = args.split_whitespace();
+    let id = words
+        .next()
+        .ok_or_else(|| wrong("give the match id", EX_MATCH))?;
+    let id = row_id(id, "match", EX_MATCH)?;
+    if words.next().is_some() {
+        return Err(wrong("give only the match id", EX_MATCH));
+    }
+    Ok(id)
+}
+
+/// `/reason ID CODE [TEXT]`: the match id, the code and the optional text (checked by
+/// `Reason::new` later).
+pub fn parse_reason(args: &str) -> Result<(i64, ReasonCode, Option<String>), ArgError> {
+    let args = args.trim();
+    let (id, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    if id.is_empty() {
+        return Err(wrong("give the match id and a reason code", EX_REASON));
+    }
+    let id = row_id(id, "match", EX_REASON)?;
+    let rest = rest.trim();
+    let (code, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if code.is_empty() {
+        return Err(wrong("give a reason code after the match id", EX_REASON));
+    }
+    let code = code
+        .parse::<ReasonCode>()
+        .map_err(|e| wrong(e.to_string(), EX_REASON))?;
+    let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    Ok((id, code, text))
+}
+
+/// `/reconcile DATE`.
+pub fn parse_reconcile_day(args: &str) -> Result<NaiveDate, ArgError> {
+    one_date(args, EX_DATE_RECONCILE)
+}
+
+/// `/track DATE`.
+pub fn parse_track_day(args: &str) -> Result<NaiveDate, ArgError> {
+    one_date(args, EX_DATE_TRACK)
+}
+
+/// `YEAR WEEK` (ISO week) for summaries; also `2025-W05`.
+pub fn parse_week(args: &str) -> Result<(i32, u32), ArgError> {
+    let words: Vec<&str> = args
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let [year, week] = words.as_slice() else {
+        return Err(wrong("give the year and the ISO week number", EX_WEEK));
+    };
+    let year: i32 = year
+        .parse()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .ok_or_else(|| wrong(format!("`{year}` is not a year"), EX_WEEK))?;
+    let week_s = week.trim_start_matches(['W', 'w']);
+    let week: u32 = week_s
+        .parse()
+        .ok()
+        .filter(|w| NaiveDate::from_isoywd_opt(year, *w, chrono::Weekday::Mon).is_some())
+        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))?;
+    Ok((year, week))
+}
+
+/// `/summaries [YEAR]`.
+pub fn parse_optional_year(args: &str) -> Result<Option<i32>, ArgError> {
+    let args = args.trim();
+    if args.is_empty() {
+        return Ok(None);
+    }
+    args.parse()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .map(Some)
+        .ok_or_else(|| wrong(format!("`{args}` is not a year"), "/summaries 2025"))
+}
+
+/// `[DAYS]` of the analytics commands, 1 to [`MAX_DAYS`], default [`DEFAULT_DAYS`].
+pub fn parse_days(args: &str) -> Result<u32, ArgError> {
+    let args = args.trim();
+    if args.is_empty() {
+        return Ok(DEFAULT_DAYS);
+    }
+    args.parse()
+        .ok()
+        .filter(|d| (1..=MAX_DAYS).contains(d))
+        .ok_or_else(|| {
+            wrong(
+                format!("`{args}` is not a number of days from 1 to {MAX_DAYS}"),
+                EX_DAYS,
+            )
+        })
+}
+
+/// `/decide ID implement|defer|reject [REASON]`.
+pub fn parse_decide(
+    args: &str,
+) -> Result<(i64, super::keyboards::Decision, Option<String>), ArgError> {
+    use super::keyboards::Decision;
+    let mut words = args.split_whitespace();
+    let id = words
+        .next()
+        .ok_or_else(|| wrong("give the candidate id and a decision", EX_DECIDE))?;
+    let id = row_id(id, "candidate", EX_DECIDE)?;
+    let decision = words
+        .next()
+        .ok_or_else(|| wrong("give a decision: implement, defer or reject", EX_DECIDE))?;
+    let decision = Decision::ALL
+        .into_iter()
+        .find(|d| d.as_str().eq_ignore_ascii_case(decision))
+        .ok_or_else(|| {
+            wrong(
+                format!("`{decision}` is not a decision (implement, defer or reject)"),
+                EX_DECIDE,
+            )
+        })?;
+    let text = words.collect::<Vec<_>>().join(" ");
+    Ok((id, decision, Some(text).filter(|t| !t.is_empty())))
+}
+
+/// `/chart divergence|pnl`.
+pub fn parse_chart(args: &str) -> Result<ChartKind, ArgError> {
+    match args.trim().to_ascii_lowercase().as_str() {
+        "divergence" => Ok(ChartKind::Divergence),
+        "pnl" | "p&l" => Ok(ChartKind::Pnl),
+        "" => Err(wrong("say which chart: divergence or pnl", EX_CHART)),
+        other => Err(wrong(
+            format!("`{other}` is not a chart (divergence or pnl)"),
+            EX_CHART,
+        )),
+    }
+}
+
+fn one_date(args: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
+    let args = args.trim();
+    if args.is_empty() {
+        return Err(wrong("give the day as YYYY-MM-DD", example));
+    }
+    date(args, example)
+}
+
+fn date(s: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| wrong(format!("`{s}` is not a date (YYYY-MM-DD)"), example))
+}
+
+fn match_type(s: &str) -> Result<MatchType, ArgError> {
+    s.parse()
+        .map_err(|e: crate::domain::UnknownName| wrong(e.to_string(), EX_MATCHES))
+}
+
+fn symbol(s: &str) -> Result<Symbol, ArgError> {
+    Symbol::parse(s).map_err(|_| wrong(format!("`{s}` is not a ticker symbol"), EX_MATCHES))
+}
+
+fn row_id(s: &str, what: &str, example: &'static str) -> Result<i64, ArgError> {
+    s.trim_start_matches('#')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            wrong(
+                format!("`{s}` is not a {what} id (a positive number)"),
+                example,
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn matches_filters_parse_as_pairs_or_bare_words() {
+        let q = parse_matches("from=2025-01-01 to=2025-01-31 type=modify symbol=aapl").unwrap();
+        assert_eq!(q.from, Some(day("2025-01-01")));
+        assert_eq!(q.to, Some(day("2025-01-31")));
+        assert_eq!(q.match_type, Some(MatchType::Modify));
+        assert_eq!(q.symbol.unwrap().as_str(), "AAPL");
+        let q = parse_matches("2025-01-01 2025-01-31 reject TSLA").unwrap();
+        assert_eq!(q.to, Some(day("2025-01-31")));
+        assert_eq!(q.match_type, Some(MatchType::Reject));
+        assert_eq!(parse_matches("").unwrap(), MatchesQuery::default());
+    }
+
+    #[test]
+    fn wrong_arguments_say_what_is_wrong_with_an_example() {
+        let cases: Vec<(Result<(), ArgError>, &str)> = vec![
+            (parse_matches("from=2025-13-01").map(drop), "not a date"),
+            (parse_matches("type=maybe").map(drop), "not a match type"),
+            (parse_matches("colour=red").map(drop), "not a filter"),
+            (parse_matches("2025-02-01 2025-01-01").map(drop), "is after"),
+            (parse_matches("$$$").map(drop), "not a ticker"),
+            (parse_match_id("").map(drop), "give the match id"),
+            (parse_match_id("abc").map(drop), "not a match id"),
+            (parse_match_id("-3").map(drop), "not a match id"),
+            (parse_match_id("3 4").map(drop), "only the match id"),
+            (parse_reason("12").map(drop), "give a reason code"),
+            (parse_reason("12 bored").map(drop), "not a reason code"),
+            (parse_reconcile_day("").map(drop), "YYYY-MM-DD"),
+            (parse_track_day("yesterday").map(drop), "not a date"),
+            (parse_week("2025").map(drop), "year and the ISO week"),
+            (parse_week("2025 54").map(drop), "not a week of 2025"),
+            (parse_days("0").map(drop), "number of days"),
+            (parse_decide("3 maybe").map(drop), "not a decision"),
+            (parse_chart("pie").map(drop), "not a chart"),
+        ];
+        for (result, expected) in cases {
+            let e = result.unwrap_err();
+            assert!(e.problem.contains(expected), "{e:?} should say {expected}");
+            assert!(e.example.starts_with('/'), "{e:?}");
+            assert!(!e.problem.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn reason_text_is_the_rest_of_the_line() {
+        assert_eq!(
+            parse_reason("12 other  waiting for CPI ").unwrap(),
+            (12, ReasonCode::Other, Some("waiting for CPI".to_owned()))
+        );
+        assert_eq!(
+            parse_reason("#7 premium_low").unwrap(),
+            (7, ReasonCode::PremiumLow, None)
+        );
+    }
+
+    #[test]
+    fn weeks_days_and_charts_parse() {
+        assert_eq!(parse_week("2025 5").unwrap(), (2025, 5));
+        assert_eq!(parse_week("2025-W05").unwrap(), (2025, 5));
+        assert_eq!(parse_days("").unwrap(), DEFAULT_DAYS);
+        assert_eq!(parse_days("90").unwrap(), 90);
+        assert_eq!(parse_chart(" PnL ").unwrap(), ChartKind::Pnl);
+    }
+}

@@ -1,0 +1,368 @@
+//! Inline keyboards and their callback data: typed values that encode to at most 64
+//! bytes and decode back, so a handler never looks at raw strings.
+//!
+//! Encodings (fields separated by `:`; `-` for an absent value):
+//! `r:MATCH:CODE` a reason · `m:PAGE:FROM:TO:TYPE:SYMBOL` a page of matches ·
+//! `c:CANDIDATE:DECISION` a candidate decision · `y:CANDIDATE` confirm implement ·
+//! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark reviewed · `x` dismiss.
+//! Every id is a row id; the handler checks it against the tapping account, so forged
+//! data can name nothing of another account's.
+
+use chrono::NaiveDate;
+
+use super::messages;
+use super::outgoing::Button;
+use crate::domain::{MatchType, ReasonCode, Symbol};
+
+/// Telegram's limit on callback data.
+pub const MAX_CALLBACK_BYTES: usize = 64;
+
+/// How many matches a page of `/matches` shows.
+pub const PAGE_SIZE: u32 = 10;
+
+/// Filters and page of a `/matches` listing (carried by its paging buttons).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchesQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub match_type: Option<MatchType>,
+    pub symbol: Option<Symbol>,
+    /// Zero-based.
+    pub page: u32,
+}
+
+/// The trader's decision on a proposed candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Implement,
+    Defer,
+    Reject,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 3] = [Decision::Implement, Decision::Defer, Decision::Reject];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Implement => "implement",
+            Decision::Defer => "defer",
+            Decision::Reject => "reject",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The trader's verdict after a candidate's validation period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    RollBack,
+    Modify,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Keep, Verdict::RollBack, Verdict::Modify];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Keep => "keep",
+            Verdict::RollBack => "rollback",
+            Verdict::Modify => "modify",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// What a button means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    Reason { match_id: i64, code: ReasonCode },
+    Matches(MatchesQuery),
+    Decide { candidate: i64, decision: Decision },
+    ConfirmImplement { candidate: i64 },
+    Verdict { candidate: i64, verdict: Verdict },
+    Reviewed { summary: i64 },
+    Dismiss,
+}
+
+impl Callback {
+    /// The callback data; at most [`MAX_CALLBACK_BYTES`] for every value (ids are i64,
+    /// symbols at most 10 bytes, dates 8 digits).
+    pub fn encode(&self) -> String {
+        match self {
+            Callback::Reason { match_id, code } => format!("r:{match_id}:{}", code.as_str()),
+            Callback::Matches(q) => format!(
+                "m:{}:{}:{}:{}:{}",
+                q.page,
+                q.from
+                    .map_or("-".to_owned(), |d| d.format("%Y%m%d").to_string()),
+                q.to.map_or("-".to_owned(), |d| d.format("%Y%m%d").to_string()),
+                q.match_type.map_or("-", MatchType::as_str),
+                q.symbol.as_ref().map_or("-", Symbol::as_str),
+            ),
+            Callback::Decide {
+                candidate,
+                decision,
+            } => format!("c:{candidate}:{}", decision.as_str()),
+            Callback::ConfirmImplement { candidate } => format!("y:{candidate}"),
+            Callback::Verdict { candidate, verdict } => {
+                format!("v:{candidate}:{}", verdict.as_str())
+            }
+            Callback::Reviewed { summary } => format!("s:{summary}"),
+            Callback::Dismiss => "x".to_owned(),
+        }
+    }
+
+    /// Reads callback data; `None` for anything this version did not write.
+    pub fn decode(data: &str) -> Option<Self> {
+        if data.len() > MAX_CALLBACK_BYTES {
+            return None;
+        }
+        let parts: Vec<&str> = data.split(':').collect();
+        let id = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
+        Some(match parts.as_slice() {
+            ["r", m, code] => Callback::Reason {
+                match_id: id(m)?,
+                code: code.parse().ok()?,
+            },
+            ["m", page, from, to, kind, symbol] => Callback::Matches(MatchesQuery {
+                page: page.parse().ok()?,
+                from: optional(from, |s| NaiveDate::parse_from_str(s, "%Y%m%d").ok())?,
+                to: optional(to, |s| NaiveDate::parse_from_str(s, "%Y%m%d").ok())?,
+                match_type: optional(kind, |s| s.parse().ok())?,
+                symbol: optional(symbol, |s| Symbol::parse(s).ok())?,
+            }),
+            ["c", c, d] => Callback::Decide {
+                candidate: id(c)?,
+                decision: Decision::parse(d)?,
+            },
+            ["y", c] => Callback::ConfirmImplement { candidate: id(c)? },
+            ["v", c, v] => Callback::Verdict {
+                candidate: id(c)?,
+                verdict: Verdict::parse(v)?,
+            },
+            ["s", s] => Callback::Reviewed { summary: id(s)? },
+            ["x"] => Callback::Dismiss,
+            _ => return None,
+        })
+    }
+
+    /// A button with this meaning.
+    pub fn button(&self, text: impl Into<String>) -> Button {
+        Button {
+            text: text.into(),
+            data: self.encode(),
+        }
+    }
+}
+
+/// `-` is absent; anything else must parse.
+fn optional<T>(s: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    if s == "-" {
+        Some(None)
+    } else {
+        parse(s).map(Some)
+    }
+}
+
+/// The nine reason codes, three to a row (narrow enough for a phone).
+pub fn reasons(match_id: i64) -> Vec<Vec<Button>> {
+    ReasonCode::ALL
+        .chunks(3)
+        .map(|row| {
+            row.iter()
+                .map(|code| {
+                    Callback::Reason {
+                        match_id,
+                        code: *code,
+                    }
+                    .button(messages::reason_label(*code))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Previous / next buttons of a listing (none when there is one page).
+pub fn pages(query: &MatchesQuery, has_more: bool) -> Vec<Vec<Button>> {
+    let mut row = Vec::new();
+    if query.page > 0 {
+        let prev = MatchesQuery {
+            page: query.page - 1,
+            ..query.clone()
+        };
+        row.push(Callback::Matches(prev).button(messages::PREVIOUS));
+    }
+    if has_more {
+        let next = MatchesQuery {
+            page: query.page + 1,
+            ..query.clone()
+        };
+        row.push(Callback::Matches(next).button(messages::NEXT));
+    }
+    if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![row]
+    }
+}
+
+/// Implement / defer / reject under a proposed candidate.
+pub fn decisions(candidate: i64) -> Vec<Vec<Button>> {
+    vec![
+        Decision::ALL
+            .into_iter()
+            .map(|decision| {
+                Callback::Decide {
+                    candidate,
+                    decision,
+                }
+                .button(messages::decision_label(decision))
+            })
+            .collect(),
+    ]
+}
+
+/// "Yes, implement" / "No" after tapping implement.
+pub fn confirm_implement(candidate: i64) -> Vec<Vec<Button>> {
+    vec![vec![
+        Callback::ConfirmImplement { candidate }.button(messages::CONFIRM_IMPLEMENT),
+        Callback::Dismiss.button(messages::NOT_NOW),
+    ]]
+}
+
+/// Keep / roll back / modify under a validation report.
+pub fn verdicts(candidate: i64) -> Vec<Vec<Button>> {
+    vec![
+        Verdict::ALL
+            .into_iter()
+            .map(|verdict| {
+                Callback::Verdict { candidate, verdict }.button(messages::verdict_label(verdict))
+            })
+            .collect(),
+    ]
+}
+
+/// "Mark reviewed" under a weekly summary.
+pub fn reviewed(summary: i64) -> Vec<Vec<Button>> {
+    vec![vec![
+        Callback::Reviewed { summary }.button(messages::MARK_REVIEWED),
+    ]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Vec<Callback> {
+        let big = i64::MAX;
+        let mut all = vec![
+            Callback::Matches(MatchesQuery {
+                from: NaiveDate::from_ymd_opt(2025, 1, 2),
+                to: NaiveDate::from_ymd_opt(2025, 12, 31),
+                match_type: Some(MatchType::Independent),
+                symbol: Some(Symbol::parse("ABCDEFGHIJ").unwrap()),
+                page: u32::MAX,
+            }),
+            Callback::Matches(MatchesQuery::default()),
+            Callback::ConfirmImplement { candidate: big },
+            Callback::Reviewed { summary: big },
+            Callback::Dismiss,
+        ];
+        for code in ReasonCode::ALL {
+            all.push(Callback::Reason {
+                match_id: big,
+                code: *code,
+            });
+        }
+        for decision in Decision::ALL {
+            all.push(Callback::Decide {
+                candidate: big,
+                decision,
+            });
+        }
+        for verdict in Verdict::ALL {
+            all.push(Callback::Verdict {
+                candidate: big,
+                verdict,
+            });
+        }
+        all
+    }
+
+    #[test]
+    fn every_callback_fits_in_64_bytes_and_round_trips() {
+        for cb in every_kind() {
+            let data = cb.encode();
+            assert!(
+                data.len() <= MAX_CALLBACK_BYTES,
+                "{data} is {} bytes",
+                data.len()
+            );
+            assert_eq!(Callback::decode(&data), Some(cb), "{data}");
+        }
+    }
+
+    #[test]
+    fn forged_or_stale_data_decodes_to_nothing() {
+        for bad in [
+            "",
+            "r",
+            "r:12",
+            "r:abc:timing",
+            "r:-5:timing",
+            "r:0:timing",
+            "r:12:bored",
+            "r:12:timing:extra",
+            "m:1:2025-01-01:-:-:-",
+            "m:-1:-:-:-:-",
+            "m:0:-:-:flirt:-",
+            "m:0:-:-:-:A B",
+            "c:5:maybe",
+            "v:5:burn",
+            "s:x",
+            "zz:1",
+            &"r:1:timing".repeat(10),
+        ] {
+            assert_eq!(Callback::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_reason_keyboard_has_all_nine_codes_three_to_a_row() {
+        let rows = reasons(42);
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.len() == 3));
+        let codes: Vec<ReasonCode> = rows
+            .iter()
+            .flatten()
+            .map(|b| match Callback::decode(&b.data) {
+                Some(Callback::Reason { match_id: 42, code }) => code,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(codes, ReasonCode::ALL);
+    }
+
+    #[test]
+    fn paging_buttons_appear_only_where_there_is_a_page_to_go_to() {
+        let first = MatchesQuery::default();
+        assert!(pages(&first, false).is_empty());
+        assert_eq!(pages(&first, true)[0].len(), 1);
+        let second = MatchesQuery {
+            page: 1,
+            ..first.clone()
+        };
+        assert_eq!(pages(&second, true)[0].len(), 2);
+        assert_eq!(
+            Callback::decode(&pages(&second, false)[0][0].data),
+            Some(Callback::Matches(first))
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! The sender: drains the outbox through teloxide's `Throttle` (which keeps the Bot API's
+//! rate limits and waits out a 429's `retry_after` before retrying on its own).
+//!
+//! - **Order per chat**: a chat's messages go strictly by outbox id. A chat's next
+//!   message is offered only once the one before it was sent or parked, and a failure
+//!   stops that chat until its retry time. Chats are drained concurrently.
+//! - **Once per message**: a message is claimed (a conditional update that moves its
+//!   `send_after` forward by a lease), sent, and marked sent right after Telegram
+//!   answered. At-least-once window: if the process dies, or the database write fails,
+//!   after Telegram took the message but before `sent_at` is written — or a request
+//!   times out after Telegram received it — the message is sent again when its claim
+//!   expires (a visible duplicate beats a lost message). Nothing else can duplicate it.
+//! - **Failures**: a 429 that reaches us (Throttle retries them itself) reschedules the
+//!   message after `retry_after`; network errors, timeouts and 5xx answers are retried
+//!   with a doubling backoff, for as long as it takes (an outage delays, never drops);
+//!   a permanent refusal (400 Bad Request, 403 Forbidden: bad HTML, chat not found, bot
+//!   blocked) parks the message with its error so the chat's later messages go on.
+//! - **Restarts** lose nothing: pending rows are simply there at the next drain.
+//!
+//! Error texts are stored and logged with any bot token removed.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use base64::Engine;
+use chrono::Duration;
+use futures_util::future::join_all;
+use teloxide::adaptors::Throttle;
+use teloxide::payloads::{SendMessageSetters, SendPhotoSetters};
+use teloxide::requests::Requester;
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use teloxide::{ApiError, RequestError};
+use tokio::sync::watch;
+
+use crate::bot::Outgoing;
+use crate::domain::AccountId;
+use crate::jobs::schedule::Clock;
+use crate::store::{OutboxMessage, Store, StoreError};
+
+/// The shortest pause between two drains.
+const MIN_WAIT: StdDuration = StdDuration::from_millis(20);
+
+/// The bot the sender talks through (the same type as `crate::bot::TgBot`).
+pub type ThrottledBot = Throttle<teloxide::Bot>;
+
+/// How the sender paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SenderConfig {
+    /// How often the outbox is looked at when there is nothing to send.
+    pub poll: StdDuration,
+    /// How long a claim on a message lasts: longer than any one request may take.
+    pub lease: Duration,
+    /// The wait after the first transient failure; it doubles per failure.
+    pub backoff: Duration,
+    /// The longest wait between two tries.
+    pub max_backoff: Duration,
+}
+
+impl Default for SenderConfig {
+    fn default() -> Self {
+        Self {
+            poll: StdDuration::from_secs(1),
+            lease: Duration::minutes(5),
+            backoff: Duration::seconds(2),
+            max_backoff: Duration::minutes(5),
+        }
+    }
+}
+
+/// What to do after a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Telegram asked us to wait this long.
+    RetryAfter(StdDuration),
+    /// Try again later (network, timeout, 5xx).
+    Transient(String),
+    /// Telegram will never take this message.
+    Permanent(String),
+}
+
+/// Sorts a Bot API error into what to do about it.
+///
+/// teloxide drops the HTTP status, so a 5xx shows as an unrecognised description
+/// (`Internal Server Error`, `Bad Gateway`) or as a body that is not JSON; every error
+/// teloxide recognises by name is a 4xx about this message or chat.
+pub fn classify(e: &RequestError) -> Failure {
+    match e {
+        RequestError::RetryAfter(s) => Failure::RetryAfter(s.duration()),
+        // A bad token stops every message alike; waiting for an operator loses nothing.
+        RequestError::Api(ApiError::InvalidToken) => Failure::Transient(e.to_string()),
+        RequestError::Api(ApiError::Unknown(text)) => {
+            if text.starts_with("Bad Request") || text.starts_with("Forbidden") {
+                Failure::Permanent(e.to_string())
+            } else {
+                Failure::Transient(e.to_string())
+            }
+        }
+        RequestError::Api(_) | RequestError::MigrateToChatId(_) => {
+            Failure::Permanent(e.to_string())
+        }
+        _ => Failure::Transient(e.to_string()),
+    }
+}
+
+/// `text` with the bot token removed: the token itself, and anything shaped like one
+/// after `/bot` in a URL.
+pub fn redact(text: &str, token: &str) -> String {
+    let mut out = if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "<token>")
+    };
+    let mut from = 0;
+    while let Some(pos) = out[from..].find("/bot") {
+        let start = from + pos + 4;
+        let rest = &out[start..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let looks_like_token = digits > 0 && rest.as_bytes().get(digits) == Some(&b':');
+        if looks_like_token {
+            let len = digits
+                + 1
+                + rest[digits + 1..]
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+                    .count();
+            out.replace_range(start..start + len, "<token>");
+        }
+        from = start;
+    }
+    out
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub parked: usize,
+}
+
+impl std::ops::AddAssign for DrainReport {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.parked += o.parked;
+    }
+}
+
+/// Drains the outbox.
+#[derive(Clone)]
+pub struct Sender {
+    store: Store,
+    bot: ThrottledBot,
+    config: SenderConfig,
+    clock: Arc<dyn Clock>,
+    token: String,
+}
+
+impl Sender {
+    pub fn new(
+        store: Store,
+        bot: ThrottledBot,
+        config: SenderConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let token = bot.inner().token().to_owned();
+        Self {
+            store,
+            bot,
+            config,
+            clock,
+            token,
+        }
+    }
+
+    /// Sends everything due now, chats side by side, each chat in order.
+    pub async fn drain(&self) -> Result<DrainReport, StoreError> {
+        let now = self.clock.now();
+        let mut chats: Vec<AccountId> = self
+            .store
+            .outbox_heads()
+            .await?
+            .into_iter()
+            .filter(|m| m.send_after <= now)
+            .map(|m| m.account)
+            .collect();
+        chats.dedup();
+        let mut report = DrainReport::default();
+        for r in join_all(chats.into_iter().map(|c| self.drain_chat(c))).await {
+            report += r?;
+        }
+        Ok(report)
+    }
+
+    /// Sends one chat's due messages in order until one fails or none is due.
+    async fn drain_chat(&self, account: AccountId) -> Result<DrainReport, StoreError> {
+        let mut report = DrainReport::default();
+        while let Some(m) = self.store.outbox_head(account).await? {
+            let now = self.clock.now();
+            if m.send_after > now {
+                break;
+            }
+            if !self
+                .store
+                .claim_message(m.id, now, now + self.config.lease)
+                .await?
+            {
+                // Another sender holds it.
+                break;
+            }
+            let attempt = m.attempts + 1;
+            match self.send(&m).await {
+                Ok(()) => {
+                    self.store.mark_sent(m.id, self.clock.now()).await?;
+                    tracing::debug!(id = m.id, chat = account.0, kind = %m.kind, attempt, "sent");
+                    report.sent += 1;
+                }
+                Err(Failure::Permanent(error)) => {
+                    let error = redact(&error, &self.token);
+                    tracing::error!(id = m.id, chat = account.0, kind = %m.kind, %error,
+                        "Telegram refused the message; parked, the chat goes on");
+                    self.store
+                        .park_message(m.id, &error, self.clock.now())
+                        .await?;
+                    report.parked += 1;
+                }
+                Err(Failure::RetryAfter(wait)) => {
+                    let wait = Duration::from_std(wait).unwrap_or(self.config.max_backoff);
+                    let error = format!("Telegram asked to wait {} s", wait.num_seconds());
+                    tracing::warn!(id = m.id, chat = account.0, %error, "rate limited");
+                    self.store
+                        .retry_message(m.id, self.clock.now() + wait, &error)
+                        .await?;
+                    report.retried += 1;
+                    break;
+                }
+                Err(Failure::Transient(error)) => {
+                    let error = redact(&error, &self.token);
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(id = m.id, chat = account.0, attempt, %error,
+                        retry_in_s = wait.num_seconds(), "sending failed; will retry");
+                    self.store
+                        .retry_message(m.id, self.clock.now() + wait, &error)
+                        .await?;
+                    report.retried += 1;
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn backoff(&self, attempt: i64) -> Duration {
+        let doublings = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+        (self.config.backoff * 2_i32.saturating_pow(doublings)).min(self.config.max_backoff)
+    }
+
+    async fn send(&self, m: &OutboxMessage) -> Result<(), Failure> {
+        let outgoing = m
+            .outgoing()
+            .map_err(|e| Failure::Permanent(format!("the stored message cannot be read: {e}")))?;
+        let chat = ChatId(m.account.0);
+        let result = match outgoing {
+            Outgoing::Text { html, keyboard } => {
+                let request = self
+                    .bot
+                    .send_message(chat, html)
+                    .parse_mode(ParseMode::Html);
+                if keyboard.is_empty() {
+                    request.await.map(drop)
+                } else {
+                    request.reply_markup(markup(&keyboard)).await.map(drop)
+                }
+            }
+            Outgoing::Photo {
+                png_base64,
+                caption,
+            } => {
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(png_base64.as_bytes())
+                    .map_err(|e| {
+                        Failure::Permanent(format!("the stored picture is not base64: {e}"))
+                    })?;
+                self.bot
+                    .send_photo(chat, InputFile::memory(png).file_name("chart.png"))
+                    .caption(caption)
+                    .parse_mode(ParseMode::Html)
+                    .await
+                    .map(drop)
+            }
+        };
+        result.map_err(|e| classify(&e))
+    }
+
+    /// Drains, then waits `poll` (or less when a message falls due sooner), until
+    /// `shutdown` turns true. A drain in progress finishes first, so no message is left
+    /// between "sent" and "marked sent" by a shutdown.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!("outbox sender started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let drained = match self.drain().await {
+                Ok(r) => {
+                    if r != DrainReport::default() {
+                        tracing::info!(
+                            sent = r.sent,
+                            retried = r.retried,
+                            parked = r.parked,
+                            "outbox drained"
+                        );
+                    }
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox drain failed; trying again");
+                    false
+                }
+            };
+            // Sooner than `poll` only when a message falls due sooner, and never a busy
+            // loop: after a failed drain (the database is away) wait the whole `poll`.
+            let wait = match self.store.outbox_heads().await {
+                Ok(heads) if drained => heads
+                    .iter()
+                    .map(|m| {
+                        (m.send_after - self.clock.now())
+                            .to_std()
+                            .unwrap_or_default()
+                    })
+                    .min()
+                    .map_or(self.config.poll, |w| w.min(self.config.poll))
+                    .max(MIN_WAIT),
+                _ => self.config.poll,
+            };
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!("outbox sender stopped");
+    }
+}
+
+fn markup(rows: &[Vec<crate::bot::Button>]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(rows.iter().map(|row| {
+        row.iter()
+            .map(|b| InlineKeyboardButton::callback(b.text.clone(), b.data.clone()))
+            .collect::<Vec<_>>()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_removed_from_error_texts() {
+        let token = "123456:ABC-def_9";
+        let text = "error sending request for url (https://api.telegram.org/bot123456:ABC-def_9/sendMessage)";
+        assert_eq!(
+            redact(text, token),
+            "error sending request for url (https://api.telegram.org/bot<token>/sendMessage)"
+        );
+        // Even a token other than ours, shaped like one.
+        assert_eq!(
+            redact("http://h/bot42:xyz/getMe", ""),
+            "http://h/bot<token>/getMe"
+        );
+        assert_eq!(redact("/bots are fine", ""), "/bots are fine");
+    }
+
+    #[test]
+    fn errors_sort_into_wait_retry_and_park() {
+        use teloxide::types::Seconds;
+        assert_eq!(
+            classify(&RequestError::RetryAfter(Seconds::from_seconds(3))),
+            Failure::RetryAfter(StdDuration::from_secs(3))
+        );
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::Unknown(
+                "Internal Server Error".into()
+            ))),
+            Failure::Transient(_)
+        ));
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::Unknown(
+                "Bad Request: something new".into()
+            ))),
+            Failure::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::ChatNotFound)),
+            Failure::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(&RequestError::Api(ApiError::InvalidToken)),
+            Failure::Transient(_)
+        ));
+    }
+}
