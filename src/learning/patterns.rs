@@ -34,8 +34,9 @@
 //!
 //! Measured on the simulator (`cargo bench --bench detection`, 100 seeds of 8 weeks):
 //! no false pattern for faithful traders; planted DTE shift, symbol and earnings habits
-//! found every time, the $0.30 premium floor 96 times (the misses are seeds where the
-//! algorithm made two or three recommendations under the floor in eight weeks).
+//! found every time, the $0.30 premium floor 94 times (the misses inspected are seeds
+//! where the algorithm made only one or two recommendations under the floor in eight
+//! weeks: too little evidence for an honest test).
 //!
 //! Overlapping explanations: a trader who avoids one symbol with low premiums would also
 //! look like a low-premium rejecter. Rejection patterns are therefore checked against
@@ -1030,7 +1031,7 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
                     m.label(),
                     fmt1(t)
                 ),
-                Cover::IvBelow(*m, t),
+                Cover::IvBelow(*m, values[best_cut]),
             )
         }
         _ => {
@@ -1044,7 +1045,9 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
                     "User rejects low-premium recommendations (under {}; {evidence})",
                     t.to_dollars_display()
                 ),
-                Cover::PremiumBelow(t),
+                // The items under the cut exactly (the rounded threshold may sit a
+                // fraction of a cent off).
+                Cover::PremiumBelow(Money::from_units(values[best_cut] as i64)),
             )
         }
     };
