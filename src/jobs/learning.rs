@@ -72,10 +72,6 @@ pub async fn weekly_with_posts(
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
     let tz = settings.tz;
     let (from, to) = lookback(week, settings.learning.lookback_weeks);
-    let mut items = store.learning_items(from, to, account, tz).await?;
-    if let Some(a) = account {
-        items.entry(a).or_default();
-    }
     let pnl = store
         .closed_pnl(week.monday(), week.sunday(), account)
         .await?;
@@ -83,71 +79,119 @@ pub async fn weekly_with_posts(
         Some(a) => BTreeMap::from([(a, store.candidates(Scope::Account(a)).await?)]),
         None => store.candidates_by_account().await?,
     };
+    let accounts = match account {
+        Some(a) => vec![a],
+        None => store.learning_accounts(from, to).await?,
+    };
     let mut report = WeeklyReport {
         week: week.label(),
-        accounts: items.len(),
+        accounts: accounts.len(),
         ..WeeklyReport::default()
     };
-    let mut summaries = Vec::with_capacity(items.len());
-    let mut news: BTreeMap<AccountId, WeekNews> = BTreeMap::new();
-    let today = day_of(now, tz);
-    for (acct, acct_items) in &items {
-        let learned = insight::learn(acct_items, settings);
-        report.patterns += learned.patterns.len();
-        let existing = candidates.remove(acct).unwrap_or_default();
-        let steps = candidates::plan(&existing, learned.proposals.clone());
-        for s in &steps {
-            match s {
-                Step::Propose(_) => report.proposed += 1,
-                Step::Update { .. } => report.updated += 1,
-                Step::Repropose { .. } => report.reproposed += 1,
-            }
+    let mut all = Vec::with_capacity(accounts.len());
+    // Accounts are loaded, learned and stored a batch at a time, so memory holds one
+    // batch's items, not every account's.
+    for batch in accounts.chunks(ACCOUNTS_PER_BATCH) {
+        let (first, last) = (batch[0], batch[batch.len() - 1]);
+        let mut items = store
+            .learning_items_between(from, to, first, last, tz)
+            .await?;
+        let mut summaries = Vec::with_capacity(batch.len());
+        let mut news: BTreeMap<AccountId, WeekNews> = BTreeMap::new();
+        for acct in batch {
+            let acct_items = items.remove(acct).unwrap_or_default();
+            let existing = candidates.remove(acct).unwrap_or_default();
+            let (summary, acct_news) = one_account(
+                store,
+                settings,
+                week,
+                *acct,
+                &acct_items,
+                existing,
+                &pnl,
+                &mut report,
+                now,
+            )
+            .await?;
+            summaries.push(summary);
+            news.insert(*acct, acct_news);
         }
-        let open_before: Vec<i64> = existing
-            .iter()
-            .filter(|c| c.state == State::Proposed)
-            .map(|c| c.id)
-            .collect();
-        let mut current = if steps.is_empty() {
-            existing
-        } else {
-            store.apply_candidate_steps(*acct, &steps, now).await?;
-            store.candidates(Scope::Account(*acct)).await?
-        };
-        let mut acct_news = WeekNews::default();
-        for c in current.iter_mut() {
-            if let Some(next) = advance_validation(store, settings, c, today, now).await? {
-                if next.report.is_some() {
-                    report.validation_reports += 1;
-                    acct_news.reported.push(next.clone());
-                } else {
-                    report.validations_started += 1;
-                }
-                *c = next;
-            }
-        }
-        acct_news.proposed = current
-            .iter()
-            .filter(|c| c.state == State::Proposed && !open_before.contains(&c.id))
-            .cloned()
-            .collect();
-        news.insert(*acct, acct_news);
-        let counts = Counts::of_week(acct_items, week);
-        let week_pnl = pnl.get(acct).copied().unwrap_or(Money::ZERO);
-        summaries.push(summary_of(
-            *acct,
-            week,
-            counts,
-            week_pnl,
-            &learned,
-            &current,
-            &settings.learning.candidate_label,
-        ));
+        let none = WeekNews::default();
+        let with_news =
+            |id: i64, s: &NewSummary| posts(id, s, news.get(&s.account).unwrap_or(&none));
+        report.posted += store.save_summaries(&summaries, &with_news, now).await?;
+        all.extend(summaries);
     }
-    let none = WeekNews::default();
-    let with_news = |id: i64, s: &NewSummary| posts(id, s, news.get(&s.account).unwrap_or(&none));
-    report.posted = store.save_summaries(&summaries, &with_news, now).await?;
-    Ok((report, summaries))
+    Ok((report, all))
+}
+
+/// Accounts whose items are loaded and summarised together.
+const ACCOUNTS_PER_BATCH: usize = 500;
+
+/// One account's week: patterns, candidate steps, validation, the summary.
+#[allow(clippy::too_many_arguments)]
+async fn one_account(
+    store: &Store,
+    settings: &Settings,
+    week: Week,
+    acct: AccountId,
+    acct_items: &[Item],
+    existing: Vec<Candidate>,
+    pnl: &BTreeMap<AccountId, Money>,
+    report: &mut WeeklyReport,
+    now: DateTime<Utc>,
+) -> Result<(NewSummary, WeekNews)> {
+    let today = day_of(now, settings.tz);
+    let learned = insight::learn(acct_items, settings);
+    report.patterns += learned.patterns.len();
+    let steps = candidates::plan(&existing, learned.proposals.clone());
+    for s in &steps {
+        match s {
+            Step::Propose(_) => report.proposed += 1,
+            Step::Update { .. } => report.updated += 1,
+            Step::Repropose { .. } => report.reproposed += 1,
+        }
+    }
+    let open_before: Vec<i64> = existing
+        .iter()
+        .filter(|c| c.state == State::Proposed)
+        .map(|c| c.id)
+        .collect();
+    let mut current = if steps.is_empty() {
+        existing
+    } else {
+        store.apply_candidate_steps(acct, &steps, now).await?;
+        store.candidates(Scope::Account(acct)).await?
+    };
+    let mut news = WeekNews::default();
+    for c in current.iter_mut() {
+        if let Some(next) = advance_validation(store, settings, c, today, now).await? {
+            if next.report.is_some() {
+                report.validation_reports += 1;
+                news.reported.push(next.clone());
+            } else {
+                report.validations_started += 1;
+            }
+            *c = next;
+        }
+    }
+    news.proposed = current
+        .iter()
+        .filter(|c| c.state == State::Proposed && !open_before.contains(&c.id))
+        .cloned()
+        .collect();
+    let counts = Counts::of_week(acct_items, week);
+    let week_pnl = pnl.get(&acct).copied().unwrap_or(Money::ZERO);
+    let summary = summary_of(
+        acct,
+        week,
+        counts,
+        week_pnl,
+        &learned,
+        &current,
+        &settings.learning.candidate_label,
+    );
+    Ok((summary, news))
 }
 
 fn summary_of(

@@ -237,23 +237,57 @@ impl Store {
         account: Option<AccountId>,
         tz: Tz,
     ) -> Result<BTreeMap<AccountId, Vec<Item>>> {
-        let sql = match account {
-            Some(_) => format!("{ITEM_SQL} AND m.account_id = $3 ORDER BY m.day, m.id"),
-            None => format!("{ITEM_SQL} ORDER BY m.account_id, m.day, m.id"),
-        };
-        let mut q = sqlx::query(&sql)
-            .bind(from.to_string())
-            .bind(to.to_string());
-        if let Some(a) = account {
-            q = q.bind(a.0);
+        match account {
+            Some(a) => self.learning_items_between(from, to, a, a, tz).await,
+            None => {
+                self.learning_items_between(from, to, AccountId(i64::MIN), AccountId(i64::MAX), tz)
+                    .await
+            }
         }
-        let mut rows = q.fetch(&self.pool);
+    }
+
+    /// [`Store::learning_items`] of the accounts `first..=last`.
+    pub async fn learning_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        first: AccountId,
+        last: AccountId,
+        tz: Tz,
+    ) -> Result<BTreeMap<AccountId, Vec<Item>>> {
+        let sql = format!(
+            "{ITEM_SQL} AND m.account_id >= $3 AND m.account_id <= $4 \
+             ORDER BY m.account_id, m.day, m.id"
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .bind(first.0)
+            .bind(last.0)
+            .fetch(&self.pool);
         let mut out: BTreeMap<AccountId, Vec<Item>> = BTreeMap::new();
         while let Some(row) = rows.try_next().await? {
             let (account, item) = item_from(&row, tz)?;
             out.entry(account).or_default().push(item);
         }
         Ok(out)
+    }
+
+    /// The accounts with items in `from..=to`, ascending.
+    pub async fn learning_accounts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT account_id FROM recommendation_execution_matches \
+             WHERE day >= $1 AND day <= $2 ORDER BY account_id",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(AccountId(r.try_get(0)?))).collect()
     }
 
     /// Realized P&L of the trader's positions closed in `from..=to`, by account.
