@@ -23,17 +23,23 @@ const RECOMMENDATIONS: &str = include_str!("../samples/demo/recommendations.csv"
 const EXECUTIONS: &str = include_str!("../samples/demo/executions.csv");
 const PRICES: &str = include_str!("../samples/demo/prices.csv");
 
-/// The January 2025 sample (`demo --sample`).
-pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
+/// A fresh SQLite database in a temporary directory of its own (kept or removed with
+/// the directory).
+pub(crate) async fn fresh_store(settings: &Settings) -> anyhow::Result<(tempfile::TempDir, Store)> {
     let dir = tempfile::Builder::new()
         .prefix("rlhf-bot-demo-")
         .tempdir()
         .context("cannot create a directory for the demo database")?;
-    let path = dir.path().join("demo.db");
-    let url = format!("sqlite://{}", path.display());
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let store = Store::open(&url).await.context("demo database")?;
+    store.bind_zone(settings.tz).await?;
+    Ok((dir, store))
+}
+
+/// The January 2025 sample (`demo --sample`).
+pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
+    let (dir, store) = fresh_store(settings).await?;
     let tz = settings.tz;
-    store.bind_zone(tz).await?;
     let now = Utc::now();
     println!("rlhf-bot demo: a sample trader's January 2025, in a fresh database\n");
 

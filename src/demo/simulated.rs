@@ -2,7 +2,6 @@
 //! pipeline week by week (import, nightly reconciliation, outcome tracking, the Saturday
 //! summary) on a fresh SQLite database, then what learning found.
 
-use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 
 use crate::config::Settings;
@@ -10,7 +9,7 @@ use crate::jobs;
 use crate::learning::candidates::State;
 use crate::learning::summary::Week;
 use crate::sim::{Persona, SimConfig, simulate};
-use crate::store::{Scope, Store};
+use crate::store::Scope;
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -54,15 +53,8 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let dir = tempfile::Builder::new()
-        .prefix("rlhf-bot-demo-")
-        .tempdir()
-        .context("cannot create a directory for the demo database")?;
-    let path = dir.path().join("demo.db");
-    let url = format!("sqlite://{}", path.display());
-    let store = Store::open(&url).await.context("demo database")?;
+    let (dir, store) = super::fresh_store(settings).await?;
     let tz = settings.tz;
-    store.bind_zone(tz).await?;
 
     let cfg = SimConfig {
         seed: o.seed,

@@ -327,16 +327,8 @@ pub async fn decide(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Candidate> {
-    let c = store.candidate(id, scope).await?;
-    let state = candidates::decide(&c, decision, reason)?;
-    let t = Transition {
-        state,
-        actor,
-        reason: Some(reason).filter(|r| !r.trim().is_empty()),
-        validation_from: None,
-        report: None,
-    };
-    store.transition_candidate(&c, t, now).await
+    let step = |c: &Candidate| candidates::decide(c, decision, reason);
+    trader_step(store, scope, id, step, reason, actor, now).await
 }
 
 /// Records the trader's verdict after validation.
@@ -349,10 +341,24 @@ pub async fn finalize(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Candidate> {
+    let step = |c: &Candidate| candidates::finalize(c, verdict, reason);
+    trader_step(store, scope, id, step, reason, actor, now).await
+}
+
+/// A transition the trader asked for: the candidate (if the scope may see it), the new
+/// state the lifecycle allows, and its audit row.
+async fn trader_step(
+    store: &Store,
+    scope: Scope,
+    id: i64,
+    step: impl Fn(&Candidate) -> Result<State, candidates::LifecycleError>,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Candidate> {
     let c = store.candidate(id, scope).await?;
-    let state = candidates::finalize(&c, verdict, reason)?;
     let t = Transition {
-        state,
+        state: step(&c)?,
         actor,
         reason: Some(reason).filter(|r| !r.trim().is_empty()),
         validation_from: None,
