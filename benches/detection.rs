@@ -8,10 +8,11 @@
 
 use std::time::Instant;
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use chrono::{Duration, NaiveTime};
 use rlhf_bot::config::Settings;
 use rlhf_bot::domain::Money;
 use rlhf_bot::jobs;
+use rlhf_bot::jobs::schedule::resolve_local;
 use rlhf_bot::learning::summary::Week;
 use rlhf_bot::sim::{Persona, Planted, SimConfig, simulate};
 use rlhf_bot::store::Store;
@@ -105,10 +106,7 @@ async fn one(persona: Persona, seed: u64, weeks: u32, settings: &Settings) -> Sc
     };
     let sim = simulate(&cfg);
     let at = |d: chrono::NaiveDate, h: u32| {
-        tz.from_local_datetime(&d.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap()))
-            .earliest()
-            .expect("the hours used here exist on every day")
-            .with_timezone(&Utc)
+        resolve_local(tz, d.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap()))
     };
     let now = at(sim.start, 8);
     store

@@ -2,10 +2,11 @@
 //! pipeline week by week (import, nightly reconciliation, outcome tracking, the Saturday
 //! summary) on a fresh SQLite database, then what learning found.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 
 use crate::config::Settings;
 use crate::jobs;
+use crate::jobs::schedule::resolve_local;
 use crate::learning::candidates::State;
 use crate::learning::summary::Week;
 use crate::sim::{Persona, SimConfig, simulate};
@@ -35,14 +36,7 @@ pub fn persona_habit(p: Persona) -> &'static str {
 /// Local `time` on `day` in the schedule zone, as UTC.
 fn at(settings: &Settings, day: NaiveDate, h: u32) -> DateTime<Utc> {
     let t = NaiveTime::from_hms_opt(h, 0, 0).expect("a valid hour");
-    settings
-        .tz
-        .from_local_datetime(&day.and_time(t))
-        .earliest()
-        .map_or_else(
-            || Utc.from_utc_datetime(&day.and_time(t)),
-            |d| d.with_timezone(&Utc),
-        )
+    resolve_local(settings.tz, day.and_time(t))
 }
 
 pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {

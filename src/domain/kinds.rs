@@ -73,6 +73,9 @@ macro_rules! named_enum {
     };
 }
 
+/// Also used for the learning layer's names (candidate states, decisions).
+pub(crate) use named_enum;
+
 named_enum!(
     /// What the algorithm recommends.
     RecAction, "recommendation action" {

@@ -76,7 +76,8 @@ pub struct SideRecord {
 }
 
 impl SideRecord {
-    fn of(pnls: impl IntoIterator<Item = Money>) -> Self {
+    /// The record of these P&L figures.
+    pub fn of(pnls: impl IntoIterator<Item = Money>) -> Self {
         let mut r = Self::default();
         for p in pnls {
             r.n += 1;

@@ -9,55 +9,15 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
-use crate::domain::Money;
+use crate::domain::kinds::named_enum;
+use crate::domain::{Money, UnknownName};
 
 /// How long a change is validated.
 pub const VALIDATION_WEEKS: i64 = 4;
 
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal $(| $alt:literal)*),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = LifecycleError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
-                    $($text $(| $alt)* => Ok($name::$variant),)+
-                    _ => Err(LifecycleError::Unknown {
-                        what: $what,
-                        value: s.trim().to_owned(),
-                        expected: [$($text),+].join(", "),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-names!(
+named_enum!(
     /// Where a candidate is in its life (SPEC §10 names).
     State, "candidate state" {
         Proposed => "proposed",
@@ -71,7 +31,7 @@ names!(
     }
 );
 
-names!(
+named_enum!(
     /// The trader's decision on a proposed (or deferred) candidate.
     Decision, "decision" {
         Implement => "implement",
@@ -80,11 +40,11 @@ names!(
     }
 );
 
-names!(
+named_enum!(
     /// The trader's verdict after validation.
     Final, "final decision" {
         Keep => "keep",
-        Rollback => "rollback" | "roll_back",
+        Rollback => "rollback",
         Modify => "modify",
     }
 );
@@ -92,12 +52,6 @@ names!(
 /// A transition that is not allowed, or a name that is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
-    #[error("unknown {what} '{value}' (expected one of: {expected})")]
-    Unknown {
-        what: &'static str,
-        value: String,
-        expected: String,
-    },
     #[error("candidate {id} is {state}; only a proposed or deferred candidate can be decided")]
     NotOpen { id: i64, state: State },
     #[error("candidate {id} is already deferred")]

@@ -6,12 +6,13 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::Item;
+use super::analytics::{self, SideRecord};
 use super::candidates::{Candidate, Evidence, Outcome, Period, Proposal, ValidationReport};
 use super::patterns::{self, Pattern, PatternConfig};
 use super::stats::{self, Alternative, Table2};
 use super::verdict::{self, Verdict, VerdictConfig, VerdictSubject};
 use crate::config::Settings;
-use crate::domain::{MatchType, Money};
+use crate::domain::Money;
 
 /// Significance level of the validation tests.
 const VALIDATION_ALPHA: f64 = 0.05;
@@ -100,30 +101,18 @@ pub fn learn(items: &[Item], settings: &Settings) -> Learned {
 }
 
 fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) {
-    let decisions: Vec<&Item> = items
-        .iter()
-        .filter(|i| i.match_type != MatchType::NoAction)
-        .collect();
-    let divergent = decisions
-        .iter()
-        .filter(|i| i.match_type.is_divergence())
-        .count();
+    let rate = analytics::divergence_rate(items);
     let pnls: Vec<Money> = items.iter().filter_map(|i| i.actual_pnl).collect();
-    let pnl = pnls.iter().fold(Money::ZERO, |a, b| a + *b);
+    let trader = SideRecord::of(pnls.iter().copied());
     let period = Period {
         from,
         to,
-        decisions: decisions.len(),
-        divergent,
-        divergence_rate: if decisions.is_empty() {
-            0.0
-        } else {
-            divergent as f64 / decisions.len() as f64
-        },
-        trades: pnls.len(),
-        pnl,
-        pnl_per_trade: (!pnls.is_empty())
-            .then(|| Money::from_units(pnl.units() / pnls.len() as i64)),
+        decisions: rate.decisions,
+        divergent: rate.divergent,
+        divergence_rate: rate.rate,
+        trades: trader.n,
+        pnl: trader.total_pnl,
+        pnl_per_trade: trader.average_pnl,
         pattern_effect: None,
     };
     let dollars = pnls.iter().map(|m| m.units() as f64 / 10_000.0).collect();

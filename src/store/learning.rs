@@ -595,11 +595,7 @@ impl Store {
                     )
                 }
             };
-            let state = match step {
-                Step::Update { .. } => None,
-                _ => Some("proposed"),
-            };
-            audit(&mut tx, account, id, p, state, "system", Some(why), &at).await?;
+            audit(&mut tx, account, id, p, "system", Some(why), &at).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -649,7 +645,6 @@ impl Store {
             AccountId(c.account),
             c.id,
             &p,
-            Some(t.state.as_str()),
             t.actor,
             t.reason,
             &at,
@@ -660,37 +655,29 @@ impl Store {
     }
 }
 
+/// The audit row of candidate `id` after a change in this transaction: it records the
+/// state the candidate row now has, who, why, and the evidence then.
 #[allow(clippy::too_many_arguments)]
 async fn audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     account: AccountId,
     id: i64,
     p: &Proposal,
-    state: Option<&str>,
     actor: &str,
     reason: Option<&str>,
     at: &str,
 ) -> Result<()> {
-    // An evidence update keeps the candidate's state; the audit row records it.
-    let state = match state {
-        Some(s) => s.to_owned(),
-        None => sqlx::query("SELECT state FROM algorithm_changes WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?,
-    };
     sqlx::query(
         "INSERT INTO algorithm_changes (account_id, candidate_id, pattern_key, subject, title, \
          state, actor, reason, evidence, proposed_change, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         SELECT $1, $2, $3, $4, $5, c.state, $6, $7, $8, $9, $10 \
+         FROM algorithm_changes c WHERE c.id = $2",
     )
     .bind(account.0)
     .bind(id)
     .bind(p.pattern_key.clone())
     .bind(p.subject.clone())
     .bind(p.title.clone())
-    .bind(state)
     .bind(actor.to_owned())
     .bind(reason.map(str::to_owned))
     .bind(json_text(&p.evidence))
