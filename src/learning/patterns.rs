@@ -1118,24 +1118,13 @@ fn group_rejection_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
     if group.len() < cfg.min_samples.max(1) || rest.is_empty() {
         return None;
     }
-    let a = group.iter().filter(|i| avoided(i)).count() as u64;
-    let c = rest.iter().filter(|i| avoided(i)).count() as u64;
-    let table = Table2 {
+    let RateTest {
         a,
-        b: group.len() as u64 - a,
-        c,
-        d: rest.len() as u64 - c,
-    };
-    let p_value = stats::fisher_exact(table, Alternative::Greater).ok()?;
-    let rate = a as f64 / group.len() as f64;
-    let base = c as f64 / rest.len() as f64;
-    let ci = stats::wilson_interval(a, group.len() as u64, LEVEL)
-        .ok()
-        .map(|c| Interval {
-            low: 100.0 * c.low,
-            high: 100.0 * c.high,
-            level: LEVEL,
-        });
+        rate,
+        base,
+        p_value,
+        ci,
+    } = rate_test(&group, &rest, avoided, Alternative::Greater)?;
     let evidence = format!("{a} of {}", group.len());
     let (key, subject, description, cover) = match spec {
         Spec::Symbol(s) => (
@@ -1176,6 +1165,49 @@ fn group_rejection_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
     })
 }
 
+/// A group's rate of `hit` against the rest's.
+struct RateTest {
+    /// Hits in the group.
+    a: u64,
+    rate: f64,
+    base: f64,
+    /// Fisher's exact test of the 2×2 table group/rest × hit/miss.
+    p_value: f64,
+    /// Wilson interval of the group's rate, in percent.
+    ci: Option<Interval>,
+}
+
+fn rate_test(
+    group: &[&Item],
+    rest: &[&Item],
+    hit: impl Fn(&Item) -> bool,
+    alternative: Alternative,
+) -> Option<RateTest> {
+    let a = group.iter().filter(|i| hit(i)).count() as u64;
+    let c = rest.iter().filter(|i| hit(i)).count() as u64;
+    let table = Table2 {
+        a,
+        b: group.len() as u64 - a,
+        c,
+        d: rest.len() as u64 - c,
+    };
+    let p_value = stats::fisher_exact(table, alternative).ok()?;
+    let ci = stats::wilson_interval(a, group.len() as u64, LEVEL)
+        .ok()
+        .map(|w| Interval {
+            low: 100.0 * w.low,
+            high: 100.0 * w.high,
+            level: LEVEL,
+        });
+    Some(RateTest {
+        a,
+        rate: a as f64 / group.len() as f64,
+        base: c as f64 / rest.len() as f64,
+        p_value,
+        ci,
+    })
+}
+
 /// Weekday and hour band: does the trader diverge more (or less) often on these
 /// recommendations than on the others? Fisher's exact test, two-sided.
 fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Option<Eval> {
@@ -1198,25 +1230,18 @@ fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
     if group.len() < cfg.min_samples.max(1) || rest.is_empty() {
         return None;
     }
-    let diverged = |i: &&&Item| i.match_type.is_divergence();
-    let a = group.iter().filter(diverged).count() as u64;
-    let c = rest.iter().filter(diverged).count() as u64;
-    let table = Table2 {
+    let RateTest {
         a,
-        b: group.len() as u64 - a,
-        c,
-        d: rest.len() as u64 - c,
-    };
-    let p_value = stats::fisher_exact(table, Alternative::TwoSided).ok()?;
-    let rate = a as f64 / group.len() as f64;
-    let base = c as f64 / rest.len() as f64;
-    let ci = stats::wilson_interval(a, group.len() as u64, LEVEL)
-        .ok()
-        .map(|c| Interval {
-            low: 100.0 * c.low,
-            high: 100.0 * c.high,
-            level: LEVEL,
-        });
+        rate,
+        base,
+        p_value,
+        ci,
+    } = rate_test(
+        &group,
+        &rest,
+        |i| i.match_type.is_divergence(),
+        Alternative::TwoSided,
+    )?;
     let more = if rate >= base { "more" } else { "less" };
     let numbers = format!(
         "{a} of {} vs {}% otherwise",
@@ -1258,7 +1283,7 @@ fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
         description,
         threshold: None,
         threshold_value: None,
-        match_ids: group.iter().filter(diverged).map(|i| i.match_id).collect(),
+        match_ids: group.iter().filter(|i| i.match_type.is_divergence()).map(|i| i.match_id).collect(),
         cover: None,
     })
 }
