@@ -1283,7 +1283,11 @@ fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
         description,
         threshold: None,
         threshold_value: None,
-        match_ids: group.iter().filter(|i| i.match_type.is_divergence()).map(|i| i.match_id).collect(),
+        match_ids: group
+            .iter()
+            .filter(|i| i.match_type.is_divergence())
+            .map(|i| i.match_id)
+            .collect(),
         cover: None,
     })
 }
