@@ -9,11 +9,11 @@
 use std::time::Instant;
 
 use chrono::{Duration, NaiveTime};
+use rlhf_bot::app;
 use rlhf_bot::config::Settings;
 use rlhf_bot::domain::Money;
-use rlhf_bot::jobs;
-use rlhf_bot::jobs::schedule::resolve_local;
-use rlhf_bot::learning::summary::Week;
+use rlhf_bot::domain::Week;
+use rlhf_bot::domain::schedule::resolve_local;
 use rlhf_bot::sim::{Persona, Planted, SimConfig, simulate};
 use rlhf_bot::store::Store;
 
@@ -121,16 +121,16 @@ async fn one(persona: Persona, seed: u64, weeks: u32, settings: &Settings) -> Sc
     let last = sim.last_day().unwrap_or(sim.start);
     let mut day = sim.start;
     while day <= last {
-        jobs::reconcile::run_day(&store, &settings.rules, tz, day, None, at(day, 21))
+        app::reconcile::run_day(&store, &settings.rules, tz, day, None, at(day, 21))
             .await
             .unwrap();
         day += Duration::days(1);
     }
-    jobs::outcomes::run(&store, tz, last, None, at(last, 22))
+    app::outcomes::run(&store, tz, last, None, at(last, 22))
         .await
         .unwrap();
     let week = Week::of(sim.start + Duration::weeks(i64::from(weeks) - 1));
-    jobs::learning::weekly(&store, settings, week, None, at(last, 23))
+    app::learning::weekly(&store, settings, week, None, at(last, 23))
         .await
         .unwrap();
     let summary = store.summary(cfg.account, week).await.unwrap();

@@ -12,10 +12,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
+use rlhf_bot::app;
+use rlhf_bot::app::import::import_file;
 use rlhf_bot::domain::reconcile::MatchRules;
-use rlhf_bot::import::load::import_file;
 use rlhf_bot::import::{ImportFormat, ImportKind};
-use rlhf_bot::jobs;
 use rlhf_bot::store::Store;
 
 const SYMBOLS: [&str; 8] = ["AAPL", "MSFT", "SPY", "TSLA", "NVDA", "AMD", "AMZN", "META"];
@@ -163,7 +163,7 @@ async fn one_run(accounts: usize, pg: Option<&str>) -> (Run, String, usize, usiz
     let import_time = t.elapsed();
     let t = Instant::now();
     let day: NaiveDate = "2025-03-03".parse().unwrap();
-    let report = jobs::reconcile::run_day(&store, &MatchRules::default(), tz, day, None, now)
+    let report = app::reconcile::run_day(&store, &MatchRules::default(), tz, day, None, now)
         .await
         .expect("reconcile");
     let reconcile_time = t.elapsed();

@@ -1,5 +1,5 @@
 //! Weekly summaries for N accounts over an 8-week look-back: the Saturday job
-//! (`jobs::learning::weekly` for every account) on a populated database.
+//! (`app::learning::weekly` for every account) on a populated database.
 //! Run with `cargo bench --bench summaries`; see docs/PERFORMANCE.md.
 //!
 //! The database is filled directly (recommendations, matches and both sides' outcomes,
@@ -15,9 +15,9 @@ use std::time::Instant;
 use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rlhf_bot::app;
 use rlhf_bot::config::Settings;
-use rlhf_bot::jobs;
-use rlhf_bot::learning::summary::Week;
+use rlhf_bot::domain::Week;
 use rlhf_bot::store::Store;
 use sqlx::Executor;
 
@@ -234,7 +234,7 @@ async fn bench() {
     let mut line = String::new();
     for run in 1..=runs {
         let t = Instant::now();
-        let (report, _) = jobs::learning::weekly(&store, &settings, last, None, now)
+        let (report, _) = app::learning::weekly(&store, &settings, last, None, now)
             .await
             .expect("weekly");
         let took = t.elapsed().as_secs_f64();

@@ -12,12 +12,12 @@ mod learning;
 
 pub use learning::summary_json;
 
+use crate::app::App;
 use crate::config::{Settings, redact_url};
 use crate::domain::{AccountId, MatchType, Reason, ReasonCode, Symbol, day_of};
-use crate::import::load::import_file;
 use crate::import::{ImportFormat, ImportKind};
-use crate::jobs;
-use crate::store::{MatchFilter, MatchRecord, Scope, Store};
+use crate::store::{MatchFilter, Scope, Store};
+pub use crate::terminal::{UsageError, counts_line, match_detail, match_line};
 
 /// Learns from the gap between an options algorithm's recommendations and the trader's
 /// executions.
@@ -158,11 +158,6 @@ fn parse_day(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD, e.g. 2025-01-06)"))
 }
 
-/// A failure that is the caller's fault: exit status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
 /// Runs a parsed command; the exit status follows SPEC §10.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     let tz = settings.tz;
@@ -206,10 +201,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             format,
             json,
         } => {
-            let store = open(&settings).await?;
+            let app = open_app(settings).await?;
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let report = import_file(&store, kind, format, &file, tz, now, progress).await?;
-            store.close().await;
+            let report = app.import_file(kind, format, &file, progress, now).await?;
+            app.store().close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -236,20 +231,17 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             if (to - from).num_days() > 3_660 {
                 return Err(UsageError("a range may span at most ten years".to_owned()).into());
             }
-            let store = open(&settings).await?;
-            let account = args.account.map(AccountId);
+            let app = open_app(settings).await?;
+            let scope = scope_of(args.account);
             let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
             let bar = progress_bar(days.len() as u64, !args.json && days.len() > 1);
             let mut reports = Vec::new();
             for day in days {
-                reports.push(
-                    jobs::reconcile::run_day(&store, &settings.rules, tz, day, account, now)
-                        .await?,
-                );
+                reports.push(app.reconcile_day(scope, day, now).await?.report);
                 bar.inc(1);
             }
             bar.finish_and_clear();
-            store.close().await;
+            app.store().close().await;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             } else {
@@ -280,11 +272,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             account,
             json,
         } => {
-            let store = open(&settings).await?;
+            let app = open_app(settings).await?;
             let as_of = as_of.unwrap_or_else(|| day_of(now, tz));
-            let report =
-                jobs::outcomes::run(&store, tz, as_of, account.map(AccountId), now).await?;
-            store.close().await;
+            let report = app.track_outcomes(scope_of(account), as_of, now).await?;
+            app.store().close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -318,7 +309,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             let symbol = symbol
                 .map(|s| Symbol::parse(&s).map_err(|e| UsageError(format!("--symbol: {e}"))))
                 .transpose()?;
-            let store = open(&settings).await?;
+            let app = open_app(settings).await?;
             let filter = MatchFilter {
                 from,
                 to,
@@ -327,8 +318,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
                 account: account.map(AccountId),
                 ..MatchFilter::default()
             };
-            let matches = store.matches(&filter).await?;
-            store.close().await;
+            let matches = app.matches(&filter).await?;
+            app.store().close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&matches)?);
             } else if matches.is_empty() {
@@ -341,9 +332,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Match { id, json } => {
-            let store = open(&settings).await?;
-            let m = store.match_detail(id, Scope::All).await?;
-            store.close().await;
+            let app = open_app(settings).await?;
+            let m = app.match_detail(id, Scope::All).await?;
+            app.store().close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&m)?);
             } else {
@@ -354,9 +345,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Reason { id, code, text } => {
             let reason = Reason::new(code, text.as_deref())
                 .map_err(|e| UsageError(format!("{e} (rlhf-bot reason {id} {code} TEXT)")))?;
-            let store = open(&settings).await?;
-            let m = store.set_reason(id, Scope::All, &reason, now).await?;
-            store.close().await;
+            let app = open_app(settings).await?;
+            let m = app.record_reason(id, Scope::All, &reason, now).await?;
+            app.store().close().await;
             println!("{}", match_line(&m));
             Ok(ExitCode::SUCCESS)
         }
@@ -364,6 +355,18 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Candidates(cmd) => learning::candidates(cmd, &settings, now).await,
         Command::Analytics(args) => learning::analytics(args, &settings, now).await,
     }
+}
+
+/// The application the command line runs against: it queues no messages (the bot
+/// posts; the command line prints).
+pub(crate) async fn open_app(settings: Settings) -> anyhow::Result<App> {
+    let store = open(&settings).await?;
+    Ok(App::quiet(store, std::sync::Arc::new(settings)))
+}
+
+/// All accounts, or the one `--account` names.
+pub(crate) fn scope_of(account: Option<i64>) -> Scope {
+    account.map_or(Scope::All, |a| Scope::Account(AccountId(a)))
 }
 
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
@@ -380,96 +383,4 @@ fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
     } else {
         indicatif::ProgressBar::hidden()
     }
-}
-
-/// Match counts in the order of the match types, zeros left out: `consent 5, modify 2`.
-pub fn counts_line(counts: &std::collections::BTreeMap<String, usize>) -> String {
-    MatchType::ALL
-        .iter()
-        .filter_map(|t| {
-            counts
-                .get(t.as_str())
-                .filter(|n| **n > 0)
-                .map(|n| format!("{t} {n}"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One line per match, for lists.
-pub fn match_line(m: &MatchRecord) -> String {
-    let mut s = format!(
-        "#{:<6} {} {:<12} {:<6} acct {}",
-        m.id,
-        m.day,
-        m.match_type.as_str(),
-        m.underlying,
-        m.account
-    );
-    if let Some(r) = &m.recommendation {
-        s.push_str(&format!("  rec {r}"));
-    }
-    if !m.executions.is_empty() {
-        // A no_action row links the expiry or assignment that resolved the position.
-        let what = if m.match_type == MatchType::NoAction {
-            "event"
-        } else {
-            "fills"
-        };
-        s.push_str(&format!("  {what} {}", m.executions.join(",")));
-    }
-    if !m.modifications.is_empty() {
-        s.push_str(&format!("  [{}]", m.modifications.join(", ")));
-    }
-    if let Some(code) = &m.reason_code {
-        s.push_str(&format!("  reason: {code}"));
-        if let Some(t) = &m.reason_text {
-            s.push_str(&format!(" ({t})"));
-        }
-    }
-    s
-}
-
-/// A match with its differences and outcomes, for `match ID`.
-pub fn match_detail(m: &MatchRecord) -> String {
-    let mut s = format!("{}\n", match_line(m));
-    let d = &m.differences;
-    if d.strike.is_some() || d.dte.is_some() {
-        s.push_str(&format!(
-            "  differences: strike {}, expiration {} day(s), contracts {}, premium {}\n",
-            d.strike
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-            d.dte
-                .map(|v| format!("{v:+}"))
-                .unwrap_or_else(|| "-".into()),
-            d.contracts
-                .map(|v| format!("{v:+}"))
-                .unwrap_or_else(|| "-".into()),
-            d.premium
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-        ));
-    }
-    match m.outcomes.as_deref() {
-        None | Some([]) => s.push_str("  outcomes: not tracked yet (rlhf-bot track-outcomes)\n"),
-        Some(outcomes) => {
-            for o in outcomes {
-                s.push_str(&format!(
-                    "  {:<9} {:<14} premium {}  close {}  fees {}  P&L {}\n",
-                    o.side.as_str(),
-                    o.status.as_str(),
-                    o.premium,
-                    o.close_cost
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    o.fees,
-                    o.realized_pnl
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                ));
-            }
-        }
-    }
-    s
 }

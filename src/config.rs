@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use crate::domain::ResponseWindow;
 use crate::domain::reconcile::MatchRules;
-use crate::jobs::schedule::SlotSpec;
+use crate::domain::schedule::SlotSpec;
 use crate::store::RetryPolicy;
 
 /// A setting that is present but unusable.

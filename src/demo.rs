@@ -11,13 +11,12 @@ use std::io::Cursor;
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 
-use crate::cli::{counts_line, match_line};
+use crate::app::App;
 use crate::config::Settings;
 use crate::domain::{Money, Side};
-use crate::import::load::import_reader;
 use crate::import::{ImportFormat, ImportKind};
-use crate::jobs;
 use crate::store::{MatchFilter, Scope, Store};
+use crate::terminal::{counts_line, match_line};
 
 const RECOMMENDATIONS: &str = include_str!("../samples/demo/recommendations.csv");
 const EXECUTIONS: &str = include_str!("../samples/demo/executions.csv");
@@ -39,7 +38,7 @@ pub(crate) async fn fresh_store(settings: &Settings) -> anyhow::Result<(tempfile
 /// The January 2025 sample (`demo --sample`).
 pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
     let (dir, store) = fresh_store(settings).await?;
-    let tz = settings.tz;
+    let app = App::quiet(store, std::sync::Arc::new(settings.clone()));
     let now = Utc::now();
     println!("rlhf-bot demo: a sample trader's January 2025, in a fresh database\n");
 
@@ -48,28 +47,22 @@ pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
         (ImportKind::Executions, EXECUTIONS),
         (ImportKind::Prices, PRICES),
     ] {
-        let report = import_reader(
-            &store,
-            kind,
-            ImportFormat::Generic,
-            Cursor::new(text),
-            tz,
-            now,
-        )
-        .await?;
+        let report = app
+            .import(kind, ImportFormat::Generic, Cursor::new(text), now)
+            .await?;
         println!("{:<24} {}", format!("import {kind}:"), report.summary());
     }
 
     let (from, to) = (day("2025-01-06"), day("2025-01-31"));
     let mut totals: BTreeMap<String, usize> = BTreeMap::new();
     for d in from.iter_days().take_while(|d| *d <= to) {
-        let r = jobs::reconcile::run_day(&store, &settings.rules, tz, d, None, now).await?;
+        let r = app.reconcile_day(Scope::All, d, now).await?.report;
         for (k, n) in r.counts {
             *totals.entry(k).or_default() += n;
         }
     }
     println!("reconcile {from} to {to}: {}", counts_line(&totals));
-    let tracked = jobs::outcomes::run(&store, tz, to, None, now).await?;
+    let tracked = app.track_outcomes(Scope::All, to, now).await?;
     let statuses: Vec<String> = tracked
         .statuses
         .iter()
@@ -78,7 +71,7 @@ pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
     println!("outcomes as of {to}: {}\n", statuses.join(", "));
 
     println!("MATCHES");
-    let matches = store.matches(&MatchFilter::default()).await?;
+    let matches = app.matches(&MatchFilter::default()).await?;
     for m in &matches {
         println!("{}", match_line(m));
     }
@@ -86,7 +79,7 @@ pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
     println!("\nWHO WAS RIGHT (realized P&L where the trader diverged)");
     let (mut you, mut algo) = (Money::ZERO, Money::ZERO);
     for m in matches.iter().filter(|m| m.match_type.is_divergence()) {
-        let detail = store.match_detail(m.id, Scope::All).await?;
+        let detail = app.match_detail(m.id, Scope::All).await?;
         let pnl = |side| {
             detail
                 .outcomes
@@ -116,7 +109,7 @@ pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
         you.to_dollars_display(),
         algo.to_dollars_display()
     );
-    store.close().await;
+    app.store().close().await;
     if keep {
         let kept = dir.keep();
         println!(

@@ -1,14 +1,55 @@
 //! rlhf-bot: learns from the gap between an options algorithm's recommendations and the
 //! trader's executions.
+//!
+//! # Layout
+//!
+//! The crate is a house of floors; data flows one way, and each floor imports only from
+//! the floors below it (`tests/layering.rs` fails when a module imports from above):
+//!
+//! ```text
+//! 4  cli · bot · http · demo · terminal · startup   entry points: translate, call one use case, render
+//! 3  app · config                                   use cases (one fn each); typed settings
+//! 2  store                                          the only place that speaks SQL
+//! 1  learning · import · sim                        pure: statistics and wording of summaries; file
+//!                                                   formats parsed; the simulated market and trader
+//! 0  domain                                         pure vocabulary and decisions; time is a parameter
+//! ```
+//!
+//! - **domain** imports nothing of the crate. It holds the types parsed once at the edge
+//!   (money, contracts, symbols, records), reconciliation and outcomes, weeks, schedule
+//!   slots, the clock's trait, and the message type queued in the outbox.
+//! - **learning**, **import** and **sim** import only `domain` (never each other).
+//! - **store** imports `domain` and `learning` (it stores learning's values).
+//! - **app** imports the floors below and `config`; `config` imports only what is
+//!   below it. The use cases word no message: they ask the `app::Posts` port, which the
+//!   entry point hands in at start-up (`bot::posts::BotPosts` in `run`, none on the
+//!   command line).
+//! - The entry points import the floors below; among themselves only `cli` → `demo`,
+//!   `startup`, `terminal`; `demo` → `terminal`; `startup` → `bot`, `http`. The bot's
+//!   delivery side (the outbox sender, the dialogue storage teloxide needs) reads the
+//!   store directly; its handlers call only `app`.
+//!
+//! # Where things are
+//!
+//! | question | file |
+//! |---|---|
+//! | where is a match classified? | `src/domain/reconcile.rs` |
+//! | where is the Saturday message worded? | `src/learning/summary.rs` (its text; the cards around it in `src/bot/posts.rs`) |
+//! | where is a scheduler slot claimed? | `src/app/scheduler.rs` (`Scheduler::tick`, through the run ledger's atomic claim) |
+//! | where is a reason tap handled? | `src/bot/handlers/callbacks.rs` |
+//! | where is a bot message queued? | `src/store/tx.rs` (`Tx::enqueue`, inside the use case's transaction) |
+//! | where would a broker format go? | `src/import/brokers/` (one module per broker, on `import::reading` and `import::values`) |
+//! | where would an HTTP endpoint go? | `src/http/` (a handler per route, each calling one `App` use case) |
 
+pub mod app;
 pub mod bot;
 pub mod cli;
 pub mod config;
-pub mod demo;
+mod demo;
 pub mod domain;
 pub mod import;
-pub mod jobs;
 pub mod learning;
 pub mod sim;
 pub mod startup;
 pub mod store;
+mod terminal;

@@ -25,11 +25,14 @@ use teloxide::adaptors::throttle::Limits;
 use teloxide::update_listeners::webhooks;
 use tokio::sync::watch;
 
+use crate::app::App;
+use crate::app::nightly::Nightly;
+use crate::app::scheduler::{Schedule, Scheduler};
 use crate::bot::TgBot;
+use crate::bot::posts::BotPosts;
 use crate::bot::sender::{Sender, SenderConfig, redact};
 use crate::config::{Settings, redact_url};
-use crate::jobs::nightly::{Nightly, Posts};
-use crate::jobs::schedule::{Clock, Schedule, Scheduler, SystemClock};
+use crate::domain::{Clock, SystemClock};
 use crate::store::Store;
 
 /// How long the parts get to finish their work after the shutdown signal.
@@ -81,9 +84,7 @@ pub async fn run_until(
         store.clone(),
         Schedule::from_settings(&settings),
         Arc::new(Nightly {
-            store: store.clone(),
-            settings: settings.clone(),
-            posts: Posts::bot(),
+            app: App::new(store.clone(), settings.clone(), Arc::new(BotPosts)),
             clock: clock.clone(),
         }),
     );

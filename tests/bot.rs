@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use common::TestDb;
 use common::telegram::*;
+use rlhf_bot::app::import::import_reader;
 use rlhf_bot::bot::keyboards::{Callback, MAX_CALLBACK_BYTES};
 use rlhf_bot::bot::messages::{self, MAX_MESSAGE};
 use rlhf_bot::config::Settings;
 use rlhf_bot::domain::{AccountId, MatchType, ReasonCode};
-use rlhf_bot::import::load::import_reader;
 use rlhf_bot::import::{ImportFormat, ImportKind};
 use rlhf_bot::store::{MatchFilter, MatchRecord, Scope};
 use teloxide::prelude::*;
@@ -71,7 +71,7 @@ impl App {
                 poll: Duration::from_millis(20),
                 ..Default::default()
             },
-            Arc::new(rlhf_bot::jobs::schedule::SystemClock),
+            Arc::new(rlhf_bot::domain::SystemClock),
         );
         // The sender stops when its task is aborted; the shutdown channel stays open.
         let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -194,7 +194,7 @@ async fn fixture(db: &TestDb) {
 }
 
 async fn reconcile_all(db: &TestDb) {
-    rlhf_bot::jobs::reconcile::run_day(
+    rlhf_bot::app::reconcile::run_day(
         &db.store,
         &common::rules(),
         common::tz(),
@@ -876,8 +876,8 @@ async fn candidates_of(
 }
 
 async fn summaries_candidates_and_analytics_work_from_the_chat(db: &TestDb) {
+    use rlhf_bot::domain::Week;
     use rlhf_bot::learning::candidates::{State, Step, ValidationReport};
-    use rlhf_bot::learning::summary::Week;
     fixture(db).await;
     reconcile_all(db).await;
     let app = App::start(db).await;

@@ -5,13 +5,13 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{TestDb, now, rules, tz};
+use rlhf_bot::app;
+use rlhf_bot::app::import::import_reader;
 use rlhf_bot::config::Settings;
+use rlhf_bot::domain::Week;
 use rlhf_bot::domain::{AccountId, MatchType, Money, Reason, ReasonCode};
-use rlhf_bot::import::load::import_reader;
 use rlhf_bot::import::{ImportFormat, ImportKind};
-use rlhf_bot::jobs;
 use rlhf_bot::learning::candidates::{Decision, Evidence, Final, Proposal, State, Step, plan};
-use rlhf_bot::learning::summary::Week;
 use rlhf_bot::store::{Scope, StoreError};
 
 const ACCOUNT: AccountId = AccountId(555);
@@ -70,12 +70,12 @@ async fn a_reconciled_week(db: &TestDb) {
     .await;
     let mut day = d("2025-01-06");
     while day <= d("2025-01-24") {
-        jobs::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
+        app::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
             .await
             .expect("reconcile");
         day += Duration::days(1);
     }
-    jobs::outcomes::run(&db.store, tz(), d("2025-01-24"), None, now())
+    app::outcomes::run(&db.store, tz(), d("2025-01-24"), None, now())
         .await
         .expect("track");
 }
@@ -83,7 +83,7 @@ async fn a_reconciled_week(db: &TestDb) {
 async fn a_regenerated_week_keeps_its_review(db: &TestDb) {
     a_reconciled_week(db).await;
     let week = Week::new(2025, 2).unwrap();
-    let (report, made) = jobs::learning::weekly(&db.store, &settings(), week, None, now())
+    let (report, made) = app::learning::weekly(&db.store, &settings(), week, None, now())
         .await
         .expect("weekly");
     assert_eq!(report.accounts, 1);
@@ -116,7 +116,7 @@ async fn a_regenerated_week_keeps_its_review(db: &TestDb) {
         )
         .await
         .expect("review");
-    jobs::learning::weekly(&db.store, &settings(), week, Some(ACCOUNT), now())
+    app::learning::weekly(&db.store, &settings(), week, Some(ACCOUNT), now())
         .await
         .expect("regenerate");
     let again = db.store.summary(ACCOUNT, week).await.expect("stored");
@@ -249,18 +249,17 @@ async fn a_candidate_lives_through_every_state_with_an_audit_row_each(db: &TestD
     // Another account cannot see or decide it.
     let stranger = Scope::Account(AccountId(999));
     assert!(store.candidate(id, stranger).await.is_err());
-    let forged =
-        jobs::learning::decide(store, stranger, id, Decision::Implement, "", "x", t0).await;
+    let forged = app::learning::decide(store, stranger, id, Decision::Implement, "", "x", t0).await;
     assert!(matches!(forged, Err(StoreError::NotFound(_))));
 
     // Rejecting needs a reason; finalizing needs validation first.
     let no_reason =
-        jobs::learning::decide(store, Scope::All, id, Decision::Reject, " ", "t", t0).await;
+        app::learning::decide(store, Scope::All, id, Decision::Reject, " ", "t", t0).await;
     assert!(matches!(no_reason, Err(StoreError::Lifecycle(_))));
-    let early = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
+    let early = app::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
     assert!(matches!(early, Err(StoreError::Lifecycle(_))));
 
-    let c = jobs::learning::decide(
+    let c = app::learning::decide(
         store,
         Scope::All,
         id,
@@ -273,14 +272,13 @@ async fn a_candidate_lives_through_every_state_with_an_audit_row_each(db: &TestD
     .unwrap();
     assert_eq!(c.state, State::Implemented);
     // Deciding twice is refused: the first decision stands.
-    let twice =
-        jobs::learning::decide(store, Scope::All, id, Decision::Reject, "no", "t", t0).await;
+    let twice = app::learning::decide(store, Scope::All, id, Decision::Reject, "no", "t", t0).await;
     assert!(twice.is_err());
 
     // The next weekly run starts validation; four weeks later its report is written.
     let s = settings();
     let week = Week::new(2025, 2).unwrap();
-    let (r, _) = jobs::learning::weekly(store, &s, week, Some(ACCOUNT), t0)
+    let (r, _) = app::learning::weekly(store, &s, week, Some(ACCOUNT), t0)
         .await
         .unwrap();
     assert_eq!(r.validations_started, 1);
@@ -288,11 +286,11 @@ async fn a_candidate_lives_through_every_state_with_an_audit_row_each(db: &TestD
     assert_eq!(c.state, State::Validating);
     let from = c.validation_from.unwrap();
     assert_eq!(from.format("%a").to_string(), "Mon");
-    let still = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
+    let still = app::learning::finalize(store, Scope::All, id, Final::Keep, "", "t", t0).await;
     assert!(matches!(still, Err(StoreError::Lifecycle(_))), "{still:?}");
 
     let later = t0 + Duration::weeks(6);
-    let (r, _) = jobs::learning::weekly(store, &s, week, Some(ACCOUNT), later)
+    let (r, _) = app::learning::weekly(store, &s, week, Some(ACCOUNT), later)
         .await
         .unwrap();
     assert_eq!(r.validation_reports, 1);
@@ -302,9 +300,9 @@ async fn a_candidate_lives_through_every_state_with_an_audit_row_each(db: &TestD
     assert_eq!(report.before.to, from - Duration::days(1));
 
     let rollback_without_reason =
-        jobs::learning::finalize(store, Scope::All, id, Final::Rollback, "", "t", later).await;
+        app::learning::finalize(store, Scope::All, id, Final::Rollback, "", "t", later).await;
     assert!(rollback_without_reason.is_err());
-    let c = jobs::learning::finalize(store, Scope::All, id, Final::Keep, "", "trader", later)
+    let c = app::learning::finalize(store, Scope::All, id, Final::Keep, "", "trader", later)
         .await
         .unwrap();
     assert_eq!(c.state, State::Kept);
@@ -339,7 +337,7 @@ async fn a_rejected_candidate_returns_only_when_its_evidence_grows(db: &TestDb) 
         .await
         .unwrap();
     let id = store.candidates(Scope::All).await.unwrap()[0].id;
-    jobs::learning::decide(
+    app::learning::decide(
         store,
         Scope::All,
         id,
@@ -391,12 +389,12 @@ async fn a_simulated_trader(db: &TestDb, persona: &str, weeks: u32) -> rlhf_bot:
     db.store.insert_prices(&sim.prices, now()).await.unwrap();
     let mut day = sim.start;
     while day <= sim.last_day().unwrap() {
-        jobs::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
+        app::reconcile::run_day(&db.store, &rules(), tz(), day, None, now())
             .await
             .unwrap();
         day += Duration::days(1);
     }
-    jobs::outcomes::run(&db.store, tz(), sim.last_day().unwrap(), None, now())
+    app::outcomes::run(&db.store, tz(), sim.last_day().unwrap(), None, now())
         .await
         .unwrap();
     sim
@@ -419,9 +417,7 @@ async fn the_saturday_posts_carry_the_summary_new_candidates_and_validation_repo
     let mut s = settings();
     s.allowed_user_ids = vec![account.0];
     let week = Week::of(sim.start + Duration::weeks(5));
-    let posted = jobs::nightly::weekly_summary(&db.store, &s, week, now())
-        .await
-        .unwrap();
+    let posted = saturday(&db.store, &s, week, now()).await.unwrap();
     let outbox = db.store.outbox(Some(account)).await.unwrap();
     assert_eq!(posted, outbox.len());
     let keys: Vec<&str> = outbox.iter().map(|m| m.dedupe_key.as_str()).collect();
@@ -450,16 +446,11 @@ async fn the_saturday_posts_carry_the_summary_new_candidates_and_validation_repo
     );
 
     // Re-running the Saturday posts nothing new.
-    assert_eq!(
-        jobs::nightly::weekly_summary(&db.store, &s, week, now())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(saturday(&db.store, &s, week, now()).await.unwrap(), 0);
 
     // Implemented, validated for four weeks: the report arrives with keep / roll back / modify.
     let id = db.store.candidates(Scope::Account(account)).await.unwrap()[0].id;
-    jobs::learning::decide(
+    app::learning::decide(
         &db.store,
         Scope::All,
         id,
@@ -470,13 +461,9 @@ async fn the_saturday_posts_carry_the_summary_new_candidates_and_validation_repo
     )
     .await
     .unwrap();
-    jobs::nightly::weekly_summary(&db.store, &s, week, now())
-        .await
-        .unwrap();
+    saturday(&db.store, &s, week, now()).await.unwrap();
     let later = now() + Duration::weeks(6);
-    jobs::nightly::weekly_summary(&db.store, &s, week, later)
-        .await
-        .unwrap();
+    saturday(&db.store, &s, week, later).await.unwrap();
     let outbox = db.store.outbox(Some(account)).await.unwrap();
     let report = outbox
         .iter()
@@ -502,3 +489,18 @@ both!(
     saturday_posts,
     the_saturday_posts_carry_the_summary_new_candidates_and_validation_reports
 );
+
+/// The Saturday run with the bot's wording; how many posts were new.
+async fn saturday(
+    store: &rlhf_bot::store::Store,
+    s: &Settings,
+    week: Week,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, rlhf_bot::store::StoreError> {
+    let app = rlhf_bot::app::App::new(
+        store.clone(),
+        std::sync::Arc::new(s.clone()),
+        std::sync::Arc::new(rlhf_bot::bot::posts::BotPosts),
+    );
+    Ok(app.weekly_summary(week, now).await?.posted)
+}

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use rlhf_bot::bot::sender::{Sender, SenderConfig, ThrottledBot};
 use rlhf_bot::bot::{Button, Outgoing};
 use rlhf_bot::domain::AccountId;
-use rlhf_bot::jobs::schedule::SystemClock;
+use rlhf_bot::domain::SystemClock;
 use rlhf_bot::store::{NewMessage, Store};
 use teloxide::adaptors::Throttle;
 
@@ -29,7 +29,7 @@ fn msg(chat: i64, html: &str) -> NewMessage {
     NewMessage {
         account: AccountId(chat),
         dedupe_key: format!("test:{chat}:{html}"),
-        kind: "test".to_owned(),
+        kind: rlhf_bot::domain::MessageKind::Reconciliation,
         payload: text(html),
         send_after: Utc::now() - Duration::seconds(1),
     }

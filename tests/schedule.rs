@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use futures_util::future::BoxFuture;
-use rlhf_bot::bot::Outgoing;
-use rlhf_bot::jobs::schedule::{
+use rlhf_bot::app::scheduler::{
     Job, JobBodies, Schedule, Scheduler, Slot, SlotSpec, slots_between,
 };
+use rlhf_bot::bot::Outgoing;
 use rlhf_bot::store::{Claim, RetryPolicy, RunStatus, Store};
 
 use common::TestDb;
@@ -549,14 +549,14 @@ both!(
 /// A clock stopped at one instant.
 struct Stopped(DateTime<Utc>);
 
-impl rlhf_bot::jobs::schedule::Clock for Stopped {
+impl rlhf_bot::domain::Clock for Stopped {
     fn now(&self) -> DateTime<Utc> {
         self.0
     }
 }
 
 async fn import_demo(store: &Store) {
-    use rlhf_bot::import::load::import_file;
+    use rlhf_bot::app::import::import_file;
     use rlhf_bot::import::{ImportFormat, ImportKind};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo");
     for (kind, file) in [
@@ -580,8 +580,11 @@ async fn import_demo(store: &Store) {
 }
 
 async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &TestDb) {
+    use rlhf_bot::app::App;
+    use rlhf_bot::app::nightly::Nightly;
+    use rlhf_bot::bot::posts::BotPosts;
     use rlhf_bot::config::Settings;
-    use rlhf_bot::jobs::nightly::{Nightly, Posts};
+    use rlhf_bot::store::Scope;
     import_demo(&db.store).await;
     let settings = Arc::new(
         Settings::from_lookup(|k| (k == "ALLOWED_USER_IDS").then(|| "123456789".to_owned()))
@@ -589,10 +592,9 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
     );
     // Monday 2025-01-06 21:00 PST, through the scheduler with the real job bodies.
     let at = utc("2025-01-07T05:00:00Z");
+    let app = |s: &Settings| App::new(db.store.clone(), Arc::new(s.clone()), Arc::new(BotPosts));
     let nightly = Arc::new(Nightly {
-        store: db.store.clone(),
-        settings: settings.clone(),
-        posts: Posts::bot(),
+        app: app(&settings),
         clock: Arc::new(Stopped(at)),
     });
     let sched = Scheduler::new(
@@ -617,27 +619,19 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
         "a summary and a reason card: {posts:?}"
     );
     // A re-run (as after a crash before the ledger said done) enqueues nothing new.
-    let again = rlhf_bot::jobs::nightly::reconcile(
-        &db.store,
-        &settings,
-        Posts::bot().reconciliation,
-        NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
-        at,
-    )
-    .await
-    .unwrap();
+    let again = app(&settings)
+        .reconcile_day(Scope::All, NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(), at)
+        .await
+        .unwrap()
+        .queued;
     assert_eq!(again, 0);
     // A chat the bot does not serve gets no posts (its data is reconciled all the same).
     let unserved = Settings::from_lookup(|_| None).unwrap();
-    let none = rlhf_bot::jobs::nightly::reconcile(
-        &db.store,
-        &unserved,
-        Posts::bot().reconciliation,
-        NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
-        at,
-    )
-    .await
-    .unwrap();
+    let none = app(&unserved)
+        .reconcile_day(Scope::All, NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(), at)
+        .await
+        .unwrap()
+        .queued;
     assert_eq!(none, 0);
     // The rest of the month, then outcomes as of the 31st: what became final is posted
     // in the transaction that stores it, and only once.
@@ -647,15 +641,10 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
         .iter_days()
         .take_while(|d| *d <= last)
     {
-        rlhf_bot::jobs::nightly::reconcile(
-            &db.store,
-            &settings,
-            Posts::bot().reconciliation,
-            d,
-            at,
-        )
-        .await
-        .unwrap();
+        app(&settings)
+            .reconcile_day(Scope::All, d, at)
+            .await
+            .unwrap();
     }
     let count = |kind: &'static str| async move {
         db.store
@@ -666,7 +655,8 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
             .filter(|m| m.kind == kind)
             .count()
     };
-    rlhf_bot::jobs::nightly::track(&db.store, &settings, Posts::bot().outcomes, last, at)
+    app(&settings)
+        .track_outcomes(Scope::All, last, at)
         .await
         .unwrap();
     let outcome_posts = count("outcomes").await;
@@ -680,7 +670,8 @@ async fn the_nightly_jobs_store_their_results_and_enqueue_each_post_once(db: &Te
             .any(|m| m.dedupe_key == "outcomes:123456789:2025-01-31:0"),
         "the bot's own dedupe keys are used as they are"
     );
-    rlhf_bot::jobs::nightly::track(&db.store, &settings, Posts::bot().outcomes, last, at)
+    app(&settings)
+        .track_outcomes(Scope::All, last, at)
         .await
         .unwrap();
     assert_eq!(

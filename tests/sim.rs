@@ -618,7 +618,7 @@ type MatchKey = (
 );
 
 async fn a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does(db: &common::TestDb) {
-    use rlhf_bot::jobs;
+    use rlhf_bot::app;
     use rlhf_bot::store::{MatchFilter, RowOutcome};
     let out = simulate(&SimConfig {
         weeks: 3,
@@ -647,7 +647,7 @@ async fn a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does(db:
             .iter_days()
             .take(7)
         {
-            jobs::reconcile::run_day(store, &MatchRules::default(), tz, day, None, now)
+            app::reconcile::run_day(store, &MatchRules::default(), tz, day, None, now)
                 .await
                 .unwrap();
         }
@@ -690,7 +690,7 @@ async fn a_simulation_imported_week_by_week_reconciles_as_the_pure_core_does(db:
     assert!(pure.iter().any(|m| m.1 == MatchType::Modify));
     assert_eq!(stored, pure);
 
-    let report = jobs::outcomes::run(&db.store, tz, out.last_day().unwrap(), None, now)
+    let report = app::outcomes::run(&db.store, tz, out.last_day().unwrap(), None, now)
         .await
         .unwrap();
     assert!(report.matches > 0);

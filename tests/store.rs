@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use common::{TestDb, now, rules, tz};
+use rlhf_bot::app;
+use rlhf_bot::app::import::{ImportReport, import_reader};
 use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, Reason, ReasonCode, Side};
-use rlhf_bot::import::load::{ImportReport, import_reader};
 use rlhf_bot::import::{ImportFormat, ImportKind};
-use rlhf_bot::jobs;
 use rlhf_bot::store::{MatchFilter, MatchRecord, Scope, StoreError};
 
 const REC_HEADER: &str = "external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium,position\n";
@@ -38,8 +38,8 @@ async fn import(db: &TestDb, kind: ImportKind, body: &str) -> ImportReport {
     .expect("import runs")
 }
 
-async fn reconcile(db: &TestDb, day: &str) -> jobs::reconcile::DayReport {
-    jobs::reconcile::run_day(&db.store, &rules(), tz(), d(day), None, now())
+async fn reconcile(db: &TestDb, day: &str) -> app::reconcile::DayReport {
+    app::reconcile::run_day(&db.store, &rules(), tz(), d(day), None, now())
         .await
         .expect("reconcile")
 }
@@ -367,7 +367,7 @@ async fn outcomes_wait_for_the_expiry_close_then_complete(db: &TestDb) {
     reconcile(db, "2025-01-02").await;
     reconcile(db, "2025-01-03").await;
     let track = |day: &'static str| async move {
-        jobs::outcomes::run(&db.store, tz(), d(day), None, now())
+        app::outcomes::run(&db.store, tz(), d(day), None, now())
             .await
             .unwrap()
     };

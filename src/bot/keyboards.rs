@@ -12,7 +12,7 @@
 use chrono::NaiveDate;
 
 use super::messages;
-use super::outgoing::Button;
+use crate::domain::Button;
 use crate::domain::{MatchType, ReasonCode, Symbol};
 use crate::learning::candidates::{Decision, Final};
 

@@ -10,12 +10,11 @@ pub mod dialogue;
 pub mod handlers;
 pub mod keyboards;
 pub mod messages;
-pub mod outgoing;
 pub mod posts;
 pub mod schema;
 pub mod sender;
 
-pub use outgoing::{Button, Outgoing};
+pub use crate::domain::{Button, Outgoing};
 pub use schema::{dispatcher, register_commands, schema};
 
 /// The bot as the program uses it: throttled to Telegram's limits.

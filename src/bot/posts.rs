@@ -1,16 +1,84 @@
-//! The messages scheduled jobs post, built purely from what the jobs produced: each with
+//! The wording of the messages the use cases queue (the nightly reconciliation, outcomes,
+//! the Saturday run, failure notices), built purely from what they produced: each with
 //! a dedupe key unique per message, so the outbox sends it once however often a job
-//! re-runs. The delivery side enqueues them; `/reconcile` from the chat uses them too.
+//! re-runs. [`BotPosts`] hands them to the application layer (its `Posts` port) at
+//! start-up.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::keyboards;
 use super::messages::{self, MAX_MESSAGE};
-use super::outgoing::Outgoing;
-use crate::domain::AccountId;
-use crate::jobs::learning::WeekNews;
-use crate::learning::summary::Week;
+use crate::app::Posts;
+use crate::app::learning::WeekNews;
+use crate::app::scheduler::Job;
+use crate::domain::{AccountId, Outgoing, Week};
 use crate::store::MatchRecord;
+
+/// The bot's wording, as the application layer's [`Posts`] port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BotPosts;
+
+impl Posts for BotPosts {
+    fn reconciliation(
+        &self,
+        day: NaiveDate,
+        account: AccountId,
+        matches: &[MatchRecord],
+    ) -> Vec<(String, Outgoing)> {
+        reconciliation_posts(day, account, matches)
+    }
+
+    fn outcomes(
+        &self,
+        day: NaiveDate,
+        account: AccountId,
+        settled: &[MatchRecord],
+    ) -> Vec<(String, Outgoing)> {
+        outcome_posts(day, account, settled)
+    }
+
+    fn weekly(
+        &self,
+        account: AccountId,
+        week: Week,
+        summary_id: i64,
+        text: &str,
+        news: &WeekNews,
+    ) -> Vec<(String, Outgoing)> {
+        weekly_posts(account, week, summary_id, text, news)
+    }
+
+    fn job_failed(&self, job: Job, day: NaiveDate) -> Outgoing {
+        failure_notice(job, day)
+    }
+}
+
+/// The message a trader gets when a scheduled job gave up. The error itself goes to the
+/// log, not to the chat.
+pub fn failure_notice(job: Job, day: NaiveDate) -> Outgoing {
+    let w = day.iso_week();
+    let (what, retry) = match job {
+        Job::Reconcile => (
+            format!("The nightly reconciliation of {day}"),
+            format!("/reconcile {day}"),
+        ),
+        Job::TrackOutcomes => (
+            format!("The outcome update of {day}"),
+            format!("/track {day}"),
+        ),
+        Job::WeeklySummary => (
+            format!("The weekly summary of {}-W{:02}", w.year(), w.week()),
+            format!("/generate {} {}", w.year(), w.week()),
+        ),
+    };
+    Outgoing::Text {
+        html: format!(
+            "⚠️ {what} failed several times and was not completed; the details are in \
+             the bot's log. Send {retry} to try it again."
+        ),
+        keyboard: Vec::new(),
+    }
+}
 
 /// A night's reconciliation for one account: a summary line of the day, then one short
 /// card per divergence (modify, reject, independent) with the nine reason buttons (a
@@ -133,13 +201,13 @@ pub fn weekly_posts(
     posts
 }
 
-fn text(html: String, keyboard: Vec<Vec<super::Button>>) -> Outgoing {
+fn text(html: String, keyboard: Vec<Vec<crate::domain::Button>>) -> Outgoing {
     Outgoing::Text { html, keyboard }
 }
 
 /// A card is short by construction; were it ever not, it is cut to the limit rather than
 /// sent and refused.
-fn card(html: String, keyboard: Vec<Vec<super::Button>>) -> Outgoing {
+fn card(html: String, keyboard: Vec<Vec<crate::domain::Button>>) -> Outgoing {
     let html = messages::split(&html, MAX_MESSAGE)
         .into_iter()
         .next()
@@ -245,5 +313,24 @@ mod tests {
         }
         let keys: std::collections::BTreeSet<_> = posts.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(keys.len(), posts.len());
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_notice_names_the_run_and_the_command_that_retries_it() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
+        let text = |job| match failure_notice(job, day) {
+            Outgoing::Text { html, .. } => html,
+            Outgoing::Photo { .. } => String::new(),
+        };
+        assert!(text(Job::Reconcile).contains("reconciliation of 2026-03-14"));
+        assert!(text(Job::Reconcile).contains("/reconcile 2026-03-14"));
+        assert!(text(Job::TrackOutcomes).contains("/track 2026-03-14"));
+        assert!(text(Job::WeeklySummary).contains("2026-W11"));
+        assert!(text(Job::WeeklySummary).contains("/generate 2026 11"));
     }
 }

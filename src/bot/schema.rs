@@ -14,26 +14,56 @@ use teloxide::utils::command::BotCommands;
 
 use super::commands::Command;
 use super::dialogue::{DbStorage, State};
-use super::handlers::{self, Memory};
+use super::handlers::commands::{self as cmd, Trader};
+use super::handlers::{self, Memory, callbacks};
+use super::posts::BotPosts;
 use super::{BotError, TgBot};
+use crate::app::App;
 use crate::config::Settings;
 use crate::store::Store;
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<BotError> {
+    use dptree::case;
+
+    let commands = dptree::entry()
+        .filter_command::<Command>()
+        .branch(case![Command::Start(args)].endpoint(cmd::start))
+        .branch(case![Command::Help(args)].endpoint(cmd::help))
+        .branch(case![Command::Myid(args)].endpoint(cmd::myid))
+        .branch(case![Command::Matches(args)].endpoint(cmd::matches))
+        .branch(case![Command::Match(args)].endpoint(cmd::show_match))
+        .branch(case![Command::Reason(args)].endpoint(cmd::reason))
+        .branch(case![Command::Reconcile(args)].endpoint(cmd::reconcile))
+        .branch(case![Command::Track(args)].endpoint(cmd::track))
+        .branch(case![Command::Summaries(args)].endpoint(cmd::summaries))
+        .branch(case![Command::Summary(args)].endpoint(cmd::summary))
+        .branch(case![Command::Generate(args)].endpoint(cmd::generate))
+        .branch(case![Command::Review(args)].endpoint(cmd::review))
+        .branch(case![Command::Candidates(args)].endpoint(cmd::candidates))
+        .branch(case![Command::Decide(args)].endpoint(cmd::decide))
+        .branch(case![Command::Divergence(args)].endpoint(cmd::divergence))
+        .branch(case![Command::Accuracy(args)].endpoint(cmd::accuracy))
+        .branch(case![Command::Modifications(args)].endpoint(cmd::modifications))
+        .branch(case![Command::Chart(args)].endpoint(cmd::chart))
+        .branch(case![Command::Cancel(args)].endpoint(cmd::cancel));
+
     let served_messages = dptree::filter(|msg: Message, settings: Arc<Settings>| {
         handlers::is_served_message(&msg, &settings)
     })
+    .map(|msg: Message| Trader::of(&msg))
+    .inspect_async(|app: App, memory: Arc<Memory>, t: Trader| async move {
+        // A failure here is logged; the handler's own use case reports it to the trader.
+        if let Err(e) = handlers::ensure_account(&app, &memory, t.account, &t.name).await {
+            tracing::error!(error = %e, account = t.account.0, "the account could not be recorded");
+        }
+    })
     .enter_dialogue::<Message, DbStorage, State>()
+    .branch(commands)
+    .branch(case![State::AwaitingReasonText { match_id }].endpoint(callbacks::reason_text))
     .branch(
-        dptree::entry()
-            .filter_command::<Command>()
-            .endpoint(handlers::command),
-    )
-    .branch(dptree::case![State::AwaitingReasonText { match_id }].endpoint(handlers::reason_text))
-    .branch(
-        dptree::case![State::AwaitingCandidateReason { candidate, step }]
-            .endpoint(handlers::candidate_reason),
+        case![State::AwaitingCandidateReason { candidate, step }]
+            .endpoint(callbacks::candidate_reason),
     )
     .branch(dptree::endpoint(handlers::fallback));
 
@@ -45,7 +75,7 @@ pub fn schema() -> UpdateHandler<BotError> {
         handlers::is_served_callback(&q, &settings)
     })
     .enter_dialogue::<CallbackQuery, DbStorage, State>()
-    .endpoint(handlers::callback);
+    .endpoint(callbacks::callback);
 
     let callbacks = Update::filter_callback_query()
         .branch(served_callbacks)
@@ -54,21 +84,23 @@ pub fn schema() -> UpdateHandler<BotError> {
     dptree::entry().branch(messages).branch(callbacks)
 }
 
-/// The dispatcher with every dependency injected: the store, the settings, the dialogue
-/// storage (our own table) and the bot's in-memory refusal list. Updates of one chat are
-/// handled in order, chats concurrently. Shut it down through its `shutdown_token()`.
+/// The dispatcher with every dependency injected: the application (its use cases, with
+/// the bot's wording for what they queue), the settings, the dialogue storage (our own
+/// table) and the bot's in-memory refusal list. Updates of one chat are handled in
+/// order, chats concurrently. Shut it down through its `shutdown_token()`.
 pub fn dispatcher(
     bot: TgBot,
     store: Store,
     settings: Arc<Settings>,
 ) -> Dispatcher<TgBot, BotError, DefaultKey> {
+    let app = App::new(store, settings.clone(), Arc::new(BotPosts));
     if settings.allowed_user_ids.is_empty() {
         tracing::warn!("ALLOWED_USER_IDS is empty: the bot serves nobody and refuses every chat");
     }
-    let storage = DbStorage::new(store.clone());
+    let storage = DbStorage::new(app.store().clone());
     Dispatcher::builder(bot, schema())
         .dependencies(dptree::deps![
-            store,
+            app,
             settings,
             storage,
             Arc::new(Memory::default())

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 
 use crate::bot::Outgoing;
 use crate::domain::AccountId;
-use crate::jobs::schedule::Clock;
+use crate::domain::Clock;
 use crate::store::{OutboxMessage, Store, StoreError};
 
 /// The shortest pause between two drains.

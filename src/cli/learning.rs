@@ -5,14 +5,13 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{UsageError, open};
+use super::{UsageError, open_app, scope_of};
+use crate::app::App;
 use crate::config::Settings;
-use crate::domain::{AccountId, day_of};
-use crate::jobs::learning as job;
+use crate::domain::{AccountId, Week, day_of};
 use crate::learning::analytics;
 use crate::learning::candidates::{Candidate, Decision, Final, State};
-use crate::learning::summary::Week;
-use crate::store::{Scope, Store, StoredSummary};
+use crate::store::{Scope, StoredSummary};
 
 #[derive(Debug, Args)]
 pub struct WeekArgs {
@@ -154,11 +153,11 @@ pub struct AnalyticsArgs {
 }
 
 /// The one account a week command is about: the one given, or the only one there is.
-async fn one_account(store: &Store, given: Option<i64>) -> anyhow::Result<AccountId> {
+async fn one_account(app: &App, given: Option<i64>) -> anyhow::Result<AccountId> {
     if let Some(a) = given {
         return Ok(AccountId(a));
     }
-    let all = store.account_ids().await?;
+    let all = app.accounts().await?;
     match all.as_slice() {
         [one] => Ok(*one),
         [] => {
@@ -217,12 +216,13 @@ pub async fn summary(
     match cmd {
         SummaryCommand::Generate { week, json } => {
             let w = week.week()?;
-            let store = open(settings).await?;
-            let account = week.account.map(AccountId);
-            let (report, made) = job::weekly(&store, settings, w, account, now).await?;
+            let app = open_app(settings.clone()).await?;
+            let (report, made) = app
+                .generate_summaries(scope_of(week.account), w, now)
+                .await?;
             match made.as_slice() {
                 [one] => {
-                    let s = store.summary(one.account, w).await?;
+                    let s = app.summary(one.account, w).await?;
                     print_summary(&s, json)?;
                 }
                 _ if json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -238,14 +238,14 @@ pub async fn summary(
                     many[0].account.0
                 ),
             }
-            store.close().await;
+            app.store().close().await;
         }
         SummaryCommand::Show { week, json } => {
             let w = week.week()?;
-            let store = open(settings).await?;
-            let account = one_account(&store, week.account).await?;
-            let s = store.summary(account, w).await?;
-            store.close().await;
+            let app = open_app(settings.clone()).await?;
+            let account = one_account(&app, week.account).await?;
+            let s = app.summary(account, w).await?;
+            app.store().close().await;
             print_summary(&s, json)?;
         }
         SummaryCommand::List {
@@ -257,10 +257,9 @@ pub async fn summary(
             if limit < 1 {
                 return Err(UsageError("--limit must be at least 1".to_owned()).into());
             }
-            let store = open(settings).await?;
-            let scope = account.map_or(Scope::All, |a| Scope::Account(AccountId(a)));
-            let list = store.summaries(scope, year, limit).await?;
-            store.close().await;
+            let app = open_app(settings.clone()).await?;
+            let list = app.summaries(scope_of(account), year, limit).await?;
+            app.store().close().await;
             if json {
                 let v: Vec<_> = list.iter().map(summary_json).collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -297,12 +296,12 @@ pub async fn summary(
                 ))
                 .into());
             }
-            let store = open(settings).await?;
-            let account = one_account(&store, week.account).await?;
-            let s = store
+            let app = open_app(settings.clone()).await?;
+            let account = one_account(&app, week.account).await?;
+            let s = app
                 .review_summary(account, w, &status, notes.as_deref(), now)
                 .await?;
-            store.close().await;
+            app.store().close().await;
             println!("{w} (account {}): {}", s.account.0, s.review_status);
         }
     }
@@ -348,16 +347,18 @@ fn candidate_detail(c: &Candidate, history: &[crate::store::AuditEntry]) -> Stri
     s
 }
 
+/// Who the candidate audit trail says decided, for decisions made on the command line.
+const CLI_ACTOR: &str = "cli";
+
 pub async fn candidates(
     cmd: CandidatesCommand,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
-    let store = open(settings).await?;
+    let app = open_app(settings.clone()).await?;
     match cmd {
         CandidatesCommand::List { account, json } => {
-            let scope = account.map_or(Scope::All, |a| Scope::Account(AccountId(a)));
-            let list = store.candidates(scope).await?;
+            let list = app.candidates(scope_of(account)).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -369,8 +370,7 @@ pub async fn candidates(
             }
         }
         CandidatesCommand::Show { id, json } => {
-            let c = store.candidate(id, Scope::All).await?;
-            let history = store.candidate_history(id).await?;
+            let (c, history) = app.candidate_with_history(id, Scope::All).await?;
             if json {
                 let v = serde_json::json!({ "candidate": c, "history": history });
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -388,7 +388,9 @@ pub async fn candidates(
                 DecisionArg::Defer => Decision::Defer,
                 DecisionArg::Reject => Decision::Reject,
             };
-            let c = job::decide(&store, Scope::All, id, d, &reason, "cli", now).await?;
+            let c = app
+                .decide(Scope::All, id, d, &reason, CLI_ACTOR, now)
+                .await?;
             println!("{}", candidate_line(&c));
             if c.state == State::Implemented {
                 println!("  validation starts on the Monday after this and runs 4 weeks");
@@ -404,11 +406,13 @@ pub async fn candidates(
                 FinalArg::Rollback => Final::Rollback,
                 FinalArg::Modify => Final::Modify,
             };
-            let c = job::finalize(&store, Scope::All, id, f, &reason, "cli", now).await?;
+            let c = app
+                .finalize(Scope::All, id, f, &reason, CLI_ACTOR, now)
+                .await?;
             println!("{}", candidate_line(&c));
         }
     }
-    store.close().await;
+    app.store().close().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -421,11 +425,12 @@ pub async fn analytics(
         AnalyticsKind::DivergenceRate => 30,
         _ => 90,
     });
-    let store = open(settings).await?;
+    let app = open_app(settings.clone()).await?;
     let today = day_of(now, settings.tz);
-    let items =
-        job::items_of_last_days(&store, settings, days, today, args.account.map(AccountId)).await?;
-    store.close().await;
+    let items = app
+        .analytics_items(scope_of(args.account), days, today)
+        .await?;
+    app.store().close().await;
     let json = match args.kind {
         AnalyticsKind::DivergenceRate => {
             let r = analytics::divergence_rate(&items);

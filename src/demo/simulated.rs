@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 
+use crate::app::App;
 use crate::config::Settings;
-use crate::jobs;
-use crate::jobs::schedule::resolve_local;
+use crate::domain::Week;
+use crate::domain::schedule::resolve_local;
 use crate::learning::candidates::State;
-use crate::learning::summary::Week;
 use crate::sim::{Persona, SimConfig, simulate};
 use crate::store::Scope;
+use crate::terminal::{UsageError, counts_line};
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -41,13 +42,14 @@ fn at(settings: &Settings, day: NaiveDate, h: u32) -> DateTime<Utc> {
 
 pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
     if !(1..=52).contains(&o.weeks) {
-        return Err(crate::cli::UsageError(format!(
+        return Err(UsageError(format!(
             "--weeks must be between 1 and 52 (got {})",
             o.weeks
         ))
         .into());
     }
     let (dir, store) = super::fresh_store(settings).await?;
+    let app = App::quiet(store, std::sync::Arc::new(settings.clone()));
     let tz = settings.tz;
 
     let cfg = SimConfig {
@@ -71,33 +73,33 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         let part = sim.week(n);
         let monday = sim.start + Duration::weeks(i64::from(n));
         let now = at(settings, monday, 8);
-        store
-            .insert_recommendations(&part.recommendations, tz, now)
+        app.ingest_recommendations(&part.recommendations, now)
             .await?;
-        store.insert_executions(&part.executions, tz, now).await?;
-        store.insert_prices(&part.prices, now).await?;
+        app.ingest_executions(&part.executions, now).await?;
+        app.ingest_prices(&part.prices, now).await?;
         let mut counts = std::collections::BTreeMap::<String, usize>::new();
         for d in 0..5 {
             let day = monday + Duration::days(d);
             let night = at(settings, day, 21);
-            let r = jobs::reconcile::run_day(&store, &settings.rules, tz, day, None, night).await?;
+            let r = app.reconcile_day(Scope::All, day, night).await?.report;
             for (k, v) in r.counts {
                 *counts.entry(k).or_default() += v;
             }
-            jobs::outcomes::run(&store, tz, day, None, at(settings, day, 22)).await?;
+            app.track_outcomes(Scope::All, day, at(settings, day, 22))
+                .await?;
         }
         let week = Week::of(monday);
         if n < o.weeks {
             let saturday =
                 NaiveDate::from_isoywd_opt(week.year, week.week, Weekday::Sat).expect("a Saturday");
-            let (report, _) =
-                jobs::learning::weekly(&store, settings, week, None, at(settings, saturday, 9))
-                    .await?;
+            let (report, _) = app
+                .generate_summaries(Scope::All, week, at(settings, saturday, 9))
+                .await?;
             println!(
                 "  {week}  {:>2} recommendations  {:>2} executions  {}  → {} pattern(s), {} new candidate(s)",
                 part.recommendations.len(),
                 part.executions.len(),
-                crate::cli::counts_line(&counts),
+                counts_line(&counts),
                 report.patterns,
                 report.proposed
             );
@@ -118,9 +120,9 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         sim.last_day().unwrap_or(sim.start) + Duration::days(1),
         9,
     );
-    jobs::learning::weekly(&store, settings, week, None, end).await?;
+    app.generate_summaries(Scope::All, week, end).await?;
     let account = cfg.account;
-    let summary = store.summary(account, week).await?;
+    let summary = app.summary(account, week).await?;
     println!("\nTHE LAST WEEKLY MESSAGE (regenerated after the positions settled)\n");
     println!("{}\n", summary.text);
 
@@ -136,7 +138,7 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         println!("{}", pattern_block(p));
     }
     println!("\nCANDIDATES (you decide: rlhf-bot candidates decide ID implement|defer|reject)");
-    let candidates = store.candidates(Scope::Account(account)).await?;
+    let candidates = app.candidates(Scope::Account(account)).await?;
     if candidates.is_empty() {
         println!("  none");
     }
@@ -179,7 +181,7 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
         }
     );
 
-    store.close().await;
+    app.store().close().await;
     if o.keep {
         let kept = dir.keep();
         println!(

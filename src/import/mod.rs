@@ -3,7 +3,6 @@
 //! line, so one bad row never stops the rest of a file.
 
 pub mod generic;
-pub mod load;
 
 use std::fmt;
 use std::io::Read;

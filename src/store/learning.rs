@@ -7,15 +7,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::{NewMessage, Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
+use super::{Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
+use crate::domain::Week;
 use crate::domain::{AccountId, MatchType, Money, ReasonCode, Symbol};
 use crate::learning::candidates::{
     Candidate, LifecycleError, Proposal, State, Step, ValidationReport,
 };
-use crate::learning::summary::{Counts, Week};
+use crate::learning::summary::Counts;
 use crate::learning::{Item, RecFacts};
 
 const ITEM_SQL: &str = "SELECT m.id, m.account_id, m.day, m.match_type, m.underlying, \
@@ -323,46 +324,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores summaries, replacing earlier versions of the same weeks but keeping their
-    /// review status and notes, and enqueues the messages `posts` makes of each (given
-    /// its row id) — all in one transaction, so a summary is never stored without its
-    /// post or posted without being stored. Returns how many messages were new.
+    /// Stores summaries in a transaction of their own (see [`save_summaries_in`]);
+    /// returns their row ids, in order.
     pub async fn save_summaries(
         &self,
         summaries: &[NewSummary],
-        posts: &(dyn Fn(i64, &NewSummary) -> Vec<NewMessage> + Sync),
         now: DateTime<Utc>,
-    ) -> Result<usize> {
+    ) -> Result<Vec<i64>> {
         let mut tx = self.pool.begin().await?;
-        let at = ts(now);
-        let mut messages = Vec::new();
-        for s in summaries {
-            let row = sqlx::query(
-                "INSERT INTO weekly_learning_summaries (account_id, year, week, counts, total, \
-                 pnl, patterns, candidates, text, generated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (account_id, year, week) DO UPDATE SET counts = excluded.counts, \
-                 total = excluded.total, pnl = excluded.pnl, patterns = excluded.patterns, \
-                 candidates = excluded.candidates, text = excluded.text, \
-                 generated_at = excluded.generated_at RETURNING id",
-            )
-            .bind(s.account.0)
-            .bind(i64::from(s.week.year))
-            .bind(i64::from(s.week.week))
-            .bind(json_text(&s.counts))
-            .bind(s.counts.total() as i64)
-            .bind(s.pnl.units())
-            .bind(json_text(&s.patterns))
-            .bind(json_text(&s.candidates))
-            .bind(s.text.clone())
-            .bind(at.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-            messages.extend(posts(row.try_get(0)?, s));
-        }
-        let added = self.enqueue_in(&mut tx, &messages, now).await?;
+        let ids = save_summaries_in(&mut tx, summaries, now).await?;
         tx.commit().await?;
-        Ok(added)
+        Ok(ids)
     }
 
     /// One week's summary of an account.
@@ -653,6 +625,43 @@ impl Store {
         tx.commit().await?;
         self.candidate(c.id, Scope::All).await
     }
+}
+
+/// Stores summaries inside a caller's transaction, replacing earlier versions of the
+/// same weeks but keeping their review status and notes; returns their row ids, in
+/// order (the use case words and enqueues their posts in the same transaction).
+pub(crate) async fn save_summaries_in(
+    tx: &mut AnyConnection,
+    summaries: &[NewSummary],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let at = ts(now);
+    let mut ids = Vec::with_capacity(summaries.len());
+    for s in summaries {
+        let row = sqlx::query(
+            "INSERT INTO weekly_learning_summaries (account_id, year, week, counts, total, \
+             pnl, patterns, candidates, text, generated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (account_id, year, week) DO UPDATE SET counts = excluded.counts, \
+             total = excluded.total, pnl = excluded.pnl, patterns = excluded.patterns, \
+             candidates = excluded.candidates, text = excluded.text, \
+             generated_at = excluded.generated_at RETURNING id",
+        )
+        .bind(s.account.0)
+        .bind(i64::from(s.week.year))
+        .bind(i64::from(s.week.week))
+        .bind(json_text(&s.counts))
+        .bind(s.counts.total() as i64)
+        .bind(s.pnl.units())
+        .bind(json_text(&s.patterns))
+        .bind(json_text(&s.candidates))
+        .bind(s.text.clone())
+        .bind(at.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+        ids.push(row.try_get(0)?);
+    }
+    Ok(ids)
 }
 
 /// The audit row of candidate `id` after a change in this transaction: it records the

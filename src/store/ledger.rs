@@ -14,8 +14,9 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::outbox::enqueue_in;
-use super::{NewMessage, Result, Store, StoreError, parse_ts, ts};
+use sqlx::AnyConnection;
+
+use super::{Result, Store, StoreError, parse_ts, ts};
 
 /// A ledger row's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,9 +223,9 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Records the failure of `attempt` and, in the same transaction, enqueues
-    /// `notices` (the report to the traders when the scheduler gives up). False, and
-    /// nothing enqueued, when that attempt no longer holds the claim.
+    /// Records the failure of `attempt`. False when that attempt no longer holds the
+    /// claim. Inside a transaction ([`super::Tx::fail_run`]) the notices of a job that
+    /// gave up are enqueued with it.
     pub async fn fail_run(
         &self,
         job: &str,
@@ -232,28 +233,16 @@ impl Store {
         attempt: i64,
         error: &str,
         now: DateTime<Utc>,
-        notices: &[NewMessage],
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let failed = sqlx::query(
-            "UPDATE job_runs SET status = 'failed', finished_at = $1, error = $2 \
-             WHERE job = $3 AND slot = $4 AND status = 'running' AND attempts = $5",
+        fail_run_in(
+            &mut *self.pool.acquire().await?,
+            job,
+            slot,
+            attempt,
+            error,
+            now,
         )
-        .bind(ts(now))
-        .bind(error)
-        .bind(job)
-        .bind(slot)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if failed != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        enqueue_in(self.backend, &mut tx, notices, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        .await
     }
 
     /// Records a slot that will not run, and why. False when the slot already has a row.
@@ -330,6 +319,30 @@ fn run_from_row(row: &sqlx::any::AnyRow) -> Result<JobRun> {
         finished_at: time("finished_at")?,
         error: row.try_get("error")?,
     })
+}
+
+/// [`Store::fail_run`] on a connection.
+pub(crate) async fn fail_run_in(
+    conn: &mut AnyConnection,
+    job: &str,
+    slot: &str,
+    attempt: i64,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let failed = sqlx::query(
+        "UPDATE job_runs SET status = 'failed', finished_at = $1, error = $2 \
+         WHERE job = $3 AND slot = $4 AND status = 'running' AND attempts = $5",
+    )
+    .bind(ts(now))
+    .bind(error)
+    .bind(job)
+    .bind(slot)
+    .bind(attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(failed == 1)
 }
 
 #[cfg(test)]

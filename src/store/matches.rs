@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, StoreError, fetch_by_ids, parse_day, parse_named, ts};
 use crate::domain::outcome::{Basis, Outcome};
@@ -19,7 +19,16 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn allows(self, account: AccountId) -> bool {
+    /// The one account of the scope, or `None` for all.
+    pub fn account(self) -> Option<AccountId> {
+        match self {
+            Scope::All => None,
+            Scope::Account(a) => Some(a),
+        }
+    }
+
+    /// Whether the scope may see `account`'s data.
+    pub fn allows(self, account: AccountId) -> bool {
         match self {
             Scope::All => true,
             Scope::Account(a) => a == account,
@@ -135,79 +144,7 @@ fn outcome_from_row(row: &AnyRow) -> Result<Outcome> {
 impl Store {
     /// Matches in day order (then id), filtered.
     pub async fn matches(&self, filter: &MatchFilter) -> Result<Vec<MatchRecord>> {
-        let mut sql = format!(
-            "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
-             LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
-        );
-        // Each filter adds a condition and its value, in order.
-        enum Value {
-            Text(String),
-            Int(i64),
-        }
-        let mut values: Vec<(&str, Value)> = Vec::new();
-        if let Some(d) = filter.from {
-            values.push(("m.day >=", Value::Text(d.to_string())));
-        }
-        if let Some(d) = filter.to {
-            values.push(("m.day <=", Value::Text(d.to_string())));
-        }
-        if let Some(t) = filter.match_type {
-            values.push(("m.match_type =", Value::Text(t.as_str().to_owned())));
-        }
-        if let Some(s) = &filter.symbol {
-            values.push(("m.underlying =", Value::Text(s.as_str().to_owned())));
-        }
-        if let Some(a) = filter.account {
-            values.push(("m.account_id =", Value::Int(a.0)));
-        }
-        for (i, (cond, _)) in values.iter().enumerate() {
-            sql.push_str(&format!(" AND {cond} ${}", i + 1));
-        }
-        sql.push_str(" ORDER BY m.day, m.id");
-        if let Some(limit) = filter.limit {
-            sql.push_str(&format!(
-                " LIMIT {} OFFSET {}",
-                limit.max(0),
-                filter.offset.max(0)
-            ));
-        }
-        let mut q = sqlx::query(&sql);
-        for (_, v) in values {
-            q = match v {
-                Value::Text(t) => q.bind(t),
-                Value::Int(i) => q.bind(i),
-            };
-        }
-        let mut records = q
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(match_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        self.attach_executions(&mut records).await?;
-        Ok(records)
-    }
-
-    async fn attach_executions(&self, records: &mut [MatchRecord]) -> Result<()> {
-        let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
-        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-        let rows = fetch_by_ids(
-            &self.pool,
-            "SELECT x.match_id, e.broker_ref FROM match_executions x \
-             JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({ids}) ORDER BY e.id",
-            &[],
-            &ids,
-        )
-        .await?;
-        for row in rows {
-            refs.entry(row.try_get(0)?)
-                .or_default()
-                .push(row.try_get(1)?);
-        }
-        for r in records {
-            r.executions = refs.remove(&r.id).unwrap_or_default();
-        }
-        Ok(())
+        matches_in(&mut *self.pool.acquire().await?, filter).await
     }
 
     /// One match with its outcomes, if `scope` may see it.
@@ -228,8 +165,11 @@ impl Store {
         if !scope.allows(record.account) {
             return Err(not_found());
         }
-        self.attach_executions(std::slice::from_mut(&mut record))
-            .await?;
+        attach_executions(
+            &mut *self.pool.acquire().await?,
+            std::slice::from_mut(&mut record),
+        )
+        .await?;
         let rows = sqlx::query(
             "SELECT side, basis, status, contracts, opened_day, closed_day, premium, close_cost, fees, \
              realized_pnl, days_held, return_on_capital_bp FROM position_outcomes \
@@ -300,4 +240,84 @@ impl Store {
         tx.commit().await?;
         self.match_detail(id, scope).await
     }
+}
+
+/// [`Store::matches`] on a connection (a caller's transaction sees its own writes).
+pub(crate) async fn matches_in(
+    conn: &mut AnyConnection,
+    filter: &MatchFilter,
+) -> Result<Vec<MatchRecord>> {
+    let mut sql = format!(
+        "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
+             LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
+    );
+    // Each filter adds a condition and its value, in order.
+    enum Value {
+        Text(String),
+        Int(i64),
+    }
+    let mut values: Vec<(&str, Value)> = Vec::new();
+    if let Some(d) = filter.from {
+        values.push(("m.day >=", Value::Text(d.to_string())));
+    }
+    if let Some(d) = filter.to {
+        values.push(("m.day <=", Value::Text(d.to_string())));
+    }
+    if let Some(t) = filter.match_type {
+        values.push(("m.match_type =", Value::Text(t.as_str().to_owned())));
+    }
+    if let Some(s) = &filter.symbol {
+        values.push(("m.underlying =", Value::Text(s.as_str().to_owned())));
+    }
+    if let Some(a) = filter.account {
+        values.push(("m.account_id =", Value::Int(a.0)));
+    }
+    for (i, (cond, _)) in values.iter().enumerate() {
+        sql.push_str(&format!(" AND {cond} ${}", i + 1));
+    }
+    sql.push_str(" ORDER BY m.day, m.id");
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(
+            " LIMIT {} OFFSET {}",
+            limit.max(0),
+            filter.offset.max(0)
+        ));
+    }
+    let mut q = sqlx::query(&sql);
+    for (_, v) in values {
+        q = match v {
+            Value::Text(t) => q.bind(t),
+            Value::Int(i) => q.bind(i),
+        };
+    }
+    let mut records = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(match_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    attach_executions(conn, &mut records).await?;
+    Ok(records)
+}
+
+async fn attach_executions(conn: &mut AnyConnection, records: &mut [MatchRecord]) -> Result<()> {
+    let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let rows = fetch_by_ids(
+        conn,
+        "SELECT x.match_id, e.broker_ref FROM match_executions x \
+         JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({ids}) ORDER BY e.id",
+        &[],
+        &ids,
+    )
+    .await?;
+    for row in rows {
+        refs.entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    for r in records {
+        r.executions = refs.remove(&r.id).unwrap_or_default();
+    }
+    Ok(())
 }

@@ -15,11 +15,12 @@ mod matches;
 mod outbox;
 mod outcomes;
 mod reconcile;
+mod tx;
 
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
-pub use outbox::{NewMessage, OutboxMessage, enqueue_in};
+pub use outbox::{NewMessage, OutboxMessage};
 pub use outcomes::OutcomeInputs;
 
 use std::str::FromStr;
@@ -35,6 +36,7 @@ use crate::domain::{AccountId, Contract, Money, Right, Symbol};
 pub use imports::RowOutcome;
 
 pub use reconcile::DayData;
+pub use tx::Tx;
 
 /// How long opening the database may take before it is reported unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -234,7 +236,7 @@ fn sqlite_without_memory_statistics() {
 
 async fn ensure_accounts(
     backend: Backend,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut AnyConnection,
     ids: &[AccountId],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -251,7 +253,7 @@ async fn ensure_accounts(
         for id in chunk {
             q = q.bind(*id).bind(now.clone());
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -307,7 +309,7 @@ const IDS_PER_QUERY: usize = 500;
 /// The rows of `sql` for all `ids`, in chunks: `{ids}` in `sql` stands for the id list,
 /// which is numbered after the `fixed` text parameters (`$1`…).
 pub(crate) async fn fetch_by_ids(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     sql: &str,
     fixed: &[String],
     ids: &[i64],
@@ -322,24 +324,20 @@ pub(crate) async fn fetch_by_ids(
         for id in chunk {
             q = q.bind(*id);
         }
-        rows.extend(q.fetch_all(pool).await?);
+        rows.extend(q.fetch_all(&mut *conn).await?);
     }
     Ok(rows)
 }
 
 /// Runs `sql` for all `ids` inside a transaction, in chunks (`{ids}` as above).
-pub(crate) async fn execute_by_ids(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    sql: &str,
-    ids: &[i64],
-) -> Result<()> {
+pub(crate) async fn execute_by_ids(tx: &mut AnyConnection, sql: &str, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let sql = sql.replace("{ids}", &list(chunk.len(), 1));
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *tx).await?;
     }
     Ok(())
 }

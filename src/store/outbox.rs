@@ -2,7 +2,7 @@
 //!
 //! Writers enqueue with a dedupe key (unique across all accounts — include the account
 //! in it); enqueuing the same key again does nothing, so a job that re-runs after a crash
-//! re-enqueues nothing it already enqueued. [`enqueue_in`] writes inside a caller's
+//! re-enqueues nothing it already enqueued. `Tx::enqueue` writes inside a use case's
 //! transaction, so a message and the results it reports commit together.
 //!
 //! Delivery (see `bot::sender`) keeps each chat in order: only the oldest unsent,
@@ -14,9 +14,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Backend, Result, Store, ensure_accounts, parse_ts, placeholders, ts};
-use crate::bot::Outgoing;
+use super::{Backend, Result, Store, ensure_accounts, parse_named, parse_ts, placeholders, ts};
 use crate::domain::AccountId;
+use crate::domain::{MessageKind, Outgoing};
 
 /// A message to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,8 @@ pub struct NewMessage {
     pub account: AccountId,
     /// Unique across all messages ever enqueued; a repeat is ignored.
     pub dedupe_key: String,
-    /// What it is, for logs and listings (`reconciliation`, `outcomes`, `weekly_summary`…).
-    pub kind: String,
+    /// What it is, for logs and listings.
+    pub kind: MessageKind,
     pub payload: Outgoing,
     /// Not before this instant.
     pub send_after: DateTime<Utc>,
@@ -38,7 +38,7 @@ pub struct OutboxMessage {
     pub id: i64,
     pub account: AccountId,
     pub dedupe_key: String,
-    pub kind: String,
+    pub kind: MessageKind,
     /// The stored JSON of an [`Outgoing`].
     pub payload: String,
     pub created_at: DateTime<Utc>,
@@ -61,9 +61,9 @@ const COLUMNS: &str = "id, account_id, dedupe_key, kind, payload, created_at, se
 
 /// Enqueues `messages` inside `tx` (creating missing accounts); returns how many were
 /// new (repeated dedupe keys are ignored).
-pub async fn enqueue_in(
+pub(crate) async fn enqueue_in(
     backend: Backend,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     messages: &[NewMessage],
     now: DateTime<Utc>,
 ) -> Result<usize> {
@@ -86,12 +86,12 @@ pub async fn enqueue_in(
             q = q
                 .bind(m.account.0)
                 .bind(m.dedupe_key.clone())
-                .bind(m.kind.clone())
+                .bind(m.kind.as_str())
                 .bind(payload)
                 .bind(ts(now))
                 .bind(ts(m.send_after));
         }
-        added += q.execute(&mut **tx).await?.rows_affected() as usize;
+        added += q.execute(&mut *tx).await?.rows_affected() as usize;
     }
     Ok(added)
 }
@@ -103,16 +103,6 @@ impl Store {
         let added = enqueue_in(self.backend, &mut tx, messages, now).await?;
         tx.commit().await?;
         Ok(added)
-    }
-
-    /// [`enqueue_in`] for callers holding a transaction of this store.
-    pub async fn enqueue_in(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        messages: &[NewMessage],
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
-        enqueue_in(self.backend, tx, messages, now).await
     }
 
     /// The next message of each chat: its oldest unsent, unparked one (due or not).
@@ -229,7 +219,7 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> Result<OutboxMessage> {
         id: row.try_get("id")?,
         account: AccountId(row.try_get("account_id")?),
         dedupe_key: row.try_get("dedupe_key")?,
-        kind: row.try_get("kind")?,
+        kind: parse_named(&row.try_get::<String, _>("kind")?, "message kind")?,
         payload: row.try_get("payload")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         send_after: parse_ts(&row.try_get::<String, _>("send_after")?)?,

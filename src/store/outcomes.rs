@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::reconcile::{EXEC_COLUMNS, REC_COLUMNS, exec_from_row, rec_from_row};
-use super::{Result, Store, fetch_by_ids, parse_day, parse_named, placeholders, ts};
+use super::{Backend, Result, Store, fetch_by_ids, parse_day, parse_named, placeholders, ts};
 use crate::domain::outcome::{Closes, MatchView, Outcome};
 use crate::domain::reconcile::group_fills;
 use crate::domain::{AccountId, Execution, Money, Stored, Symbol};
@@ -67,7 +67,7 @@ impl Store {
         let mut recs = HashMap::new();
         let rec_ids: Vec<i64> = all.iter().filter_map(|m| m.1).collect();
         let sql = format!("SELECT {REC_COLUMNS} FROM recommendations r WHERE r.id IN ({{ids}})");
-        for row in fetch_by_ids(&self.pool, &sql, &[], &rec_ids).await? {
+        for row in fetch_by_ids(&mut *self.pool.acquire().await?, &sql, &[], &rec_ids).await? {
             let r = rec_from_row(&row)?;
             recs.insert(r.id, r);
         }
@@ -77,7 +77,7 @@ impl Store {
             "SELECT x.match_id, {EXEC_COLUMNS} FROM match_executions x \
              JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({{ids}})"
         );
-        for row in fetch_by_ids(&self.pool, &sql, &[], &match_ids).await? {
+        for row in fetch_by_ids(&mut *self.pool.acquire().await?, &sql, &[], &match_ids).await? {
             linked
                 .entry(row.try_get(0)?)
                 .or_default()
@@ -95,7 +95,7 @@ impl Store {
                  AND e.account_id IN ({{ids}}) ORDER BY e.id"
             );
             let ids: Vec<i64> = accounts.iter().map(|a| a.0).collect();
-            for row in fetch_by_ids(&self.pool, &sql, &[since], &ids).await? {
+            for row in fetch_by_ids(&mut *self.pool.acquire().await?, &sql, &[since], &ids).await? {
                 let e = exec_from_row(&row)?;
                 executions.entry(e.account).or_default().push(e);
             }
@@ -150,18 +150,21 @@ impl Store {
         rows: &[(AccountId, i64, Outcome)],
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        self.write_outcomes_and_enqueue(rows, &[], now).await
-    }
-
-    /// [`Store::write_outcomes`], and enqueues `messages` (the posts reporting these
-    /// outcomes) in the same transaction: both are written, or neither.
-    pub async fn write_outcomes_and_enqueue(
-        &self,
-        rows: &[(AccountId, i64, Outcome)],
-        messages: &[super::NewMessage],
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
+        let n = write_outcomes_in(self.backend, &mut tx, rows, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// [`Store::write_outcomes`] inside a caller's transaction.
+pub(crate) async fn write_outcomes_in(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    rows: &[(AccountId, i64, Outcome)],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    {
         for part in rows.chunks(400) {
             const COLS: usize = 15;
             let sql = format!(
@@ -174,7 +177,7 @@ impl Store {
                  premium = excluded.premium, close_cost = excluded.close_cost, fees = excluded.fees, \
                  realized_pnl = excluded.realized_pnl, days_held = excluded.days_held, \
                  return_on_capital_bp = excluded.return_on_capital_bp, updated_at = excluded.updated_at",
-                placeholders(self.backend, part.len(), COLS)
+                placeholders(backend, part.len(), COLS)
             );
             let mut q = sqlx::query(&sql);
             for (account, match_id, o) in part {
@@ -197,8 +200,6 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        super::enqueue_in(self.backend, &mut tx, messages, now).await?;
-        tx.commit().await?;
         Ok(rows.len())
     }
 }

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::TryStreamExt;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{
-    Result, Store, StoreError, contract_from, execute_by_ids, fetch_by_ids, parse_day, parse_named,
-    parse_ts, placeholders, ts,
+    Backend, Result, Store, StoreError, contract_from, execute_by_ids, fetch_by_ids, parse_day,
+    parse_named, parse_ts, placeholders, ts,
 };
 use crate::domain::reconcile::{MatchDraft, group_fills};
 use crate::domain::{
@@ -143,8 +144,9 @@ pub(crate) const REC_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.creat
 pub(crate) const EXEC_COLUMNS: &str = "e.id, e.account_id, e.broker, e.broker_ref, e.executed_at, \
     e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees";
 
-/// Accounts per transaction when a whole night is written.
-const ACCOUNTS_PER_TX: usize = 250;
+/// Accounts whose rows are written by one round of statements when a whole night is
+/// written.
+const ACCOUNTS_PER_STATEMENTS: usize = 250;
 
 impl Store {
     /// Loads what reconciling `day` needs, for one account or every account.
@@ -154,6 +156,45 @@ impl Store {
         window: ResponseWindow,
         account: Option<AccountId>,
     ) -> Result<DayData> {
+        let mut conn = self.pool.acquire().await?;
+        load_day_in(&mut conn, day, window, account).await
+    }
+
+    /// Writes the rows of `data.day` in a transaction of its own (see [`write_day_in`]).
+    pub async fn write_day(
+        &self,
+        data: &DayData,
+        results: &[(AccountId, Vec<MatchDraft>)],
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let changed = write_day_in(self.backend, &mut tx, data, results, tz, now).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Days after `day` (up to `until`) already reconciled for any of `accounts`, with
+    /// the accounts they were reconciled for: the days a re-run of `day` must revisit.
+    pub async fn reconciled_days_between(
+        &self,
+        after: NaiveDate,
+        until: NaiveDate,
+        accounts: &[AccountId],
+    ) -> Result<BTreeMap<NaiveDate, Vec<AccountId>>> {
+        let mut conn = self.pool.acquire().await?;
+        reconciled_days_between_in(&mut conn, after, until, accounts).await
+    }
+}
+
+/// [`Store::load_day`] on a connection (a caller's transaction sees its own writes).
+pub(crate) async fn load_day_in(
+    conn: &mut AnyConnection,
+    day: NaiveDate,
+    window: ResponseWindow,
+    account: Option<AccountId>,
+) -> Result<DayData> {
+    {
         let first = day - Duration::days(window.max_span_days());
         let (acct_sql, acct) = match account {
             Some(a) => (" AND r.account_id = $3", a.0),
@@ -205,10 +246,9 @@ impl Store {
         if account.is_some() {
             q = q.bind(acct);
         }
-        // Three independent reads on separate connections overlap; rows are decoded as
-        // they arrive, so a night is never held twice in memory.
-        let recs = by_account(rec_q.fetch(&self.pool), rec_core_from_row, |r| r.account);
-        let execs = by_account(exec_q.fetch(&self.pool), exec_from_row, |e| e.account);
+        // Rows are decoded as they arrive, so a night is never held twice in memory.
+        let recs = by_account(rec_q.fetch(&mut *conn), rec_core_from_row, |r| r.account).await?;
+        let executions = by_account(exec_q.fetch(&mut *conn), exec_from_row, |e| e.account).await?;
         let later_sql = format!(
             "SELECT m.id, m.account_id, m.match_key FROM recommendation_execution_matches m \
              JOIN recommendations r ON r.id = m.recommendation_id \
@@ -225,12 +265,8 @@ impl Store {
         if account.is_some() {
             later_q = later_q.bind(acct);
         }
-        let (recs, executions, match_rows, later_rows) = tokio::try_join!(
-            recs,
-            execs,
-            async { Ok(q.fetch_all(&self.pool).await?) },
-            async { Ok(later_q.fetch_all(&self.pool).await?) }
-        )?;
+        let match_rows = q.fetch_all(&mut *conn).await?;
+        let later_rows = later_q.fetch_all(&mut *conn).await?;
         let mut later = HashMap::new();
         for row in &later_rows {
             later.insert(
@@ -285,7 +321,7 @@ impl Store {
 
         let accounts: Vec<i64> = data.accounts().into_iter().map(|a| a.0).collect();
         let rows = fetch_by_ids(
-            &self.pool,
+            conn,
             "SELECT account_id, match_key, reason_code, reason_text, reason_at FROM match_reasons \
              WHERE account_id IN ({ids})",
             &[],
@@ -307,22 +343,24 @@ impl Store {
         }
         Ok(data)
     }
+}
 
-    /// Writes the rows of `data.day` for each account in `results`: rows that did not
-    /// change are left alone, changed rows are updated in place (their ids kept), new
-    /// rows inserted and rows that no longer exist removed. Reasons come from
-    /// `match_reasons`, so a rebuilt row keeps the trader's reason. Returns the number
-    /// of rows written or removed.
-    pub async fn write_day(
-        &self,
-        data: &DayData,
-        results: &[(AccountId, Vec<MatchDraft>)],
-        tz: Tz,
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
+/// Writes the rows of `data.day` for each account in `results` inside `tx`: rows that
+/// did not change are left alone, changed rows are updated in place (their ids kept),
+/// new rows inserted and rows that no longer exist removed. Reasons come from
+/// `match_reasons`, so a rebuilt row keeps the trader's reason. Returns the number of
+/// rows written or removed.
+pub(crate) async fn write_day_in(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    data: &DayData,
+    results: &[(AccountId, Vec<MatchDraft>)],
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    {
         let mut changed = 0;
-        for chunk in results.chunks(ACCOUNTS_PER_TX) {
-            let mut tx = self.pool.begin().await?;
+        for chunk in results.chunks(ACCOUNTS_PER_STATEMENTS) {
             let mut upserts: Vec<(AccountId, &MatchDraft, RowFields)> = Vec::new();
             let mut stale: Vec<i64> = Vec::new();
             for (account, drafts) in chunk {
@@ -382,10 +420,10 @@ impl Store {
             }
             for table in ["match_executions", "position_outcomes"] {
                 let sql = format!("DELETE FROM {table} WHERE match_id IN ({{ids}})");
-                execute_by_ids(&mut tx, &sql, &touched).await?;
+                execute_by_ids(&mut *tx, &sql, &touched).await?;
             }
             execute_by_ids(
-                &mut tx,
+                &mut *tx,
                 "DELETE FROM recommendation_execution_matches WHERE id IN ({ids})",
                 &stale,
             )
@@ -404,7 +442,7 @@ impl Store {
                      premium_diff = excluded.premium_diff, modifications = excluded.modifications, \
                      reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
                      reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at",
-                    placeholders(self.backend, part.len(), COLS)
+                    placeholders(backend, part.len(), COLS)
                 );
                 let mut q = sqlx::query(&sql);
                 for (account, d, f) in part {
@@ -438,7 +476,7 @@ impl Store {
                      SELECT m.id, v.column3, v.column1 FROM (VALUES {}) v \
                      JOIN recommendation_execution_matches m \
                      ON m.account_id = v.column1 AND m.match_key = v.column2",
-                    placeholders(self.backend, part.len(), 3)
+                    placeholders(backend, part.len(), 3)
                 );
                 let mut q = sqlx::query(&sql);
                 for (a, k, e) in part {
@@ -457,7 +495,7 @@ impl Store {
                 let sql = format!(
                     "INSERT INTO reconciled_days (account_id, day, reconciled_at) VALUES {} \
                      ON CONFLICT (account_id, day) DO UPDATE SET reconciled_at = excluded.reconciled_at",
-                    placeholders(self.backend, part.len(), 3)
+                    placeholders(backend, part.len(), 3)
                 );
                 let mut q = sqlx::query(&sql);
                 for (account, _) in part {
@@ -465,22 +503,22 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            tx.commit().await?;
         }
         Ok(changed)
     }
+}
 
-    /// Days after `day` (up to `until`) already reconciled for any of `accounts`, with
-    /// the accounts they were reconciled for: the days a re-run of `day` must revisit.
-    pub async fn reconciled_days_between(
-        &self,
-        after: NaiveDate,
-        until: NaiveDate,
-        accounts: &[AccountId],
-    ) -> Result<BTreeMap<NaiveDate, Vec<AccountId>>> {
+/// [`Store::reconciled_days_between`] on a connection.
+pub(crate) async fn reconciled_days_between_in(
+    conn: &mut AnyConnection,
+    after: NaiveDate,
+    until: NaiveDate,
+    accounts: &[AccountId],
+) -> Result<BTreeMap<NaiveDate, Vec<AccountId>>> {
+    {
         let ids: Vec<i64> = accounts.iter().map(|a| a.0).collect();
         let rows = fetch_by_ids(
-            &self.pool,
+            conn,
             "SELECT day, account_id FROM reconciled_days WHERE day > $1 AND day <= $2 \
              AND account_id IN ({ids}) ORDER BY day, account_id",
             &[after.to_string(), until.to_string()],

@@ -1,4 +1,4 @@
-//! Loading a parsed file into the store: rows in batches, every bad row reported with
+//! Import a file (a use case): loading a parsed file into the store: rows in batches, every bad row reported with
 //! its line, good rows kept, nothing imported twice, progress on a terminal.
 
 use std::fs::File;
@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError, read_rows};
+use crate::import::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError, read_rows};
 use crate::store::{RowOutcome, Store, StoreError};
 
 /// What an import did.

@@ -1,21 +1,26 @@
-//! The weekly learning run: for each account, the week's counts and P&L, the patterns
-//! of the look-back, what they do to the candidates, validation of implemented changes,
-//! and the summary message. Also the trader's decisions on candidates.
+//! The learning use cases: the weekly run (for each account, the week's counts and P&L,
+//! the patterns of the look-back, what they do to the candidates, validation of
+//! implemented changes, and the summary message), summaries listed, shown and reviewed,
+//! the trader's decisions on candidates, and the items the analytics and charts read.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::{App, Posts};
 use crate::config::Settings;
 use crate::domain::{AccountId, Money, day_of};
+use crate::domain::{MessageKind, Week};
 use crate::learning::Item;
 use crate::learning::candidates::{
     self, Candidate, Decision, Final, State, Step, ValidationReport,
 };
 use crate::learning::insight;
-use crate::learning::summary::{Counts, Digest, Week, render};
-use crate::store::{NewMessage, NewSummary, Result, Scope, Store, Transition};
+use crate::learning::summary::{Counts, Digest, render};
+use crate::store::{
+    AuditEntry, NewMessage, NewSummary, Result, Scope, Store, StoredSummary, Transition,
+};
 
 /// What a weekly run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -45,9 +50,6 @@ pub struct WeekNews {
     pub reported: Vec<Candidate>,
 }
 
-/// The messages a stored summary (with its row id) and its week's news are posted as.
-pub type SummaryPosts<'a> = dyn Fn(i64, &NewSummary, &WeekNews) -> Vec<NewMessage> + Sync + 'a;
-
 /// Generates (or regenerates) the summaries of `week`, for one account or every account
 /// with items in the look-back. A regenerated week keeps its review. Nothing is posted.
 pub async fn weekly(
@@ -57,18 +59,155 @@ pub async fn weekly(
     account: Option<AccountId>,
     now: DateTime<Utc>,
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
-    weekly_with_posts(store, settings, week, account, now, &|_, _, _| Vec::new()).await
+    weekly_with_posts(store, settings, None, week, account, now).await
 }
 
-/// [`weekly`], with the posts of each summary enqueued in the transaction that stores
-/// the summaries (the Saturday job).
-pub async fn weekly_with_posts(
+impl App {
+    /// The Saturday run: the summaries of `week` for every account with items in its
+    /// look-back, and one set of posts per served account (the summary with a "mark
+    /// reviewed" button, a card per new candidate and per validation report), queued in
+    /// the transaction that stores the summaries. A re-run regenerates the same week
+    /// (keeping its review) and its posts' keys are already in the outbox.
+    pub async fn weekly_summary(&self, week: Week, now: DateTime<Utc>) -> Result<WeeklyReport> {
+        let posts = (self.posts.as_ref(), self);
+        let (report, _) =
+            weekly_with_posts(&self.store, &self.settings, Some(posts), week, None, now).await?;
+        Ok(report)
+    }
+
+    /// Generates (or regenerates) the summaries of `week` for the accounts of `scope`
+    /// with items in the look-back, without posting them.
+    pub async fn generate_summaries(
+        &self,
+        scope: Scope,
+        week: Week,
+        now: DateTime<Utc>,
+    ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
+        weekly(&self.store, &self.settings, week, scope.account(), now).await
+    }
+
+    /// Every account, ascending.
+    pub async fn accounts(&self) -> Result<Vec<AccountId>> {
+        self.store.account_ids().await
+    }
+
+    /// Generates (or regenerates) one account's summary of `week`, without posting it
+    /// (the caller shows it), and returns it as stored.
+    pub async fn generate_summary(
+        &self,
+        account: AccountId,
+        week: Week,
+        now: DateTime<Utc>,
+    ) -> Result<StoredSummary> {
+        weekly(&self.store, &self.settings, week, Some(account), now).await?;
+        self.store.summary(account, week).await
+    }
+
+    /// One account's stored summary of `week`.
+    pub async fn summary(&self, account: AccountId, week: Week) -> Result<StoredSummary> {
+        self.store.summary(account, week).await
+    }
+
+    /// Stored summaries, newest first, at most `limit`.
+    pub async fn summaries(
+        &self,
+        scope: Scope,
+        year: Option<i32>,
+        limit: i64,
+    ) -> Result<Vec<StoredSummary>> {
+        self.store.summaries(scope, year, limit).await
+    }
+
+    /// Sets a summary's review status (and notes, when given).
+    pub async fn review_summary(
+        &self,
+        account: AccountId,
+        week: Week,
+        status: &str,
+        notes: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<StoredSummary> {
+        self.store
+            .review_summary(account, week, status, notes, now)
+            .await
+    }
+
+    /// A summary by its id, if `scope` may see it.
+    pub async fn summary_by_id(&self, id: i64, scope: Scope) -> Result<StoredSummary> {
+        self.store.summary_by_id(id, scope).await
+    }
+
+    /// The candidates `scope` may see.
+    pub async fn candidates(&self, scope: Scope) -> Result<Vec<Candidate>> {
+        self.store.candidates(scope).await
+    }
+
+    /// One candidate, if `scope` may see it.
+    pub async fn candidate(&self, id: i64, scope: Scope) -> Result<Candidate> {
+        self.store.candidate(id, scope).await
+    }
+
+    /// One candidate with its audit trail, if `scope` may see it.
+    pub async fn candidate_with_history(
+        &self,
+        id: i64,
+        scope: Scope,
+    ) -> Result<(Candidate, Vec<AuditEntry>)> {
+        let c = self.store.candidate(id, scope).await?;
+        let history = self.store.candidate_history(id).await?;
+        Ok((c, history))
+    }
+
+    /// Records the trader's decision on a candidate.
+    pub async fn decide(
+        &self,
+        scope: Scope,
+        id: i64,
+        decision: Decision,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Candidate> {
+        decide(&self.store, scope, id, decision, reason, actor, now).await
+    }
+
+    /// Records the trader's verdict after validation.
+    pub async fn finalize(
+        &self,
+        scope: Scope,
+        id: i64,
+        verdict: Final,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Candidate> {
+        finalize(&self.store, scope, id, verdict, reason, actor, now).await
+    }
+
+    /// The learning items of the last `days` days up to `today` (in the schedule zone),
+    /// for one account or all: what the analytics and the charts read.
+    pub async fn analytics_items(
+        &self,
+        scope: Scope,
+        days: u32,
+        today: NaiveDate,
+    ) -> Result<Vec<Item>> {
+        items_of_last_days(&self.store, &self.settings, days, today, scope.account()).await
+    }
+}
+
+/// The wording of the posts, and who is served.
+type PostsFor<'a> = (&'a dyn Posts, &'a App);
+
+/// [`weekly`], with the posts of each summary (when `posts` is given) queued in the
+/// transaction that stores the summaries.
+async fn weekly_with_posts(
     store: &Store,
     settings: &Settings,
+    posts: Option<PostsFor<'_>>,
     week: Week,
     account: Option<AccountId>,
     now: DateTime<Utc>,
-    posts: &SummaryPosts<'_>,
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
     let tz = settings.tz;
     let (from, to) = lookback(week, settings.learning.lookback_weeks);
@@ -116,10 +255,31 @@ pub async fn weekly_with_posts(
             summaries.push(summary);
             news.insert(*acct, acct_news);
         }
-        let none = WeekNews::default();
-        let with_news =
-            |id: i64, s: &NewSummary| posts(id, s, news.get(&s.account).unwrap_or(&none));
-        report.posted += store.save_summaries(&summaries, &with_news, now).await?;
+        let mut tx = store.begin().await?;
+        let ids = tx.save_summaries(&summaries, now).await?;
+        if let Some((wording, app)) = posts {
+            let none = WeekNews::default();
+            let messages: Vec<NewMessage> = ids
+                .iter()
+                .zip(&summaries)
+                .filter(|(_, s)| app.served(s.account))
+                .flat_map(|(id, s)| {
+                    let news = news.get(&s.account).unwrap_or(&none);
+                    wording
+                        .weekly(s.account, week, *id, &s.text, news)
+                        .into_iter()
+                        .map(|(dedupe_key, payload)| NewMessage {
+                            account: s.account,
+                            dedupe_key,
+                            kind: MessageKind::WeeklySummary,
+                            payload,
+                            send_after: now,
+                        })
+                })
+                .collect();
+            report.posted += tx.enqueue(&messages, now).await?;
+        }
+        tx.commit().await?;
         all.extend(summaries);
     }
     Ok((report, all))
@@ -380,4 +540,78 @@ pub async fn items_of_last_days(
         .learning_items(from, today, account, settings.tz)
         .await?;
     Ok(items.into_values().flatten().collect())
+}
+
+/// A chart's data: the divergence rate of each week of `items`, `(week label, rate)`.
+pub fn divergence_points(items: &[Item]) -> Vec<(String, f64)> {
+    crate::learning::analytics::divergence_rate(items)
+        .weeks
+        .iter()
+        .map(|w| (w.week.clone(), w.rate))
+        .collect()
+}
+
+/// A chart's data: cumulative realized P&L, the trader's and the algorithm's, by day:
+/// each day where either side settled something adds what settled (an open side adds
+/// nothing).
+pub fn cumulative_pnl(items: &[Item]) -> Vec<(NaiveDate, Money, Money)> {
+    let mut by_day: BTreeMap<NaiveDate, (Money, Money)> = BTreeMap::new();
+    for item in items {
+        if item.actual_pnl.is_none() && item.algorithm_pnl.is_none() {
+            continue;
+        }
+        let day = by_day.entry(item.day).or_default();
+        day.0 += item.actual_pnl.unwrap_or(Money::ZERO);
+        day.1 += item.algorithm_pnl.unwrap_or(Money::ZERO);
+    }
+    let (mut actual, mut algorithm) = (Money::ZERO, Money::ZERO);
+    by_day
+        .into_iter()
+        .map(|(day, (a, g))| {
+            actual += a;
+            algorithm += g;
+            (day, actual, algorithm)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MatchType, Symbol};
+
+    fn item(day: &str, actual: Option<i64>, algorithm: Option<i64>) -> Item {
+        Item {
+            match_id: 1,
+            day: day.parse().unwrap(),
+            match_type: MatchType::Modify,
+            underlying: Symbol::parse("AAPL").unwrap(),
+            rec: None,
+            dte_diff: None,
+            strike_diff: None,
+            contracts_diff: None,
+            modifications: Vec::new(),
+            reason: None,
+            actual_pnl: actual.map(Money::from_units),
+            algorithm_pnl: algorithm.map(Money::from_units),
+        }
+    }
+
+    #[test]
+    fn cumulative_pnl_adds_settled_sides_day_by_day() {
+        let items = [
+            item("2025-01-03", Some(10), None),
+            item("2025-01-02", Some(5), Some(7)),
+            item("2025-01-02", None, Some(1)),
+            item("2025-01-04", None, None),
+        ];
+        let m = Money::from_units;
+        assert_eq!(
+            cumulative_pnl(&items),
+            vec![
+                ("2025-01-02".parse().unwrap(), m(5), m(8)),
+                ("2025-01-03".parse().unwrap(), m(15), m(8)),
+            ]
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! Outcome tracking: recompute the outcomes of every match that has none yet or whose
-//! outcome is still open or awaiting a price.
+//! Track outcomes (a use case): recompute the outcomes of every match that has none yet
+//! or whose outcome is still open or awaiting a price, and queue the posts of what
+//! became final in the transaction that writes them.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::App;
+use crate::domain::MessageKind;
 use crate::domain::outcome::{Book, Outcome, outcomes_for};
 use crate::domain::{AccountId, day_of};
 use crate::store::{MatchRecord, NewMessage, Result, Scope, Store};
@@ -20,6 +23,45 @@ pub struct OutcomeReport {
     pub statuses: BTreeMap<String, usize>,
 }
 
+impl App {
+    /// Tracks the outcomes of `scope` as of `as_of`, and queues the posts of the served
+    /// accounts' matches whose outcomes became final, in the same transaction: final
+    /// outcomes are never recomputed, so a later run would not see them again.
+    pub async fn track_outcomes(
+        &self,
+        scope: Scope,
+        as_of: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<OutcomeReport> {
+        let posts = |account: AccountId, settled: &[MatchRecord]| -> Vec<NewMessage> {
+            if !self.served(account) {
+                return Vec::new();
+            }
+            self.posts
+                .outcomes(as_of, account, settled)
+                .into_iter()
+                .map(|(dedupe_key, payload)| NewMessage {
+                    account,
+                    dedupe_key,
+                    kind: MessageKind::Outcomes,
+                    payload,
+                    send_after: now,
+                })
+                .collect()
+        };
+        run_with_posts(
+            &self.store,
+            self.settings.tz,
+            as_of,
+            scope.account(),
+            now,
+            posts,
+        )
+        .await
+    }
+}
+
+/// Tracks outcomes as of `as_of` for one account or all; queues nothing.
 pub async fn run(
     store: &Store,
     tz: Tz,
@@ -30,11 +72,9 @@ pub async fn run(
     run_with_posts(store, tz, as_of, account, now, |_, _| Vec::new()).await
 }
 
-/// [`run`], and enqueues what `posts` makes of each account's matches whose outcomes
-/// became final in this run (each carrying its new outcomes) in the transaction that
-/// writes them, so a crash cannot lose the posts: final outcomes are never recomputed,
-/// a later run would not see them again.
-pub async fn run_with_posts(
+/// [`run`], with the messages `posts` makes of each account's newly final matches
+/// (each carrying its new outcomes) queued in the transaction that writes them.
+async fn run_with_posts(
     store: &Store,
     tz: Tz,
     as_of: NaiveDate,
@@ -88,8 +128,9 @@ pub async fn run_with_posts(
         }
         messages.extend(posts(account, &records));
     }
-    store
-        .write_outcomes_and_enqueue(&rows, &messages, now)
-        .await?;
+    let mut tx = store.begin().await?;
+    tx.write_outcomes(&rows, now).await?;
+    tx.enqueue(&messages, now).await?;
+    tx.commit().await?;
     Ok(report)
 }
