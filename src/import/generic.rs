@@ -1,23 +1,22 @@
 //! The generic import format (SPEC §10): CSV with a header row, or JSON Lines with the
 //! same keys.
 //!
-//! Both layouts come down to the same thing: for each row, the cells of the columns this
-//! kind of file knows, each with its position in the row. One set of column parsers turns
-//! those cells into domain values, so a value means the same in either layout and a bad
-//! value gets the same sentence.
+//! Both layouts come down to the same thing (see [`super::reading`]): for each row, the
+//! cells of the columns this kind of file knows, each with its position in the row. This
+//! module maps those cells to domain values with the shared parsers of
+//! [`super::values`], so a value means the same in either layout and a bad value gets
+//! the same sentence.
 
-use std::borrow::Cow;
-use std::collections::VecDeque;
-use std::fmt;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::Read;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-
+use super::reading::{self, Column, Fields, Framing, Header, RowParser};
+use super::values::{
+    self, account, contracts, date, money, not_negative, number_between, occ, positive, text,
+    timestamp,
+};
 use super::{FileError, ImportKind, ParsedRow, Record, RowError};
 use crate::domain::{
-    AccountId, Contract, ExecAction, Execution, Money, PriceClose, RecAction, RecContext,
-    Recommendation, Right, Symbol,
+    Contract, ExecAction, Execution, Money, PriceClose, RecAction, RecContext, Recommendation,
 };
 
 /// Streams the rows of a generic file; see [`super::read_rows`].
@@ -25,47 +24,20 @@ pub fn read_rows<R: Read + 'static>(
     kind: ImportKind,
     input: R,
 ) -> Result<Box<dyn Iterator<Item = ParsedRow>>, FileError> {
-    let mut reader = BufReader::new(input);
-    let head = read_head(&mut reader)?;
-    let Some(start) = head.iter().position(|b| !is_blank(*b)) else {
-        return Err(FileError::Empty);
-    };
-    if head[start] == b'{' {
-        // JSON Lines counts its own lines, so it gets the leading blank lines too.
-        let stream = Cursor::new(head).chain(reader);
-        return Ok(Box::new(JsonRows {
-            kind,
-            reader: stream,
-            line: 0,
-            buf: Vec::new(),
-            done: false,
-        }));
+    match reading::open(input)? {
+        Framing::JsonLines(lines) => Ok(Box::new(JsonRows { kind, lines })),
+        Framing::Csv(mut reader) => {
+            let mut record = csv::ByteRecord::new();
+            reader.read_header(&mut record)?;
+            let header = header(kind, &reading::header_names(&record)?)?;
+            Ok(Box::new(CsvRows {
+                kind,
+                reader,
+                header,
+                record,
+            }))
+        }
     }
-    // CSV starts at the header; the blank lines before it only shift the line numbers.
-    let line_offset = count_newlines(&head[..start]);
-    let stream = Cursor::new(head[start..].to_vec()).chain(reader);
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(Tee::new(stream));
-    let names = csv.byte_headers().map_err(csv_file_error)?;
-    let names = names
-        .iter()
-        .map(std::str::from_utf8)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| FileError::HeaderNotUtf8)?;
-    let header = Header::new(kind, &names)?;
-    let next = csv.position().byte();
-    csv.get_mut().forget_before(next);
-    Ok(Box::new(CsvRows {
-        kind,
-        reader: csv,
-        header,
-        line_offset,
-        last_line: 1,
-        record: csv::ByteRecord::new(),
-        done: false,
-    }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -212,561 +184,103 @@ impl Col {
     }
 }
 
-/// Where each known column sits in a CSV header.
-struct Header {
-    columns: Vec<(usize, Col)>,
-    width: usize,
+impl Column for Col {
+    const COUNT: usize = COLUMN_COUNT;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        Col::name(self)
+    }
 }
 
-impl Header {
-    fn new(kind: ImportKind, names: &[&str]) -> Result<Self, FileError> {
-        let mut seen = [false; COLUMN_COUNT];
-        let mut columns = Vec::new();
-        for (index, name) in names.iter().enumerate() {
-            let Some(col) = Col::named(kind, name) else {
-                continue;
-            };
-            if seen[col as usize] {
-                return Err(FileError::DuplicateColumn { column: col.name() });
-            }
-            seen[col as usize] = true;
-            columns.push((index, col));
-        }
-        if let Some(col) = Col::required(kind).iter().find(|c| !seen[**c as usize]) {
-            return Err(FileError::MissingColumn {
-                column: col.name(),
-                kind,
-            });
-        }
-        if kind == ImportKind::Executions
-            && !seen[Col::Symbol as usize]
-            && let Some(col) = CONTRACT_COLUMNS.iter().find(|c| !seen[**c as usize])
-        {
-            return Err(FileError::MissingContractColumn { column: col.name() });
-        }
-        Ok(Self {
-            columns,
-            width: names.len(),
-        })
+/// Where each known column sits in a CSV header, with every column the kind requires.
+fn header(kind: ImportKind, names: &[&str]) -> Result<Header<Col>, FileError> {
+    let header = Header::new(names.iter().copied(), |name| Col::named(kind, name))
+        .map_err(|col| FileError::DuplicateColumn { column: col.name() })?;
+    if let Some(col) = Col::required(kind).iter().find(|c| !header.has(**c)) {
+        return Err(FileError::MissingColumn {
+            column: col.name(),
+            kind,
+        });
     }
+    if kind == ImportKind::Executions
+        && !header.has(Col::Symbol)
+        && let Some(col) = CONTRACT_COLUMNS.iter().find(|c| !header.has(**c))
+    {
+        return Err(FileError::MissingContractColumn { column: col.name() });
+    }
+    Ok(header)
 }
 
 // ---------------------------------------------------------------------------------------
-// Reading: CSV and JSON Lines into cells
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-fn is_blank(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|b| **b == b'\n').count() as u64
-}
-
-/// Reads up to and including the first non-blank byte (or to the end), dropping a UTF-8
-/// byte order mark. The rest stays in `reader`.
-fn read_head(reader: &mut impl BufRead) -> Result<Vec<u8>, FileError> {
-    let mut head = Vec::new();
-    while head.len() < BOM.len() {
-        let buf = fill(reader)?;
-        if buf.is_empty() {
-            break;
-        }
-        let n = buf.len().min(BOM.len() - head.len());
-        head.extend_from_slice(&buf[..n]);
-        reader.consume(n);
-    }
-    if head == BOM {
-        head.clear();
-    }
-    while head.iter().all(|b| is_blank(*b)) {
-        let buf = fill(reader)?;
-        if buf.is_empty() {
-            break;
-        }
-        let n = buf
-            .iter()
-            .position(|b| !is_blank(*b))
-            .map_or(buf.len(), |i| i + 1);
-        head.extend_from_slice(&buf[..n]);
-        reader.consume(n);
-    }
-    Ok(head)
-}
-
-fn fill(reader: &mut impl BufRead) -> Result<&[u8], FileError> {
-    // `fill_buf` may be interrupted before it reads anything; that is not a failure.
-    loop {
-        match reader.fill_buf() {
-            Ok(_) => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FileError::Unreadable(e)),
-        }
-    }
-    reader.fill_buf().map_err(FileError::Unreadable)
-}
-
-fn csv_file_error(e: csv::Error) -> FileError {
-    let message = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => FileError::Unreadable(e),
-        _ => FileError::Unreadable(io::Error::other(message)),
-    }
-}
-
-/// A cell of a known column, untrimmed.
-enum Value<'a> {
-    Empty,
-    Text(Cow<'a, str>),
-    /// Present but unusable whatever the column (a JSON array, a repeated key); the
-    /// reason is reported only if the row gets as far as this column.
-    Invalid(String),
-}
-
-struct Slot<'a> {
-    /// The cell's place in the row, so the first problem in the row is the one reported.
-    position: usize,
-    value: Value<'a>,
-}
-
-/// The known columns of one row.
-struct Fields<'a> {
-    slots: [Option<Slot<'a>>; COLUMN_COUNT],
-}
-
-impl<'a> Fields<'a> {
-    fn new() -> Self {
-        Self {
-            slots: std::array::from_fn(|_| None),
-        }
-    }
-
-    fn set(&mut self, col: Col, position: usize, value: Value<'a>) {
-        let slot = &mut self.slots[col as usize];
-        match slot {
-            Some(earlier) => {
-                earlier.value = Value::Invalid(format!(
-                    "`{}` is given more than once in the object",
-                    col.name()
-                ));
-            }
-            None => *slot = Some(Slot { position, value }),
-        }
-    }
-}
-
-/// Keeps the bytes the CSV reader has read but not yet turned into records.
-///
-/// The csv crate dates a record from where it started reading it, which is before any
-/// blank lines it skipped and, with CRLF line ends, before the `\n` of the previous
-/// record. Looking at those bytes tells the line the record really starts on.
-struct Tee<R> {
-    inner: R,
-    /// The stream offset of `bytes[0]`.
-    start: u64,
-    bytes: VecDeque<u8>,
-}
-
-impl<R: Read> Tee<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            start: 0,
-            bytes: VecDeque::new(),
-        }
-    }
-
-    /// How many line ends come before the first byte of content at or after `byte`.
-    fn newlines_from(&self, byte: u64) -> u64 {
-        let from = usize::try_from(byte.saturating_sub(self.start)).unwrap_or(usize::MAX);
-        self.bytes
-            .range(from.min(self.bytes.len())..)
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .filter(|b| **b == b'\n')
-            .count() as u64
-    }
-
-    fn forget_before(&mut self, byte: u64) {
-        let n = usize::try_from(byte.saturating_sub(self.start)).unwrap_or(usize::MAX);
-        let n = n.min(self.bytes.len());
-        self.bytes.drain(..n);
-        self.start += n as u64;
-    }
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.bytes.extend(&out[..n]);
-        Ok(n)
-    }
-}
+// Rows
 
 struct CsvRows<R: Read> {
     kind: ImportKind,
-    reader: csv::Reader<Tee<R>>,
-    header: Header,
-    /// Blank lines before the header.
-    line_offset: u64,
-    /// The line of the last record, in the reader's count.
-    last_line: u64,
+    reader: reading::CsvRecords<R>,
+    header: Header<Col>,
     record: csv::ByteRecord,
-    done: bool,
 }
 
 impl<R: Read> Iterator for CsvRows<R> {
     type Item = ParsedRow;
 
     fn next(&mut self) -> Option<ParsedRow> {
-        while !self.done {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => self.done = true,
-                Ok(true) => {
-                    let tee = self.reader.get_ref();
-                    let line = match self.record.position() {
-                        Some(p) => p.line() + tee.newlines_from(p.byte()),
-                        None => self.last_line + 1,
-                    };
-                    self.last_line = line;
-                    let next = self.reader.position().byte();
-                    self.reader.get_mut().forget_before(next);
-                    // Spreadsheets leave rows of empty cells at the end; they say nothing.
-                    if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
-                        continue;
-                    }
-                    let line = line + self.line_offset;
-                    let result = self.parse_record(line);
-                    return Some(ParsedRow { line, result });
-                }
+        loop {
+            let line = match self.reader.next_record(&mut self.record)? {
+                Ok(line) => line,
                 Err(e) => {
-                    self.done = true;
-                    let line = self.last_line + 1 + self.line_offset;
                     return Some(ParsedRow {
-                        line,
-                        result: Err(RowError {
-                            line,
-                            column: None,
-                            reason: format!("the rest of the file could not be read ({e})"),
-                        }),
+                        line: e.line,
+                        result: Err(e),
                     });
                 }
+            };
+            // Spreadsheets leave rows of empty cells at the end; they say nothing.
+            if reading::is_empty_record(&self.record) {
+                continue;
             }
+            let result = self
+                .header
+                .check_width(&self.record, line)
+                .and_then(|()| self.header.fields(&self.record, line))
+                .and_then(|fields| parse_fields(self.kind, line, &fields));
+            return Some(ParsedRow { line, result });
         }
-        None
     }
 }
 
-impl<R: Read> CsvRows<R> {
-    fn parse_record(&self, line: u64) -> Result<Record, RowError> {
-        let record = &self.record;
-        if record.len() != self.header.width {
-            return Err(RowError {
-                line,
-                column: None,
-                reason: format!(
-                    "the row has {} fields but the header has {} columns (a comma inside a value needs quotes)",
-                    record.len(),
-                    self.header.width
-                ),
-            });
-        }
-        let mut fields = Fields::new();
-        for &(index, col) in &self.header.columns {
-            let raw = &record[index];
-            let text = std::str::from_utf8(raw).map_err(|_| RowError {
-                line,
-                column: Some(col.name().to_owned()),
-                reason: format!(
-                    "`{}` is not UTF-8 text (save the file as UTF-8)",
-                    String::from_utf8_lossy(raw).trim()
-                ),
-            })?;
-            fields.set(col, index, Value::Text(Cow::Borrowed(text)));
-        }
-        parse_fields(self.kind, line, &fields)
-    }
-}
-
-struct JsonRows<R: BufRead> {
+struct JsonRows<R: Read> {
     kind: ImportKind,
-    reader: R,
-    line: u64,
-    buf: Vec<u8>,
-    done: bool,
+    lines: reading::JsonLines<R>,
 }
 
-impl<R: BufRead> Iterator for JsonRows<R> {
+impl<R: Read> Iterator for JsonRows<R> {
     type Item = ParsedRow;
 
     fn next(&mut self) -> Option<ParsedRow> {
-        while !self.done {
-            self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => self.done = true,
-                Ok(_) => {
-                    self.line += 1;
-                    let text = self.buf.trim_ascii();
-                    if text.is_empty() {
-                        continue;
-                    }
-                    let result = parse_json_line(self.kind, self.line, text);
-                    return Some(ParsedRow {
-                        line: self.line,
-                        result,
-                    });
-                }
-                Err(e) => {
-                    self.done = true;
-                    let line = self.line + 1;
-                    return Some(ParsedRow {
-                        line,
-                        result: Err(RowError {
-                            line,
-                            column: None,
-                            reason: format!("the rest of the file could not be read ({e})"),
-                        }),
-                    });
-                }
+        let kind = self.kind;
+        match self.lines.next_line()? {
+            Ok((line, bytes)) => {
+                let result = reading::json_fields(line, bytes, |key| Col::named(kind, key))
+                    .and_then(|fields| parse_fields(kind, line, &fields));
+                Some(ParsedRow { line, result })
             }
+            Err(e) => Some(ParsedRow {
+                line: e.line,
+                result: Err(e),
+            }),
         }
-        None
-    }
-}
-
-/// A JSON object with its keys in file order (`serde_json::Map` would sort them, and the
-/// first problem in a row is the first in the order the row was written).
-struct JsonObject(Vec<(String, serde_json::Value)>);
-
-impl<'de> Deserialize<'de> for JsonObject {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: Deserializer<'de>,
-    {
-        struct ObjectVisitor;
-
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = JsonObject;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A>(self, mut map: A) -> Result<JsonObject, A::Error>
-            where
-                A: MapAccess<'de>,
-            {
-                let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry()? {
-                    pairs.push(pair);
-                }
-                Ok(JsonObject(pairs))
-            }
-        }
-
-        deserializer.deserialize_map(ObjectVisitor)
-    }
-}
-
-fn parse_json_line(kind: ImportKind, line: u64, bytes: &[u8]) -> Result<Record, RowError> {
-    let whole = |reason: String| RowError {
-        line,
-        column: None,
-        reason,
-    };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| whole("the line is not UTF-8 text (save the file as UTF-8)".to_owned()))?;
-    if !text.starts_with('{') {
-        return Err(whole(format!(
-            "`{}` is not a JSON object (expected one object per line, such as {{\"strike\": 150}})",
-            snippet(text)
-        )));
-    }
-    let object: JsonObject = serde_json::from_str(text).map_err(|e| {
-        whole(format!(
-            "`{}` is not valid JSON ({})",
-            snippet(text),
-            json_problem(&e)
-        ))
-    })?;
-    let mut fields = Fields::new();
-    for (position, (key, value)) in object.0.into_iter().enumerate() {
-        let Some(col) = Col::named(kind, &key) else {
-            continue;
-        };
-        let value = match value {
-            serde_json::Value::Null => Value::Empty,
-            serde_json::Value::String(s) => Value::Text(Cow::Owned(s)),
-            serde_json::Value::Number(n) => Value::Text(Cow::Owned(n.to_string())),
-            serde_json::Value::Bool(b) => Value::Text(Cow::Owned(b.to_string())),
-            other @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
-                Value::Invalid(format!(
-                    "`{}` is a JSON {} (expected a string or a number)",
-                    snippet(&other.to_string()),
-                    if other.is_array() { "array" } else { "object" }
-                ))
-            }
-        };
-        fields.set(col, position, value);
-    }
-    parse_fields(kind, line, &fields)
-}
-
-/// serde_json's message without its "at line 1 column 17", which would be misleading
-/// here (every object is on line 1 of itself); the column is kept as a character count.
-fn json_problem(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    let message = message
-        .rsplit_once(" at line ")
-        .map_or(message.as_str(), |(m, _)| m);
-    format!("{message} at character {}", e.column())
-}
-
-/// The start of a long value, for a message.
-fn snippet(text: &str) -> String {
-    const MAX: usize = 40;
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(MAX).collect();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Cells into domain values
 
-const REQUIRED: &str = "a value is required but none was given";
-
-/// Cells of a row not yet given: ranked after every cell that is.
-const ABSENT: usize = 1 << 20;
-
-/// Reads a row's cells into values, remembering the problem that comes first in the row.
-struct RowParser<'r, 'a> {
-    line: u64,
-    fields: &'r Fields<'a>,
-    first: Option<(usize, RowError)>,
-}
-
-impl<'r, 'a> RowParser<'r, 'a> {
-    fn new(line: u64, fields: &'r Fields<'a>) -> Self {
-        Self {
-            line,
-            fields,
-            first: None,
-        }
-    }
-
-    /// The trimmed cell: `Ok(None)` when it is empty or absent.
-    fn raw(&self, col: Col) -> Result<Option<&'r str>, &'r str> {
-        let fields: &'r Fields<'a> = self.fields;
-        match fields.slots[col as usize].as_ref().map(|s| &s.value) {
-            None | Some(Value::Empty) => Ok(None),
-            Some(Value::Text(t)) => {
-                let t = t.trim();
-                Ok((!t.is_empty()).then_some(t))
-            }
-            Some(Value::Invalid(reason)) => Err(reason),
-        }
-    }
-
-    fn is_blank(&self, col: Col) -> bool {
-        matches!(self.raw(col), Ok(None))
-    }
-
-    fn text(&self, col: Col) -> Option<&'r str> {
-        self.raw(col).ok().flatten()
-    }
-
-    fn position(&self, col: Col) -> usize {
-        self.fields.slots[col as usize]
-            .as_ref()
-            .map_or(ABSENT + col as usize, |s| s.position)
-    }
-
-    fn error(&self, col: Col, reason: impl Into<String>) -> RowError {
-        RowError {
-            line: self.line,
-            column: Some(col.name().to_owned()),
-            reason: reason.into(),
-        }
-    }
-
-    fn fail(&mut self, col: Col, reason: impl Into<String>) {
-        let position = self.position(col);
-        if self.first.as_ref().is_none_or(|(p, _)| position < *p) {
-            self.first = Some((position, self.error(col, reason)));
-        }
-    }
-
-    /// Parses a cell. An empty cell is `None`, and a problem when `missing` says why a
-    /// value is needed. A bad value is remembered as a problem and read as `None`.
-    fn value<T>(
-        &mut self,
-        col: Col,
-        missing: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        match self.raw(col) {
-            Err(reason) => {
-                self.fail(col, reason);
-                None
-            }
-            Ok(None) => {
-                if let Some(why) = missing {
-                    self.fail(col, why);
-                }
-                None
-            }
-            Ok(Some(text)) => match parse(text) {
-                Ok(v) => Some(v),
-                Err(reason) => {
-                    self.fail(col, reason);
-                    None
-                }
-            },
-        }
-    }
-
-    fn required<T>(
-        &mut self,
-        col: Col,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        self.value(col, Some(REQUIRED), parse)
-    }
-
-    fn optional<T>(
-        &mut self,
-        col: Col,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        self.value(col, None, parse)
-    }
-
-    /// The first problem so far, if any.
-    fn check(&mut self) -> Result<(), RowError> {
-        match self.first.take() {
-            Some((_, e)) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// The first problem; called when a required value is missing, so there is one.
-    fn take_error(&mut self) -> RowError {
-        self.first.take().map_or_else(
-            || RowError {
-                line: self.line,
-                column: None,
-                reason: "the row could not be read".to_owned(),
-            },
-            |(_, e)| e,
-        )
-    }
-}
-
-fn parse_fields(kind: ImportKind, line: u64, fields: &Fields<'_>) -> Result<Record, RowError> {
+fn parse_fields(kind: ImportKind, line: u64, fields: &Fields<'_, Col>) -> Result<Record, RowError> {
     let mut p = RowParser::new(line, fields);
     match kind {
         ImportKind::Recommendations => recommendation(&mut p).map(Record::Recommendation),
@@ -775,16 +289,16 @@ fn parse_fields(kind: ImportKind, line: u64, fields: &Fields<'_>) -> Result<Reco
     }
 }
 
-fn recommendation(p: &mut RowParser<'_, '_>) -> Result<Recommendation, RowError> {
+fn recommendation(p: &mut RowParser<'_, '_, Col>) -> Result<Recommendation, RowError> {
     let external_id = p.required(Col::ExternalId, text);
     let account = p.required(Col::Account, account);
     let created_at = p.required(Col::CreatedAt, timestamp);
     let action = p.required(Col::Action, |s| {
         s.parse::<RecAction>().map_err(|e| e.to_string())
     });
-    let underlying = p.required(Col::Underlying, ticker);
-    let right = p.required(Col::Right, right);
-    let strike = p.required(Col::Strike, strike);
+    let underlying = p.required(Col::Underlying, values::ticker);
+    let right = p.required(Col::Right, values::right);
+    let strike = p.required(Col::Strike, values::strike);
     let expiration = p.required(Col::Expiration, date);
     let contracts = p.required(Col::Contracts, contracts);
     // A roll's premium is its net credit per share, which may be a debit (negative).
@@ -895,7 +409,7 @@ fn recommendation(p: &mut RowParser<'_, '_>) -> Result<Recommendation, RowError>
     })
 }
 
-fn execution(p: &mut RowParser<'_, '_>) -> Result<Execution, RowError> {
+fn execution(p: &mut RowParser<'_, '_, Col>) -> Result<Execution, RowError> {
     let broker_ref = p.required(Col::BrokerRef, text);
     let account = p.required(Col::Account, account);
     let executed_at = p.required(Col::ExecutedAt, timestamp);
@@ -907,9 +421,9 @@ fn execution(p: &mut RowParser<'_, '_>) -> Result<Execution, RowError> {
     let symbol = p.optional(Col::Symbol, occ);
     let missing = (!by_symbol)
         .then_some("a value is required unless `symbol` gives the OCC symbol, but none was given");
-    let underlying = p.value(Col::Underlying, missing, ticker);
-    let right = p.value(Col::Right, missing, self::right);
-    let strike = p.value(Col::Strike, missing, self::strike);
+    let underlying = p.value(Col::Underlying, missing, values::ticker);
+    let right = p.value(Col::Right, missing, values::right);
+    let strike = p.value(Col::Strike, missing, values::strike);
     let expiration = p.value(Col::Expiration, missing, date);
     let contracts = p.required(Col::Contracts, contracts);
     let price = match action {
@@ -999,8 +513,8 @@ fn execution(p: &mut RowParser<'_, '_>) -> Result<Execution, RowError> {
     })
 }
 
-fn price(p: &mut RowParser<'_, '_>) -> Result<PriceClose, RowError> {
-    let symbol = p.required(Col::Symbol, ticker);
+fn price(p: &mut RowParser<'_, '_, Col>) -> Result<PriceClose, RowError> {
+    let symbol = p.required(Col::Symbol, values::ticker);
     let date = p.required(Col::Date, date);
     let close = p.required(Col::Close, |s| positive(s, "close"));
     let (Some(symbol), Some(date), Some(close)) = (symbol, date, close) else {
@@ -1013,131 +527,15 @@ fn price(p: &mut RowParser<'_, '_>) -> Result<PriceClose, RowError> {
     })
 }
 
-// Each parser takes a trimmed, non-empty cell and says in one sentence what is wrong.
-
-/// More contracts than any real order has; the bound keeps money × quantity in range.
-const MAX_CONTRACTS: i64 = 100_000;
-
-/// More dollars than any price, premium or fee; the bound keeps money × quantity in range.
-const MAX_DOLLARS: i64 = 10_000_000;
-
-fn text(s: &str) -> Result<String, String> {
-    Ok(s.to_owned())
-}
-
-fn account(s: &str) -> Result<AccountId, String> {
-    match s.parse::<i64>() {
-        Ok(id) if id != 0 => Ok(AccountId(id)),
-        _ => Err(format!(
-            "`{s}` is not a Telegram chat id (expected a whole number such as 123456789)"
-        )),
-    }
-}
-
-fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let without_offset = [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .any(|f| NaiveDateTime::parse_from_str(s, f).is_ok());
-    if without_offset {
-        Err(format!(
-            "`{s}` has no UTC offset, and one is required (as in 2025-01-02T09:35:00-08:00 or 2025-01-02T17:35:00Z)"
-        ))
-    } else if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
-        Err(format!(
-            "`{s}` is a date without a time (expected a timestamp with an offset such as 2025-01-02T09:35:00-08:00)"
-        ))
-    } else {
-        Err(format!(
-            "`{s}` is not an RFC 3339 timestamp (expected e.g. 2025-01-02T09:35:00-08:00)"
-        ))
-    }
-}
-
-fn date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD, such as 2025-01-17)"))
-}
-
-fn ticker(s: &str) -> Result<Symbol, String> {
-    Symbol::parse(s).map_err(|e| e.to_string())
-}
-
-fn right(s: &str) -> Result<Right, String> {
-    s.parse::<Right>().map_err(|e| e.to_string())
-}
-
-fn occ(s: &str) -> Result<Contract, String> {
-    Contract::parse_occ(s).map_err(|e| e.to_string())
-}
-
-fn money(s: &str) -> Result<Money, String> {
-    let m = Money::parse(s).map_err(|e| e.to_string())?;
-    if m.abs() > Money::from_dollars(MAX_DOLLARS) {
-        return Err(format!(
-            "`{s}` is too large (expected at most {})",
-            Money::from_dollars(MAX_DOLLARS).to_dollars_display()
-        ));
-    }
-    Ok(m)
-}
-
-fn strike(s: &str) -> Result<Money, String> {
-    let m = money(s)?;
-    if m <= Money::ZERO {
-        return Err(format!(
-            "`{s}` is not a positive strike (expected a price above 0 such as 150)"
-        ));
-    }
-    Ok(m)
-}
-
-fn positive(s: &str, what: &str) -> Result<Money, String> {
-    let m = money(s)?;
-    if m <= Money::ZERO {
-        return Err(format!(
-            "`{s}` is not a positive {what} (expected an amount above 0)"
-        ));
-    }
-    Ok(m)
-}
-
-fn not_negative(s: &str, what: &str) -> Result<Money, String> {
-    let m = money(s)?;
-    if m.is_negative() {
-        return Err(format!("`{s}` is negative, but a {what} must be 0 or more"));
-    }
-    Ok(m)
-}
-
-fn contracts(s: &str) -> Result<i64, String> {
-    match s.parse::<i64>() {
-        Ok(n) if (1..=MAX_CONTRACTS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a number of contracts (expected a whole number from 1 to {MAX_CONTRACTS})"
-        )),
-    }
-}
-
-fn number_between(s: &str, expected: &str, low: f64, high: f64) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && (low..=high).contains(&x) => Ok(x),
-        _ => Err(format!("`{s}` is not {expected}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::read_rows as read;
+    use super::super::reading::REQUIRED;
     use super::super::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError};
     use super::*;
+    use crate::domain::{AccountId, Symbol};
+    use chrono::{DateTime, NaiveDate, Utc};
+    use std::io::{self, Cursor};
 
     // --- helpers -----------------------------------------------------------------------
 
@@ -1623,21 +1021,6 @@ mod tests {
             ..with_column
         };
         assert_eq!(whole.to_string(), "line 7: the row has 3 fields");
-    }
-
-    // --- timestamps --------------------------------------------------------------------
-
-    #[test]
-    fn timestamps_with_an_offset_or_z_become_utc() {
-        let cases = [
-            ("2025-01-02T09:35:00-08:00", "2025-01-02T17:35:00Z"),
-            ("2025-01-02T17:35:00Z", "2025-01-02T17:35:00Z"),
-            ("2025-01-02T17:35:00.250+00:00", "2025-01-02T17:35:00.250Z"),
-            ("2025-01-03T02:35:00+09:00", "2025-01-02T17:35:00Z"),
-        ];
-        for (input, utc) in cases {
-            assert_eq!(timestamp(input), Ok(at(utc)), "{input}");
-        }
     }
 
     // --- recommendation actions and positions ------------------------------------------

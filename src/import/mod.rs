@@ -1,8 +1,16 @@
 //! File formats in: each format turns a file into a stream of parsed rows, one module per
 //! format. Parsing is pure; the caller stores the good rows and reports the bad ones by
 //! line, so one bad row never stops the rest of a file.
+//!
+//! - [`reading`]: framing shared by every format (CSV or JSON Lines, BOMs, blank lines,
+//!   line numbers, header names to columns);
+//! - [`values`]: the value parsers shared by every format (money, strikes, dates, …);
+//! - [`generic`]: the project's own columns (SPEC §10);
+//! - [`load`]: storing a parsed file.
 
 pub mod generic;
+pub(crate) mod reading;
+pub(crate) mod values;
 
 use std::fmt;
 use std::io::Read;
