@@ -7,11 +7,11 @@
 pub mod charts;
 pub mod commands;
 pub mod dialogue;
-pub mod handlers;
+mod handlers;
 pub mod keyboards;
 pub mod messages;
 pub mod posts;
-pub mod schema;
+mod schema;
 pub mod sender;
 
 pub use crate::domain::{Button, Outgoing};

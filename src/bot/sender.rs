@@ -28,7 +28,7 @@ use futures_util::future::join_all;
 use teloxide::adaptors::Throttle;
 use teloxide::payloads::{SendMessageSetters, SendPhotoSetters};
 use teloxide::requests::Requester;
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use teloxide::types::{ChatId, InputFile, ParseMode};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 
@@ -269,7 +269,10 @@ impl Sender {
                 if keyboard.is_empty() {
                     request.await.map(drop)
                 } else {
-                    request.reply_markup(markup(&keyboard)).await.map(drop)
+                    request
+                        .reply_markup(super::handlers::transport::markup(&keyboard))
+                        .await
+                        .map(drop)
                 }
             }
             Outgoing::Photo {
@@ -340,14 +343,6 @@ impl Sender {
         }
         tracing::info!("outbox sender stopped");
     }
-}
-
-fn markup(rows: &[Vec<crate::bot::Button>]) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(rows.iter().map(|row| {
-        row.iter()
-            .map(|b| InlineKeyboardButton::callback(b.text.clone(), b.data.clone()))
-            .collect::<Vec<_>>()
-    }))
 }
 
 #[cfg(test)]

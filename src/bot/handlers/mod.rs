@@ -26,8 +26,6 @@ use crate::learning::candidates::Candidate;
 use crate::store::{MatchFilter, Scope, StoreError, StoredSummary};
 use transport::{answer, send, send_html};
 
-pub use transport::send_outgoing;
-
 /// What a handler returns to the dispatcher (errors are logged there).
 pub type HandlerResult = Result<(), BotError>;
 
