@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use crate::domain::ResponseWindow;
 use crate::domain::reconcile::MatchRules;
 use crate::domain::schedule::SlotSpec;
+use crate::learning::LearningConfig;
 use crate::store::RetryPolicy;
 
 /// A setting that is present but unusable.
@@ -36,8 +37,8 @@ pub struct Settings {
     pub webhook: Option<WebhookSettings>,
     /// How long one Bot API request may take before it counts as failed.
     pub send_timeout: std::time::Duration,
-    /// How learning looks at the data.
-    pub learning: LearningSettings,
+    /// How learning looks at the data (learning's own config, built here).
+    pub learning: LearningConfig,
 }
 
 /// The scheduler's settings.
@@ -73,24 +74,6 @@ impl fmt::Debug for WebhookSettings {
             .field("listen", &self.listen)
             .field("secret", &"<set>")
             .finish()
-    }
-}
-
-/// How learning looks at the data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LearningSettings {
-    /// Weeks of items the patterns are computed over (`LEARNING_LOOKBACK_WEEKS`).
-    pub lookback_weeks: u32,
-    /// What candidates are called in messages (`CANDIDATE_LABEL`, "V4").
-    pub candidate_label: String,
-}
-
-impl Default for LearningSettings {
-    fn default() -> Self {
-        Self {
-            lookback_weeks: 8,
-            candidate_label: "V4".to_owned(),
-        }
     }
 }
 
@@ -273,9 +256,10 @@ impl Settings {
                 })
             }
         };
-        let learning = LearningSettings {
+        let learning = LearningConfig {
             lookback_weeks: number(&get, "LEARNING_LOOKBACK_WEEKS", 8, 1, 104)?,
             candidate_label: get("CANDIDATE_LABEL").unwrap_or_else(|| "V4".to_owned()),
+            ..LearningConfig::default()
         };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://rlhf.db".to_owned()),

@@ -302,7 +302,7 @@ async fn one_account(
     now: DateTime<Utc>,
 ) -> Result<(NewSummary, WeekNews)> {
     let today = day_of(now, settings.tz);
-    let learned = insight::learn(acct_items, settings);
+    let learned = insight::learn(acct_items, &settings.learning);
     report.patterns += learned.patterns.len();
     let steps = candidates::plan(&existing, learned.proposals.clone());
     for s in &steps {
@@ -473,7 +473,7 @@ pub async fn validation_report(
         c,
         (from - span, from - Duration::days(1), &before),
         (from, until, &after),
-        settings,
+        &settings.learning,
     ))
 }
 

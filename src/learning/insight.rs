@@ -5,13 +5,12 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::Item;
 use super::analytics::{self, SideRecord};
 use super::candidates::{Candidate, Evidence, Outcome, Period, Proposal, ValidationReport};
 use super::patterns::{self, Pattern, PatternConfig};
 use super::stats::{self, Alternative, Table2};
-use super::verdict::{self, Verdict, VerdictConfig, VerdictSubject};
-use crate::config::Settings;
+use super::verdict::{self, Verdict, VerdictSubject};
+use super::{Item, LearningConfig};
 use crate::domain::Money;
 
 /// Significance level of the validation tests.
@@ -40,18 +39,18 @@ pub struct Learned {
     pub proposals: Vec<Proposal>,
 }
 
-/// The engine's settings from the program's.
-pub fn pattern_config(settings: &Settings) -> PatternConfig {
+/// The detection's settings: the configured ones, with the configured look-back.
+pub fn pattern_config(cfg: &LearningConfig) -> PatternConfig {
     PatternConfig {
-        lookback_weeks: settings.learning.lookback_weeks,
-        ..PatternConfig::default()
+        lookback_weeks: cfg.lookback_weeks,
+        ..cfg.patterns.clone()
     }
 }
 
 /// Patterns, verdicts and proposals of `items` (the look-back of one account).
-pub fn learn(items: &[Item], settings: &Settings) -> Learned {
-    let found = patterns::detect(items, &pattern_config(settings));
-    let verdicts = verdict::verdicts(&found, items, &VerdictConfig::default());
+pub fn learn(items: &[Item], cfg: &LearningConfig) -> Learned {
+    let found = patterns::detect(items, &pattern_config(cfg));
+    let verdicts = verdict::verdicts(&found, items, &cfg.verdicts);
     let mut learned = Learned::default();
     for p in &found {
         let v = verdicts.iter().find(|v| {
@@ -120,8 +119,8 @@ fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) 
 }
 
 /// The candidate's own pattern in a period's items, if detected there.
-fn own_effect(c: &Candidate, items: &[Item], settings: &Settings) -> Option<f64> {
-    patterns::detect(items, &pattern_config(settings))
+fn own_effect(c: &Candidate, items: &[Item], cfg: &LearningConfig) -> Option<f64> {
+    patterns::detect(items, &pattern_config(cfg))
         .into_iter()
         .find(|p| {
             p.key.as_str() == c.pattern_key && p.subject.clone().unwrap_or_default() == c.subject
@@ -137,12 +136,12 @@ pub fn validate(
     c: &Candidate,
     before: (NaiveDate, NaiveDate, &[Item]),
     after: (NaiveDate, NaiveDate, &[Item]),
-    settings: &Settings,
+    cfg: &LearningConfig,
 ) -> ValidationReport {
     let (mut b, b_pnl) = period(before.0, before.1, before.2);
     let (mut a, a_pnl) = period(after.0, after.1, after.2);
-    b.pattern_effect = own_effect(c, before.2, settings);
-    a.pattern_effect = own_effect(c, after.2, settings);
+    b.pattern_effect = own_effect(c, before.2, cfg);
+    a.pattern_effect = own_effect(c, after.2, cfg);
     let divergence_p = stats::fisher_exact(
         Table2 {
             a: b.divergent as u64,

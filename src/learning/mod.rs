@@ -4,6 +4,9 @@
 //! the recommendation's context, what was done and both sides' outcomes); the store
 //! loads the items, the CLI and the bot show the results.
 //!
+//! `learning` imports only `domain` (and itself): what it needs from the program's
+//! settings arrives as a [`LearningConfig`], built by `config::Settings`.
+//!
 //! - `stats`: the statistical tests, intervals and the Benjamini–Hochberg correction.
 //! - `patterns`: the pattern catalog of SPEC §6 over a look-back of items.
 //! - `verdict`: the core question — who was right on each pattern and reason code.
@@ -20,6 +23,33 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::domain::{MatchType, Money, ReasonCode, RecAction, Right, Symbol};
+use patterns::PatternConfig;
+use verdict::VerdictConfig;
+
+/// Everything learning is configured with. Days and times arrive in [`Item`]s already
+/// in the schedule time zone (the store converts them), so no zone is needed here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearningConfig {
+    /// Weeks of items the patterns are computed over (`LEARNING_LOOKBACK_WEEKS`).
+    pub lookback_weeks: u32,
+    /// What candidates are called in messages (`CANDIDATE_LABEL`, "V4").
+    pub candidate_label: String,
+    /// The pattern tests' settings.
+    pub patterns: PatternConfig,
+    /// The core question's settings.
+    pub verdicts: VerdictConfig,
+}
+
+impl Default for LearningConfig {
+    fn default() -> Self {
+        Self {
+            lookback_weeks: 8,
+            candidate_label: "V4".to_owned(),
+            patterns: PatternConfig::default(),
+            verdicts: VerdictConfig::default(),
+        }
+    }
+}
 
 /// What the algorithm recommended, as learning needs it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
