@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use rlhf_bot::cli::{Cli, UsageError, run};
 use rlhf_bot::config::Settings;
+use rlhf_bot::learning::candidates::LifecycleError;
 use rlhf_bot::store::StoreError;
 
 fn main() -> ExitCode {
@@ -20,7 +21,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    // sqlx reports statements slower than a second at WARN; on a command line that is
+    // noise about a long import, not a problem. RUST_LOG set by hand still shows them.
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx::query=error".to_owned());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
@@ -41,7 +44,11 @@ fn main() -> ExitCode {
             let usage = e.downcast_ref::<UsageError>().is_some()
                 || matches!(
                     e.downcast_ref::<StoreError>(),
-                    Some(StoreError::ZoneChanged { .. } | StoreError::BadUrl(_))
+                    Some(
+                        StoreError::ZoneChanged { .. }
+                            | StoreError::BadUrl(_)
+                            | StoreError::Lifecycle(LifecycleError::ReasonRequired { .. })
+                    )
                 );
             if usage {
                 ExitCode::from(2)

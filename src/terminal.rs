@@ -35,7 +35,7 @@ pub fn match_line(m: &MatchRecord) -> String {
         m.account
     );
     if let Some(r) = &m.recommendation {
-        s.push_str(&format!("  rec {r}"));
+        s.push_str(&format!("  rec {}", printable(r)));
     }
     if !m.executions.is_empty() {
         // A no_action row links the expiry or assignment that resolved the position.
@@ -44,7 +44,7 @@ pub fn match_line(m: &MatchRecord) -> String {
         } else {
             "fills"
         };
-        s.push_str(&format!("  {what} {}", m.executions.join(",")));
+        s.push_str(&format!("  {what} {}", printable(&m.executions.join(","))));
     }
     if !m.modifications.is_empty() {
         s.push_str(&format!("  [{}]", m.modifications.join(", ")));
@@ -52,7 +52,7 @@ pub fn match_line(m: &MatchRecord) -> String {
     if let Some(code) = &m.reason_code {
         s.push_str(&format!("  reason: {code}"));
         if let Some(t) = &m.reason_text {
-            s.push_str(&format!(" ({t})"));
+            s.push_str(&format!(" ({})", printable(t)));
         }
     }
     s
@@ -100,4 +100,35 @@ pub fn match_detail(m: &MatchRecord) -> String {
         }
     }
     s
+}
+
+/// `text` safe to print on a terminal: control characters (an escape sequence, a
+/// carriage return that would overwrite the line) are shown escaped (`\u{1b}`), never
+/// sent raw. Values that came from files or chats pass through here before printing.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(printable("plain text"), "plain text");
+        assert_eq!(printable("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\u{d}");
+    }
 }

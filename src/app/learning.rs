@@ -83,6 +83,9 @@ impl App {
         week: Week,
         now: DateTime<Utc>,
     ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
+        if let Some(account) = scope.account() {
+            self.store.require_account(account).await?;
+        }
         weekly(&self.store, &self.settings, week, scope.account(), now).await
     }
 
@@ -99,7 +102,8 @@ impl App {
         week: Week,
         now: DateTime<Utc>,
     ) -> Result<StoredSummary> {
-        weekly(&self.store, &self.settings, week, Some(account), now).await?;
+        self.generate_summaries(Scope::Account(account), week, now)
+            .await?;
         self.store.summary(account, week).await
     }
 

@@ -12,6 +12,7 @@ use crate::domain::{AccountId, Week, day_of};
 use crate::learning::analytics;
 use crate::learning::candidates::{Candidate, Decision, Final, State};
 use crate::store::{Scope, StoredSummary};
+use crate::terminal::printable;
 
 #[derive(Debug, Args)]
 pub struct WeekArgs {
@@ -180,7 +181,7 @@ fn print_summary(s: &StoredSummary, json: bool) -> anyhow::Result<()> {
         let notes = s
             .review_notes
             .as_deref()
-            .map(|n| format!(" — {n}"))
+            .map(|n| format!(" — {}", printable(n)))
             .unwrap_or_default();
         println!(
             "\n(account {}, review: {}{notes})",
@@ -340,7 +341,7 @@ fn candidate_detail(c: &Candidate, history: &[crate::store::AuditEntry]) -> Stri
             h.actor,
             h.reason
                 .as_deref()
-                .map(|r| format!(": {r}"))
+                .map(|r| format!(": {}", printable(r)))
                 .unwrap_or_default()
         ));
     }
@@ -388,6 +389,12 @@ pub async fn candidates(
                 DecisionArg::Defer => Decision::Defer,
                 DecisionArg::Reject => Decision::Reject,
             };
+            if d == Decision::Reject && reason.trim().is_empty() {
+                return Err(UsageError(format!(
+                    "a rejection needs a reason: rlhf-bot candidates decide {id} reject --reason TEXT"
+                ))
+                .into());
+            }
             let c = app
                 .decide(Scope::All, id, d, &reason, CLI_ACTOR, now)
                 .await?;
@@ -406,6 +413,22 @@ pub async fn candidates(
                 FinalArg::Rollback => Final::Rollback,
                 FinalArg::Modify => Final::Modify,
             };
+            if f != Final::Keep && reason.trim().is_empty() {
+                return Err(UsageError(format!(
+                    "a {} needs a reason: rlhf-bot candidates finalize {id} {} --reason TEXT",
+                    if f == Final::Rollback {
+                        "rollback"
+                    } else {
+                        "modification"
+                    },
+                    if f == Final::Rollback {
+                        "rollback"
+                    } else {
+                        "modify"
+                    },
+                ))
+                .into());
+            }
             let c = app
                 .finalize(Scope::All, id, f, &reason, CLI_ACTOR, now)
                 .await?;

@@ -19,14 +19,20 @@ pub enum ReasonError {
     NeedsText,
     #[error("a reason text may be at most {MAX_REASON_TEXT} characters")]
     TooLong,
+    #[error("a reason text may not contain control characters (found U+{0:04X})")]
+    ControlCharacter(u32),
     /// Read after the match's name: "match 12 is a consent; …".
     #[error("is a {0}; reasons are recorded for divergences (modify, reject, independent)")]
     NotADivergence(MatchType),
 }
 
 impl Reason {
+    /// A reason; line breaks and tabs in the text become spaces (a chat message may
+    /// span lines, a stored reason is one line), other control characters are refused.
     pub fn new(code: ReasonCode, text: Option<&str>) -> Result<Self, ReasonError> {
+        let text = text.map(one_line).transpose()?;
         let text = text
+            .as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
@@ -53,6 +59,18 @@ impl Reason {
     }
 }
 
+/// `text` on one line: `\n`, `\r` and `\t` become spaces; any other control character
+/// (an escape sequence, NUL) is an error.
+fn one_line(text: &str) -> Result<String, ReasonError> {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => Ok(' '),
+            c if c.is_control() => Err(ReasonError::ControlCharacter(u32::from(c))),
+            c => Ok(c),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +92,20 @@ mod tests {
         assert_eq!(
             Reason::new(ReasonCode::Timing, Some(&long)),
             Err(ReasonError::TooLong)
+        );
+    }
+
+    #[test]
+    fn line_breaks_become_spaces_and_other_control_characters_are_refused() {
+        let r = Reason::new(ReasonCode::Other, Some("CPI\ntomorrow\t!")).unwrap();
+        assert_eq!(r.text.as_deref(), Some("CPI tomorrow !"));
+        assert_eq!(
+            Reason::new(ReasonCode::Other, Some("red \u{1b}[31m")),
+            Err(ReasonError::ControlCharacter(0x1b))
+        );
+        assert_eq!(
+            Reason::new(ReasonCode::Timing, Some("a\u{0}b")),
+            Err(ReasonError::ControlCharacter(0))
         );
     }
 

@@ -4,30 +4,53 @@
 use chrono::{Datelike, Duration, IsoWeek, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
-/// An ISO week (`2025-W01`), the unit of summaries.
+/// An ISO week (`2025-W01`), the unit of summaries. Only [`Week::new`] and [`Week::of`]
+/// make one (also when read back from JSON), so every week has a Monday.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawWeek")]
 pub struct Week {
     pub year: i32,
     pub week: u32,
 }
 
-/// A week number that does not exist in its year.
+/// The years a week may be in: four-digit years (dates far outside them are typing
+/// mistakes, and the calendar library ends at year 262,142).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// A week that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{year} has no ISO week {week} (weeks run from 1 to {last})")]
-pub struct NoSuchWeek {
-    pub year: i32,
-    pub week: u32,
-    pub last: u32,
+pub enum NoSuchWeek {
+    #[error("{year} has no ISO week {week} (weeks run from 1 to {last})")]
+    Week { year: i32, week: u32, last: u32 },
+    #[error("{year} is not a year this program keeps weeks for (1 to 9999)")]
+    Year { year: i32 },
+}
+
+#[derive(Deserialize)]
+struct RawWeek {
+    year: i32,
+    week: u32,
+}
+
+impl TryFrom<RawWeek> for Week {
+    type Error = NoSuchWeek;
+
+    fn try_from(raw: RawWeek) -> Result<Self, Self::Error> {
+        Week::new(raw.year, raw.week)
+    }
 }
 
 impl Week {
     /// The week `year`-W`week`, if it exists (week 53 only in long years).
     pub fn new(year: i32, week: u32) -> Result<Self, NoSuchWeek> {
+        if !YEARS.contains(&year) {
+            return Err(NoSuchWeek::Year { year });
+        }
         let last = NaiveDate::from_ymd_opt(year, 12, 28)
             .map(|d| d.iso_week().week())
             .unwrap_or(52);
         if week == 0 || week > last {
-            return Err(NoSuchWeek { year, week, last });
+            return Err(NoSuchWeek::Week { year, week, last });
         }
         Ok(Self { year, week })
     }
@@ -52,9 +75,14 @@ impl Week {
         self.monday() + Duration::days(6)
     }
 
-    /// The week `n` weeks before.
+    /// The week `n` weeks before (the first week of year 1 at the earliest).
     pub fn minus(self, n: u32) -> Self {
-        Self::of(self.monday() - Duration::weeks(i64::from(n)))
+        const FIRST: Week = Week { year: 1, week: 1 };
+        self.monday()
+            .checked_sub_signed(Duration::weeks(i64::from(n)))
+            .map(Self::of)
+            .filter(|w| *w >= FIRST)
+            .unwrap_or(FIRST)
     }
 
     /// `2025-W01`.
@@ -86,5 +114,23 @@ mod tests {
             "2025 has no ISO week 53 (weeks run from 1 to 52)"
         );
         assert!(Week::new(2025, 0).is_err());
+    }
+
+    #[test]
+    fn a_year_out_of_range_is_refused_not_a_panic() {
+        for year in [262_143, 262_142, 10_000, 0, -5, i32::MAX, i32::MIN] {
+            let e = Week::new(year, 1).unwrap_err();
+            assert_eq!(e, NoSuchWeek::Year { year });
+        }
+        assert_eq!(
+            Week::new(9999, 52).unwrap().sunday().to_string(),
+            "+10000-01-02"
+        );
+        assert_eq!(
+            Week::new(1, 2).unwrap().minus(1_000_000),
+            Week::new(1, 1).unwrap()
+        );
+        assert!(serde_json::from_str::<Week>(r#"{"year": 262143, "week": 1}"#).is_err());
+        assert!(serde_json::from_str::<Week>(r#"{"year": 2025, "week": 1}"#).is_ok());
     }
 }

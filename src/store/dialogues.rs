@@ -60,4 +60,18 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Fails with "there is no account N" unless the account exists.
+    pub async fn require_account(&self, account: AccountId) -> Result<()> {
+        let found = sqlx::query("SELECT 1 FROM accounts WHERE id = $1")
+            .bind(account.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(super::StoreError::NotFound(format!(
+                "there is no account {account}"
+            ))),
+        }
+    }
 }
