@@ -40,12 +40,12 @@ impl Money {
 
     /// From whole cents.
     pub const fn from_cents(cents: i64) -> Self {
-        Self(cents * 100)
+        Self(cents.saturating_mul(100))
     }
 
     /// From whole dollars.
     pub const fn from_dollars(dollars: i64) -> Self {
-        Self(dollars * SCALE)
+        Self(dollars.saturating_mul(SCALE))
     }
 
     /// Ten-thousandths of a dollar (the stored representation).
@@ -62,7 +62,7 @@ impl Money {
     }
 
     pub fn abs(self) -> Self {
-        Self(self.0.abs())
+        Self(self.0.saturating_abs())
     }
 
     /// Rounds to whole cents, half away from zero.
@@ -81,7 +81,7 @@ impl Money {
 
     /// `self × n`, for quantities such as contracts × 100 shares.
     pub fn times(self, n: i64) -> Self {
-        Self(self.0 * n)
+        self * n
     }
 
     /// The quantity-weighted mean of `(price, quantity)` pairs, rounded half away from
@@ -235,55 +235,74 @@ impl<'de> serde::Deserialize<'de> for Money {
     }
 }
 
+// The arithmetic saturates instead of wrapping (release) or panicking (debug). The
+// importers bound every amount and quantity (`import::values`) so that a trader's sums
+// stay many orders of magnitude inside the range; saturation is the last guard, so that
+// no input can turn a loss into a profit by wrapping around.
+
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
-        Money(self.0 + rhs.0)
+        Money(self.0.saturating_add(rhs.0))
     }
 }
 
 impl AddAssign for Money {
     fn add_assign(&mut self, rhs: Money) {
-        self.0 += rhs.0;
+        *self = *self + rhs;
     }
 }
 
 impl Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {
-        Money(self.0 - rhs.0)
+        Money(self.0.saturating_sub(rhs.0))
     }
 }
 
 impl SubAssign for Money {
     fn sub_assign(&mut self, rhs: Money) {
-        self.0 -= rhs.0;
+        *self = *self - rhs;
     }
 }
 
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {
-        Money(-self.0)
+        Money(self.0.saturating_neg())
     }
 }
 
 impl Mul<i64> for Money {
     type Output = Money;
     fn mul(self, rhs: i64) -> Money {
-        Money(self.0 * rhs)
+        Money(self.0.saturating_mul(rhs))
     }
 }
 
 impl Sum for Money {
     fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
-        Money(iter.map(|m| m.0).sum())
+        iter.fold(Money::ZERO, |a, b| a + b)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arithmetic_saturates_instead_of_wrapping() {
+        let big = Money::from_units(i64::MAX - 1);
+        assert_eq!(big + Money::from_units(10), Money::from_units(i64::MAX));
+        assert_eq!(-big - Money::from_units(10), Money::from_units(i64::MIN));
+        assert_eq!(big.times(3), Money::from_units(i64::MAX));
+        assert_eq!(
+            Money::from_units(i64::MIN).abs(),
+            Money::from_units(i64::MAX)
+        );
+        let total: Money = [big, big, -big].into_iter().sum();
+        assert!(total > Money::ZERO, "a sum never wraps to the other sign");
+    }
 
     #[test]
     fn parses_what_brokers_write() {

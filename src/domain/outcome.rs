@@ -262,7 +262,9 @@ impl Book {
                         None => awaiting = true,
                     }
                     // Fees of a partly used event are shared by contracts.
-                    fees += Money::from_units(event.fees.units() * used / event.contracts.max(1));
+                    fees += Money::from_units(
+                        event.fees.units().saturating_mul(used) / event.contracts.max(1),
+                    );
                     last = Some((event.kind, event.day));
                     if avail > used {
                         left_in_event = Some((event, avail - used));

@@ -290,7 +290,7 @@ fn parse_fields(kind: ImportKind, line: u64, fields: &Fields<'_, Col>) -> Result
 }
 
 fn recommendation(p: &mut RowParser<'_, '_, Col>) -> Result<Recommendation, RowError> {
-    let external_id = p.required(Col::ExternalId, text);
+    let external_id = p.required(Col::ExternalId, values::key);
     let account = p.required(Col::Account, account);
     let created_at = p.required(Col::CreatedAt, timestamp);
     let action = p.required(Col::Action, |s| {
@@ -368,6 +368,16 @@ fn recommendation(p: &mut RowParser<'_, '_, Col>) -> Result<Recommendation, RowE
         return Err(p.take_error());
     };
     p.check()?;
+    values::row_value(premium, contracts).map_err(|e| p.error(Col::Premium, e))?;
+    if expiration < values::exchange_day(created_at) {
+        return Err(p.error(
+            Col::Expiration,
+            format!(
+                "`{expiration}` is before the recommendation was made ({}); an option cannot be recommended after it expired",
+                values::exchange_day(created_at)
+            ),
+        ));
+    }
     let contract = Contract::new(underlying, expiration, right, strike)
         .map_err(|e| p.error(Col::Strike, e.to_string()))?;
     let given = p.text(Col::Position).unwrap_or_default();
@@ -410,7 +420,7 @@ fn recommendation(p: &mut RowParser<'_, '_, Col>) -> Result<Recommendation, RowE
 }
 
 fn execution(p: &mut RowParser<'_, '_, Col>) -> Result<Execution, RowError> {
-    let broker_ref = p.required(Col::BrokerRef, text);
+    let broker_ref = p.required(Col::BrokerRef, values::key);
     let account = p.required(Col::Account, account);
     let executed_at = p.required(Col::ExecutedAt, timestamp);
     let action = p.required(Col::Action, |s| {
@@ -500,6 +510,25 @@ fn execution(p: &mut RowParser<'_, '_, Col>) -> Result<Execution, RowError> {
                 .map_err(|e| p.error(Col::Strike, e.to_string()))?
         }
     };
+    values::row_value(price, contracts).map_err(|e| p.error(Col::Price, e))?;
+    values::row_value(fees, 1).map_err(|e| p.error(Col::Fees, e))?;
+    // A trade happens on or before its contract's last day; a lifecycle event (an
+    // expiry or an assignment the broker posts later) may carry a later date.
+    if !action.is_lifecycle() && contract.expiration < values::exchange_day(executed_at) {
+        let col = if by_symbol {
+            Col::Symbol
+        } else {
+            Col::Expiration
+        };
+        return Err(p.error(
+            col,
+            format!(
+                "the contract expired on {}, before this {action} on {}; a trade cannot come after its expiration",
+                contract.expiration,
+                values::exchange_day(executed_at)
+            ),
+        ));
+    }
     Ok(Execution {
         account,
         broker,

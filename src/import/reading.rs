@@ -392,6 +392,11 @@ impl<'a, C: Column> Fields<'a, C> {
 const ABSENT: usize = 1 << 20;
 
 /// Reads a row's cells into values, remembering the problem that comes first in the row.
+/// The longest cell any column takes (a rationale is the longest text a file carries).
+pub(crate) const MAX_CELL_BYTES: usize = 4096;
+const NUL_IN_CELL: &str = "the value contains a NUL byte (U+0000), which no value may hold";
+const CELL_TOO_LONG: &str = "the value is longer than 4096 bytes, more than any column takes";
+
 pub(crate) struct RowParser<'r, 'a, C> {
     line: u64,
     fields: &'r Fields<'a, C>,
@@ -414,6 +419,14 @@ impl<'r, 'a, C: Column> RowParser<'r, 'a, C> {
             None | Some(Value::Empty) => Ok(None),
             Some(Value::Text(t)) => {
                 let t = t.trim();
+                // Refused here, for every column of every format, so both backends see
+                // the same rows: Postgres cannot store a NUL in text at all.
+                if t.contains('\0') {
+                    return Err(NUL_IN_CELL);
+                }
+                if t.len() > MAX_CELL_BYTES {
+                    return Err(CELL_TOO_LONG);
+                }
                 Ok((!t.is_empty()).then_some(t))
             }
             Some(Value::Invalid(reason)) => Err(reason),

@@ -6,13 +6,41 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::domain::{AccountId, Contract, Money, Right, Symbol};
 
-/// More contracts than any real order has; the bound keeps money × quantity in range.
+/// More contracts than any real order has.
 pub(crate) const MAX_CONTRACTS: i64 = 100_000;
 
-/// More dollars than any price, premium or fee; the bound keeps money × quantity in range.
+/// The most one row may be worth (price × 100 shares × contracts): far above any
+/// trader's order, and far inside `Money`'s range (10¹² of its 9.2 × 10¹⁸ units), so
+/// millions of rows can be summed without overflow; beyond that, money arithmetic
+/// saturates rather than wraps (`domain::money`).
+pub(crate) const MAX_ROW_DOLLARS: i64 = 100_000_000;
+
+/// More dollars than any price per share, premium, strike or fee.
 pub(crate) const MAX_DOLLARS: i64 = 10_000_000;
 
+/// The longest id (`external_id`, `broker_ref`) a row may carry.
+pub(crate) const MAX_ID_CHARS: usize = 128;
+
 pub(crate) fn text(s: &str) -> Result<String, String> {
+    Ok(s.to_owned())
+}
+
+/// An id: at most [`MAX_ID_CHARS`] characters, no control characters.
+pub(crate) fn key(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if n > MAX_ID_CHARS {
+        return Err(format!(
+            "`{}` is {n} characters long; an id may be at most {MAX_ID_CHARS}",
+            super::reading::snippet(s)
+        ));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "`{}` contains the control character U+{:04X}; an id may not",
+            s.escape_default(),
+            u32::from(c)
+        ));
+    }
     Ok(s.to_owned())
 }
 
@@ -50,6 +78,12 @@ pub(crate) fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
             "`{s}` is not an RFC 3339 timestamp (expected e.g. 2025-01-02T09:35:00-08:00)"
         ))
     }
+}
+
+/// The exchange's date of an instant (New York): the day a trade counts against its
+/// contract's expiration.
+pub(crate) fn exchange_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::America::New_York).date_naive()
 }
 
 pub(crate) fn date(s: &str) -> Result<NaiveDate, String> {
@@ -115,6 +149,24 @@ pub(crate) fn contracts(s: &str) -> Result<i64, String> {
             "`{s}` is not a number of contracts (expected a whole number from 1 to {MAX_CONTRACTS})"
         )),
     }
+}
+
+/// Refuses a row worth more than [`MAX_ROW_DOLLARS`] (`price` per share × 100 ×
+/// `contracts`, the premium of a recommendation likewise).
+pub(crate) fn row_value(price: Money, contracts: i64) -> Result<(), String> {
+    let worth = i128::from(price.abs().units()) * 100 * i128::from(contracts);
+    let limit = i128::from(Money::from_dollars(MAX_ROW_DOLLARS).units());
+    if worth > limit {
+        let worth = i64::try_from(worth)
+            .map(|u| Money::from_units(u).to_dollars_display())
+            .unwrap_or_else(|_| "more than $922 trillion".to_owned());
+        return Err(format!(
+            "{contracts} contracts at {} a share are worth {worth}, more than the {} one row may carry",
+            price.to_dollars_display(),
+            Money::from_dollars(MAX_ROW_DOLLARS).to_dollars_display()
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn number_between(s: &str, expected: &str, low: f64, high: f64) -> Result<f64, String> {
