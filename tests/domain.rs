@@ -994,7 +994,10 @@ fn a_longer_window_keeps_a_recommendation_open_for_more_weekdays() {
         "0.65",
     );
     let rules = MatchRules {
-        window: rlhf_bot::domain::ResponseWindow { weekdays_after: 2 },
+        window: rlhf_bot::domain::ResponseWindow {
+            sessions_after: 2,
+            ..Default::default()
+        },
         ..MatchRules::default()
     };
     let all = reconcile_range(

@@ -9,8 +9,9 @@ pub mod outcome;
 pub mod reason;
 pub mod reconcile;
 pub mod records;
+pub mod symbology;
 
-pub use calendar::{ResponseWindow, day_of};
+pub use calendar::{ResponseWindow, TradingCalendar, day_of};
 pub use contract::{Contract, ContractError, Right, Symbol};
 pub use kinds::{ExecAction, MatchType, OutcomeStatus, ReasonCode, RecAction, Side, UnknownName};
 pub use money::{Money, MoneyError};

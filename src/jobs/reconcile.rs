@@ -71,7 +71,7 @@ async fn one_day(
     now: DateTime<Utc>,
 ) -> Result<(DayReport, Vec<AccountId>)> {
     let started = std::time::Instant::now();
-    let data = store.load_day(day, rules.window, account).await?;
+    let data = store.load_day(day, rules.window.clone(), account).await?;
     let loaded = started.elapsed();
     let accounts: Vec<AccountId> = data.accounts().into_iter().collect();
     let empty = Vec::new();
