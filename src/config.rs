@@ -315,7 +315,9 @@ fn response_window_sessions(
     const OLD_NAME: &str = "RESPONSE_WINDOW_WEEKDAYS";
     match (get(NAME), get(OLD_NAME)) {
         (Some(_), Some(_)) => {
-            warnings.push(format!("{OLD_NAME} is deprecated and ignored: {NAME} is set"));
+            warnings.push(format!(
+                "{OLD_NAME} is deprecated and ignored: {NAME} is set"
+            ));
             number(get, NAME, default, 0, 20)
         }
         (None, Some(_)) => {
@@ -427,7 +429,10 @@ mod tests {
     fn the_window_counts_sessions_and_the_old_name_still_works_with_a_warning() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.rules.window.sessions_after, 1);
-        assert_eq!(s.rules.window.calendar, crate::domain::TradingCalendar::nyse());
+        assert_eq!(
+            s.rules.window.calendar,
+            crate::domain::TradingCalendar::nyse()
+        );
         assert!(s.warnings.is_empty());
         let s = settings(&[("RESPONSE_WINDOW_SESSIONS", "2")]).unwrap();
         assert_eq!(s.rules.window.sessions_after, 2);

@@ -312,7 +312,10 @@ mod tests {
             assert!(nyse.is_session(d(open)), "{open} is a session");
         }
         assert!(!nyse.is_session(d("2025-01-18")));
-        assert!(!nyse.is_closure(d("2025-01-18")), "a Saturday is no closure");
+        assert!(
+            !nyse.is_closure(d("2025-01-18")),
+            "a Saturday is no closure"
+        );
         // Sandy: Saturday to Tuesday without a session.
         assert_eq!(nyse.longest_gap_days(), 4);
     }
@@ -332,9 +335,21 @@ mod tests {
     fn session_indexes_count_sessions_not_days() {
         let nyse = TradingCalendar::nyse();
         let i = |s: &str| nyse.session_index(d(s));
-        assert_eq!(i("2025-01-21") - i("2025-01-17"), 1, "MLK Day is no session");
-        assert_eq!(i("2025-01-20"), i("2025-01-21"), "a closure belongs to the next");
-        assert_eq!(i("2025-01-10") - i("2025-01-08"), 1, "Carter's day of mourning");
+        assert_eq!(
+            i("2025-01-21") - i("2025-01-17"),
+            1,
+            "MLK Day is no session"
+        );
+        assert_eq!(
+            i("2025-01-20"),
+            i("2025-01-21"),
+            "a closure belongs to the next"
+        );
+        assert_eq!(
+            i("2025-01-10") - i("2025-01-08"),
+            1,
+            "Carter's day of mourning"
+        );
         assert_eq!(i("2025-01-13") - i("2025-01-10"), 1, "a weekend");
         let plain = TradingCalendar::weekdays();
         assert_eq!(

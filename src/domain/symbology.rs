@@ -88,7 +88,9 @@ mod tests {
         ] {
             assert_eq!(canonical(root).as_deref(), Ok(index), "{root}");
         }
-        for own in ["SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "NQX", "MRUT", "OEX"] {
+        for own in [
+            "SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "NQX", "MRUT", "OEX",
+        ] {
             assert_eq!(canonical(own).as_deref(), Ok(own), "{own}");
         }
     }
