@@ -136,12 +136,15 @@ pub(crate) fn exec_from_row(row: &AnyRow) -> Result<Stored<Execution>> {
 }
 
 pub(crate) const REC_CORE_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, \
-    r.action, r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position";
+    r.action, r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
+    r.underlying_as_written";
 pub(crate) const REC_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, r.action, \
     r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
-    r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale";
+    r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale, \
+    r.underlying_as_written";
 pub(crate) const EXEC_COLUMNS: &str = "e.id, e.account_id, e.broker, e.broker_ref, e.executed_at, \
-    e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees";
+    e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees, \
+    e.underlying_as_written";
 
 /// Accounts per transaction when a whole night is written.
 const ACCOUNTS_PER_TX: usize = 250;
