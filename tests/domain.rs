@@ -2349,7 +2349,7 @@ fn a_closed_weekday_tells_how_many_recommendations_stay_open_and_until_when() {
         "a weekend is no news"
     );
     // A recommendation decided on the day (here by a trade) is not waiting.
-    let decided = day("2025-01-20", &[friday.clone()], &[]);
+    let decided = day("2025-01-20", std::slice::from_ref(&friday), &[]);
     assert!(decided.is_empty());
     let traded = MatchDraft {
         key: "r:1".to_owned(),
