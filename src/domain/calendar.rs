@@ -153,6 +153,11 @@ impl TradingCalendar {
         self.session_on_or_after(day + Duration::days(1))
     }
 
+    /// The last session before `day`.
+    pub fn previous_session(&self, day: NaiveDate) -> NaiveDate {
+        self.session_on_or_before(day - Duration::days(1))
+    }
+
     /// The session `n` sessions after the one `day` opens in.
     pub fn add_sessions(&self, day: NaiveDate, n: u32) -> NaiveDate {
         let mut d = self.session_on_or_after(day);
@@ -239,6 +244,20 @@ impl ResponseWindow {
 
     pub fn contains(&self, sent: NaiveDate, day: NaiveDate) -> bool {
         sent <= day && day <= self.last_day(sent)
+    }
+
+    /// The earliest day a recommendation still open on `day` can have been sent: exact,
+    /// so a query for the recommendations open on a day reads no more days than it must
+    /// (Saturday to Tuesday for a Tuesday, by one session after).
+    pub fn earliest_sent(&self, day: NaiveDate) -> NaiveDate {
+        // A window that reaches `day` ends on the first session on or after it, so it
+        // opened `sessions_after` sessions before that one; everything sent after the
+        // session before its opening session opens there.
+        let mut opens = self.calendar.session_on_or_after(day);
+        for _ in 0..self.sessions_after {
+            opens = self.calendar.previous_session(opens);
+        }
+        self.calendar.previous_session(opens) + Duration::days(1)
     }
 
     /// The most calendar days a window can span after its first day; used to bound
@@ -408,5 +427,30 @@ mod tests {
             }
         }
         assert_eq!(weekdays(1).max_span_days(), 5);
+    }
+
+    #[test]
+    fn earliest_sent_is_exactly_the_first_day_whose_window_reaches_a_day() {
+        for cal in [TradingCalendar::weekdays(), TradingCalendar::nyse()] {
+            for n in 0..4 {
+                let w = ResponseWindow {
+                    sessions_after: n,
+                    calendar: cal.clone(),
+                };
+                let mut day = d("2012-10-20");
+                while day < d("2012-11-30") {
+                    let first = w.earliest_sent(day);
+                    assert!(first <= day);
+                    assert!(w.contains(first, day), "{n}: {first} → {day}");
+                    assert!(!w.contains(first - Duration::days(1), day), "{n}: {day}");
+                    assert!((day - first).num_days() <= w.max_span_days());
+                    day += Duration::days(1);
+                }
+            }
+        }
+        let w = ResponseWindow::default();
+        assert_eq!(w.earliest_sent(d("2025-01-14")), d("2025-01-11"));
+        assert_eq!(w.earliest_sent(d("2025-01-21")), d("2025-01-17"));
+        assert_eq!(w.earliest_sent(d("2025-01-20")), d("2025-01-17"));
     }
 }

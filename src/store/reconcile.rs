@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::TryStreamExt;
 use sqlx::Row;
@@ -157,7 +157,7 @@ impl Store {
         window: ResponseWindow,
         account: Option<AccountId>,
     ) -> Result<DayData> {
-        let first = day - Duration::days(window.max_span_days());
+        let first = window.earliest_sent(day);
         let (acct_sql, acct) = match account {
             Some(a) => (" AND r.account_id = $3", a.0),
             None => ("", 0),
