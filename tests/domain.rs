@@ -2471,6 +2471,35 @@ fn every_spelling_and_option_root_of_an_underlying_pairs_as_one() {
 }
 
 #[test]
+fn a_trade_keeps_the_key_its_first_fill_spelled_whatever_order_the_fills_come_in() {
+    let written = |id: i64, occ: &str| {
+        fill(
+            id,
+            pt("2025-01-02", "10:00"),
+            ExecAction::SellToOpen,
+            Contract::parse_occ(occ).unwrap(),
+            1,
+            "4.00",
+            "0.65",
+        )
+    };
+    let a = written(11, "BRKB  250117P00450000");
+    let b = written(12, "BRK.B 250117P00450000");
+    for fills in [vec![a.clone(), b.clone()], vec![b, a]] {
+        let trades = group_fills(&fills, TZ);
+        assert_eq!(trades.len(), 1, "one contract, one trade");
+        assert_eq!(trades[0].fills, vec![11, 12]);
+        assert_eq!(trades[0].contract.underlying.as_str(), "BRK.B");
+        // Keys spell the underlying as written, as they did before it had one name, so
+        // reasons stored under them stay attached.
+        assert_eq!(
+            trades[0].key(),
+            "t:2025-01-02:sell_to_open:BRKB250117P00450000"
+        );
+    }
+}
+
+#[test]
 fn an_adjusted_option_root_is_refused_not_read_as_the_plain_underlying() {
     for occ in ["AAPL1 250117C00150000", "AAPL1250117C150"] {
         let e = Contract::parse_occ(occ).unwrap_err();

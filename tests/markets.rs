@@ -237,7 +237,7 @@ async fn every_name_of_an_underlying_is_stored_as_one_and_kept_as_written(db: &T
         written,
         vec![("BRK.B", "BRKB"), ("SPX", "SPXW"), ("BF.B", "BF-B")]
     );
-    // Importing the same rows again, whatever the spelling, imports nothing twice.
+    // Importing the same row again imports nothing twice.
     let again = import(
         db,
         ImportKind::Executions,

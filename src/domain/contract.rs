@@ -256,9 +256,20 @@ impl Contract {
     /// The padded OCC symbol: root padded to 6, YYMMDD, C/P, strike × 1000 in 8 digits.
     /// Strikes finer than a tenth of a cent cannot be written and are truncated.
     pub fn occ(&self) -> String {
+        self.occ_with_root(self.underlying.as_str())
+    }
+
+    /// The padded OCC symbol with the underlying as it was written (`BRKB  250117P…` for
+    /// a `BRK.B` put written `BRKB`): what the import saw, for fingerprints that must not
+    /// change when the canonical name of an underlying does.
+    pub fn occ_as_written(&self) -> String {
+        self.occ_with_root(self.underlying.written())
+    }
+
+    fn occ_with_root(&self, root: &str) -> String {
         format!(
             "{:<6}{}{}{:08}",
-            self.underlying.as_str(),
+            root,
             self.expiration.format("%y%m%d"),
             self.right.letter(),
             self.strike.units() / 10

@@ -66,11 +66,14 @@ impl Trade {
     }
 }
 
+/// The key of the trade of `contract` (as its first fill wrote it) done by `action` on
+/// `day`. The underlying is spelled as written, as keys were before symbols had one
+/// canonical name, so the trader's reasons stored under older keys stay attached.
 pub fn trade_key(day: NaiveDate, action: ExecAction, contract: &Contract) -> String {
     format!(
         "t:{day}:{}:{}",
         action.as_str(),
-        contract.occ().replace(' ', "")
+        contract.occ_as_written().replace(' ', "")
     )
 }
 
@@ -123,8 +126,11 @@ pub fn group_fills<'a>(
     }
     groups
         .into_iter()
-        .map(|((day, action, contract), mut fills)| {
+        .map(|((day, action, _), mut fills)| {
             fills.sort_by_key(|f| f.id);
+            // The first fill's contract, with its spelling of the underlying: the same
+            // whatever order the fills came in.
+            let contract = fills[0].contract.clone();
             let contracts = fills.iter().map(|f| f.contracts).sum();
             let price = Money::weighted_mean(fills.iter().map(|f| (f.price, f.contracts)))
                 .unwrap_or(Money::ZERO);

@@ -80,16 +80,21 @@ fn written(contract: &Contract) -> Option<String> {
     contract.underlying.written_differently().map(str::to_owned)
 }
 
+// The fingerprints take the underlying as written, as rows stored before symbols had a
+// canonical name were fingerprinted: re-importing an old file finds its rows unchanged.
 fn rec_canonical(r: &Recommendation) -> String {
     let c = &r.context;
     format!(
         "{}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         ts(r.created_at),
         r.action,
-        r.contract.occ(),
+        r.contract.occ_as_written(),
         r.contracts,
         r.premium.units(),
-        r.position.as_ref().map(|p| p.occ()).unwrap_or_default(),
+        r.position
+            .as_ref()
+            .map(|p| p.occ_as_written())
+            .unwrap_or_default(),
         c.underlying_price.map(Money::units),
         c.delta,
         c.iv,
@@ -105,7 +110,7 @@ fn exec_canonical(e: &Execution) -> String {
         "{}|{}|{}|{}|{}|{}",
         ts(e.executed_at),
         e.action,
-        e.contract.occ(),
+        e.contract.occ_as_written(),
         e.contracts,
         e.price.units(),
         e.fees.units()
