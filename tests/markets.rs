@@ -13,7 +13,7 @@ use std::process::Command;
 
 use chrono::NaiveDate;
 use common::{TestDb, now, rules, tz};
-use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, Side};
+use rlhf_bot::domain::{AccountId, MatchType, OutcomeStatus, Reason, ReasonCode, Side};
 use rlhf_bot::import::load::{ImportReport, import_reader};
 use rlhf_bot::import::{ImportFormat, ImportKind};
 use rlhf_bot::jobs;
@@ -260,6 +260,56 @@ async fn every_name_of_an_underlying_is_stored_as_one_and_kept_as_written(db: &T
 both!(
     symbol_identity,
     every_name_of_an_underlying_is_stored_as_one_and_kept_as_written
+);
+
+async fn rows_stored_before_canonical_names_keep_their_identity_and_reasons(db: &TestDb) {
+    let body =
+        "t1,100,2025-01-06T07:00:00-08:00,sell_to_open,BRK/B,put,450,2025-01-24,1,4.00,0.65\n";
+    import(db, ImportKind::Executions, EXEC_HEADER, body).await;
+    // As the row was stored before this version: the spelling in `underlying`.
+    sqlx::query("UPDATE executions SET underlying = 'BRK/B', underlying_as_written = NULL")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    reconcile(db, "2025-01-06", "2025-01-06").await;
+    let key: String = sqlx::query("SELECT match_key FROM recommendation_execution_matches")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(key, "t:2025-01-06:sell_to_open:BRK/B250124P00450000");
+    let ms = all_matches(db).await;
+    assert_eq!(ms[0].underlying, "BRK.B");
+    db.store
+        .set_reason(
+            ms[0].id,
+            Scope::All,
+            &Reason::new(ReasonCode::BetterOpportunity, Some("dipped")).unwrap(),
+            now(),
+        )
+        .await
+        .unwrap();
+    // The same file again: nothing new, no conflict.
+    let again = import(db, ImportKind::Executions, EXEC_HEADER, body).await;
+    assert_eq!((again.duplicates, again.rejected), (1, 0), "{again:?}");
+    // A recommendation under the canonical name arrives late and takes the trade, with
+    // the reason the trader gave it.
+    import(
+        db,
+        ImportKind::Recommendations,
+        REC_HEADER,
+        "r1,100,2025-01-06T06:45:00-08:00,sell_to_open,BRK.B,put,450,2025-01-24,1,4.00\n",
+    )
+    .await;
+    reconcile(db, "2025-01-06", "2025-01-06").await;
+    let ms = all_matches(db).await;
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0].match_type, MatchType::Consent);
+    assert_eq!(ms[0].reason_code.as_deref(), Some("better_opportunity"));
+}
+both!(
+    stored_before_canonical_names,
+    rows_stored_before_canonical_names_keep_their_identity_and_reasons
 );
 
 async fn an_adjusted_option_root_is_a_row_error(db: &TestDb) {

@@ -72,9 +72,13 @@ impl Symbol {
     }
 
     /// The same underlying, remembering that it was written `written` (as the store
-    /// keeps it beside the canonical name).
+    /// keeps it beside the canonical name); `None` keeps the spelling it was parsed from
+    /// (a row stored before canonical names holds its spelling in `underlying`).
     pub fn written_as(self, written: Option<&str>) -> Self {
-        Self::named(self.name, written)
+        match written {
+            Some(w) => Self::named(self.name, Some(w)),
+            None => self,
+        }
     }
 
     /// The canonical name.
