@@ -332,6 +332,23 @@ async fn an_adjusted_option_root_is_a_row_error(db: &TestDb) {
 }
 both!(adjusted_roots, an_adjusted_option_root_is_a_row_error);
 
+async fn an_adjusted_root_in_the_underlying_column_is_a_row_error(db: &TestDb) {
+    let report = import(
+        db,
+        ImportKind::Recommendations,
+        REC_HEADER,
+        "r1,100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL1,call,150,2025-01-17,1,1.00\n",
+    )
+    .await;
+    assert_eq!((report.imported, report.rejected), (0, 1));
+    assert_eq!(report.errors[0].column.as_deref(), Some("underlying"));
+    assert!(report.errors[0].reason.contains("adjusted option root"));
+}
+both!(
+    adjusted_underlyings,
+    an_adjusted_root_in_the_underlying_column_is_a_row_error
+);
+
 async fn an_expiration_on_good_friday_settles_on_thursdays_close(db: &TestDb) {
     import(
         db,

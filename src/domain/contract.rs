@@ -10,7 +10,7 @@ use super::money::Money;
 use super::symbology;
 
 /// An underlying, by its canonical name (`BRK.B`, `SPX`): upper case, starts with a
-/// letter, up to 10 characters of letters, `.`, `/` or `-` as written.
+/// letter, up to 10 characters of letters, digits, `.`, `/` or `-` as written.
 ///
 /// [`Symbol::parse`] asks [`symbology`](super::symbology) which underlying a spelling
 /// or option root names, so `BRK/B`, `BRK-B` and `BRKB` are one `BRK.B`, and `SPXW` is
@@ -59,11 +59,19 @@ impl Symbol {
         if !ok {
             return Err(ContractError::BadSymbol(s.to_owned()));
         }
-        let name = match symbology::canonical(&up) {
-            Ok(name) => name.into_owned(),
-            Err(symbology::Naming::AdjustedRoot) => return Err(ContractError::AdjustedRoot(up)),
-        };
+        let name = symbology::canonical(&up).into_owned();
         Ok(Self::named(name, Some(&up)))
+    }
+
+    /// Parses the underlying of an option as written, in an OCC symbol or an option
+    /// row: like [`Symbol::parse`], but an adjusted root (`AAPL1`) is refused, since
+    /// its contracts do not deliver 100 shares.
+    pub fn parse_root(input: &str) -> Result<Self, ContractError> {
+        let symbol = Self::parse(input)?;
+        if symbology::is_adjusted_root(symbol.written()) {
+            return Err(ContractError::AdjustedRoot(symbol.written().to_owned()));
+        }
+        Ok(symbol)
     }
 
     fn named(name: String, written: Option<&str>) -> Self {
@@ -240,7 +248,7 @@ impl Contract {
         if !date_s.bytes().all(|b| b.is_ascii_digit()) || root.is_empty() || root.len() > 6 {
             return Err(bad());
         }
-        let underlying = Symbol::parse(root).map_err(|e| match e {
+        let underlying = Symbol::parse_root(root).map_err(|e| match e {
             ContractError::AdjustedRoot(_) => e,
             _ => bad(),
         })?;

@@ -16,7 +16,8 @@
 //! - **Adjusted roots**: after a corporate action (a split, merger or special dividend)
 //!   the OCC gives the old series a new root with a digit (`AAPL1`), and one contract no
 //!   longer delivers 100 shares. Such a root is refused with its own error rather than
-//!   read as the plain underlying, whose P&L arithmetic would be wrong for it.
+//!   read as the plain underlying, whose P&L arithmetic would be wrong for it. Only
+//!   option roots are judged so (`Symbol::parse_root`); a ticker may hold a digit.
 //!
 //! Source of [`ROOTS`]: the listing exchanges' product specifications (Cboe: SPX, SPXW,
 //! SPXPM, XSP, RUT, RUTW, MRUT, VIX, VIXW, OEX, XEO, DJX; Nasdaq: NDX, NDXP, NQX) and the
@@ -39,26 +40,23 @@ pub const ROOTS: &[(&str, &str, &str)] = &[
     ("XEO", "OEX", "S&P 100, European-style exercise"),
 ];
 
-/// Why a well-formed symbol names no underlying this program can follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Naming {
-    /// An adjusted option root (`AAPL1`): its deliverable is not 100 shares.
-    AdjustedRoot,
-}
-
 /// The canonical name of the underlying that `written` names. `written` is upper case,
 /// starts with a letter and holds only letters, digits, `.`, `/` and `-`.
-pub fn canonical(written: &str) -> Result<Cow<'_, str>, Naming> {
-    if written.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(Naming::AdjustedRoot);
-    }
+pub fn canonical(written: &str) -> Cow<'_, str> {
     if let Some((_, name, _)) = ROOTS.iter().find(|(root, _, _)| *root == written) {
-        return Ok(Cow::Borrowed(name));
+        return Cow::Borrowed(name);
     }
     if written.contains(['/', '-']) {
-        return Ok(Cow::Owned(written.replace(['/', '-'], ".")));
+        return Cow::Owned(written.replace(['/', '-'], "."));
     }
-    Ok(Cow::Borrowed(written))
+    Cow::Borrowed(written)
+}
+
+/// Whether an option's root, as written, is an adjusted root (`AAPL1`): one with a
+/// digit, which the OCC gives a series whose deliverable a corporate action changed.
+/// Only option roots are judged so; a ticker may hold a digit.
+pub fn is_adjusted_root(written: &str) -> bool {
+    written.bytes().any(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -68,12 +66,12 @@ mod tests {
     #[test]
     fn every_spelling_of_a_class_share_is_one_name() {
         for written in ["BRK.B", "BRK/B", "BRK-B", "BRKB"] {
-            assert_eq!(canonical(written).as_deref(), Ok("BRK.B"), "{written}");
+            assert_eq!(canonical(written), "BRK.B", "{written}");
         }
-        assert_eq!(canonical("BF/A").as_deref(), Ok("BF.A"));
-        assert_eq!(canonical("BFB").as_deref(), Ok("BF.B"));
+        assert_eq!(canonical("BF/A"), "BF.A");
+        assert_eq!(canonical("BFB"), "BF.B");
         // A separator is a spelling even for a class this table does not list.
-        assert_eq!(canonical("MOG-A").as_deref(), Ok("MOG.A"));
+        assert_eq!(canonical("MOG-A"), "MOG.A");
     }
 
     #[test]
@@ -86,21 +84,22 @@ mod tests {
             ("VIXW", "VIX"),
             ("XEO", "OEX"),
         ] {
-            assert_eq!(canonical(root).as_deref(), Ok(index), "{root}");
+            assert_eq!(canonical(root), index, "{root}");
         }
         for own in [
             "SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "NQX", "MRUT", "OEX",
         ] {
-            assert_eq!(canonical(own).as_deref(), Ok(own), "{own}");
+            assert_eq!(canonical(own), own, "{own}");
         }
     }
 
     #[test]
     fn adjusted_roots_are_recognised() {
         for root in ["AAPL1", "BRKB1", "T2"] {
-            assert_eq!(canonical(root), Err(Naming::AdjustedRoot), "{root}");
+            assert!(is_adjusted_root(root), "{root}");
         }
-        assert_eq!(canonical("AAPL").as_deref(), Ok("AAPL"));
+        assert!(!is_adjusted_root("AAPL"));
+        assert!(!is_adjusted_root("BRK.B"));
     }
 
     #[test]
@@ -108,7 +107,7 @@ mod tests {
         for (root, name, _) in ROOTS {
             assert_ne!(root, name);
             // A canonical name is canonical: it maps to itself.
-            assert_eq!(canonical(name).as_deref(), Ok(*name), "{name}");
+            assert_eq!(canonical(name), *name, "{name}");
             assert_eq!(ROOTS.iter().filter(|(r, _, _)| r == root).count(), 1);
         }
     }

@@ -782,7 +782,7 @@ fn recommendation(p: &mut RowParser<'_, '_>) -> Result<Recommendation, RowError>
     let action = p.required(Col::Action, |s| {
         s.parse::<RecAction>().map_err(|e| e.to_string())
     });
-    let underlying = p.required(Col::Underlying, ticker);
+    let underlying = p.required(Col::Underlying, root);
     let right = p.required(Col::Right, right);
     let strike = p.required(Col::Strike, strike);
     let expiration = p.required(Col::Expiration, date);
@@ -907,7 +907,7 @@ fn execution(p: &mut RowParser<'_, '_>) -> Result<Execution, RowError> {
     let symbol = p.optional(Col::Symbol, occ);
     let missing = (!by_symbol)
         .then_some("a value is required unless `symbol` gives the OCC symbol, but none was given");
-    let underlying = p.value(Col::Underlying, missing, ticker);
+    let underlying = p.value(Col::Underlying, missing, root);
     let right = p.value(Col::Right, missing, self::right);
     let strike = p.value(Col::Strike, missing, self::strike);
     let expiration = p.value(Col::Expiration, missing, date);
@@ -1068,6 +1068,11 @@ fn date(s: &str) -> Result<NaiveDate, String> {
 
 fn ticker(s: &str) -> Result<Symbol, String> {
     Symbol::parse(s).map_err(|e| e.to_string())
+}
+
+/// The underlying of an option row: an adjusted root (`AAPL1`) is refused.
+fn root(s: &str) -> Result<Symbol, String> {
+    Symbol::parse_root(s).map_err(|e| e.to_string())
 }
 
 fn right(s: &str) -> Result<Right, String> {
