@@ -39,6 +39,9 @@ pub struct Settings {
     pub send_timeout: std::time::Duration,
     /// How learning looks at the data (learning's own config, built here).
     pub learning: LearningConfig,
+    /// What the settings had to say about themselves (a deprecated name in use), for
+    /// the log once it is set up.
+    pub warnings: Vec<String>,
 }
 
 /// The scheduler's settings.
@@ -90,6 +93,7 @@ impl fmt::Debug for Settings {
             .field("webhook", &self.webhook)
             .field("send_timeout", &self.send_timeout)
             .field("learning", &self.learning)
+            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -142,16 +146,16 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let mut warnings = Vec::new();
         let defaults = MatchRules::default();
         let rules = MatchRules {
             window: ResponseWindow {
-                weekdays_after: number(
+                sessions_after: response_window_sessions(
                     &get,
-                    "RESPONSE_WINDOW_WEEKDAYS",
-                    defaults.window.weekdays_after,
-                    0,
-                    20,
+                    defaults.window.sessions_after,
+                    &mut warnings,
                 )?,
+                calendar: defaults.window.calendar.clone(),
             },
             strike_tolerance_bp: number(
                 &get,
@@ -279,7 +283,35 @@ impl Settings {
                 600,
             )?),
             learning,
+            warnings,
         })
+    }
+}
+
+/// `RESPONSE_WINDOW_SESSIONS`, or the name it had when windows counted weekdays
+/// (`RESPONSE_WINDOW_WEEKDAYS`, still read, with a deprecation line for the log).
+fn response_window_sessions(
+    get: &impl Fn(&str) -> Option<String>,
+    default: u32,
+    warnings: &mut Vec<String>,
+) -> Result<u32, ConfigError> {
+    const NAME: &str = "RESPONSE_WINDOW_SESSIONS";
+    const OLD_NAME: &str = "RESPONSE_WINDOW_WEEKDAYS";
+    match (get(NAME), get(OLD_NAME)) {
+        (Some(_), Some(_)) => {
+            warnings.push(format!(
+                "{OLD_NAME} is deprecated and ignored: {NAME} is set"
+            ));
+            number(get, NAME, default, 0, 20)
+        }
+        (None, Some(_)) => {
+            warnings.push(format!(
+                "{OLD_NAME} is deprecated: response windows count trading sessions now; \
+                 rename it to {NAME}"
+            ));
+            number(get, OLD_NAME, default, 0, 20)
+        }
+        _ => number(get, NAME, default, 0, 20),
     }
 }
 
@@ -373,6 +405,34 @@ mod tests {
         );
         let e = settings(&[("RESPONSE_WINDOW_WEEKDAYS", "-1")]).unwrap_err();
         assert_eq!(e.name, "RESPONSE_WINDOW_WEEKDAYS");
+        let e = settings(&[("RESPONSE_WINDOW_SESSIONS", "x")]).unwrap_err();
+        assert_eq!(e.name, "RESPONSE_WINDOW_SESSIONS");
+    }
+
+    #[test]
+    fn the_window_counts_sessions_and_the_old_name_still_works_with_a_warning() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.rules.window.sessions_after, 1);
+        assert_eq!(
+            s.rules.window.calendar,
+            crate::domain::TradingCalendar::nyse()
+        );
+        assert!(s.warnings.is_empty());
+        let s = settings(&[("RESPONSE_WINDOW_SESSIONS", "2")]).unwrap();
+        assert_eq!(s.rules.window.sessions_after, 2);
+        assert!(s.warnings.is_empty());
+        let s = settings(&[("RESPONSE_WINDOW_WEEKDAYS", "3")]).unwrap();
+        assert_eq!(s.rules.window.sessions_after, 3);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("RESPONSE_WINDOW_WEEKDAYS is deprecated"));
+        assert!(s.warnings[0].contains("RESPONSE_WINDOW_SESSIONS"));
+        let s = settings(&[
+            ("RESPONSE_WINDOW_SESSIONS", "2"),
+            ("RESPONSE_WINDOW_WEEKDAYS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(s.rules.window.sessions_after, 2);
+        assert!(s.warnings[0].contains("ignored"));
     }
 
     #[test]

@@ -13,14 +13,16 @@ use chrono_tz::Tz;
 use proptest::prelude::*;
 
 use rlhf_bot::domain::outcome::{
-    Basis, Book, Closes, MatchView, Outcome, counterfactual, outcomes_for,
+    Basis, Book, Closes, MatchView, Outcome, counterfactual, counterfactual_with, outcomes_for,
 };
 use rlhf_bot::domain::reconcile::{
-    MatchDraft, MatchRules, group_fills, reconcile_day, reconcile_range,
+    ClosureNotice, MatchDraft, MatchRules, closure_notice, group_fills, reconcile_day,
+    reconcile_range,
 };
 use rlhf_bot::domain::{
-    AccountId, Contract, ExecAction, Execution, MatchType, Money, OutcomeStatus, RecAction,
-    RecContext, Recommendation, Right, Side, Stored, Symbol,
+    AccountId, Contract, ContractError, ExecAction, Execution, MatchType, Money, OutcomeStatus,
+    RecAction, RecContext, Recommendation, ResponseWindow, Right, Side, Stored, Symbol,
+    TradingCalendar,
 };
 
 const TZ: Tz = Los_Angeles;
@@ -994,7 +996,10 @@ fn a_longer_window_keeps_a_recommendation_open_for_more_weekdays() {
         "0.65",
     );
     let rules = MatchRules {
-        window: rlhf_bot::domain::ResponseWindow { weekdays_after: 2 },
+        window: rlhf_bot::domain::ResponseWindow {
+            sessions_after: 2,
+            ..Default::default()
+        },
         ..MatchRules::default()
     };
     let all = reconcile_range(
@@ -2195,4 +2200,370 @@ fn a_roll_counts_the_buy_back_once_and_measures_both_sides_on_the_new_position()
     assert_eq!(algo.premium, m("150"));
     assert_eq!(algo.status, OutcomeStatus::Expired);
     assert_eq!(algo.realized_pnl, Some(m("150")));
+}
+
+// ---------------------------------------------------------------------------------------
+// The exchange calendar and symbol identity (SPEC §4.2)
+// ---------------------------------------------------------------------------------------
+
+fn window_on(calendar: TradingCalendar, sessions_after: u32) -> MatchRules {
+    MatchRules {
+        window: ResponseWindow {
+            sessions_after,
+            calendar,
+        },
+        ..MatchRules::default()
+    }
+}
+
+/// A put on AAPL at 100 expiring four weeks after `day`.
+fn put_after(day: &str) -> Contract {
+    let expiration = (d(day) + Duration::days(28)).to_string();
+    put("AAPL", &expiration, "100")
+}
+
+#[test]
+fn a_closure_mid_window_keeps_it_open_and_the_trade_after_it_is_consent() {
+    // (closure, recommendation sent, sold as recommended on the next session)
+    let cases = [
+        ("Martin Luther King Jr. Day", "2025-01-17", "2025-01-21"),
+        ("Good Friday", "2025-04-17", "2025-04-21"),
+        (
+            "national day of mourning, Carter",
+            "2025-01-08",
+            "2025-01-10",
+        ),
+        ("national day of mourning, Bush", "2018-12-04", "2018-12-06"),
+        ("Hurricane Sandy, two days", "2012-10-26", "2012-10-31"),
+    ];
+    for (closure, sent, traded) in cases {
+        let rec = sell_rec(1, pt(sent, "10:00"), put_after(sent), 1, "1.00");
+        let sold = fill(
+            11,
+            pt(traded, "07:00"),
+            ExecAction::SellToOpen,
+            put_after(sent),
+            1,
+            "1.00",
+            "0.65",
+        );
+        let recs = [rec];
+        let execs = [sold];
+        let all = range(sent, traded, &recs, &execs);
+        assert_eq!(
+            dated_rows(&all),
+            vec![(
+                d(traded),
+                "r:1".to_owned(),
+                MatchType::Consent,
+                Some(1),
+                vec![11]
+            )],
+            "{closure}"
+        );
+        // Counting weekdays, the closure would have closed the window: a reject and an
+        // independent trade, the fault this calendar fixes.
+        let weekdays = window_on(TradingCalendar::weekdays(), 1);
+        let all = reconcile_range(d(sent), d(traded), &recs, &execs, &weekdays, TZ);
+        let types: Vec<MatchType> = all.iter().map(|(_, x)| x.match_type).collect();
+        assert_eq!(
+            types,
+            vec![MatchType::Reject, MatchType::Independent],
+            "{closure}"
+        );
+    }
+}
+
+#[test]
+fn a_recommendation_sent_on_a_holiday_opens_on_the_next_session() {
+    let sent = "2025-01-20"; // Martin Luther King Jr. Day
+    let rec = sell_rec(1, pt(sent, "10:00"), put_after(sent), 1, "1.00");
+    let wednesday = fill(
+        11,
+        pt("2025-01-22", "07:00"),
+        ExecAction::SellToOpen,
+        put_after(sent),
+        1,
+        "1.00",
+        "0.65",
+    );
+    let answered = range(sent, "2025-01-24", std::slice::from_ref(&rec), &[wednesday]);
+    assert_eq!(
+        dated_rows(&answered),
+        vec![(
+            d("2025-01-22"),
+            "r:1".to_owned(),
+            MatchType::Consent,
+            Some(1),
+            vec![11]
+        )]
+    );
+    let unanswered = range(sent, "2025-01-24", &[rec], &[]);
+    assert_eq!(
+        dated_rows(&unanswered),
+        vec![(
+            d("2025-01-22"),
+            "r:1".to_owned(),
+            MatchType::Reject,
+            Some(1),
+            vec![]
+        )],
+        "its window is Tuesday's session and the next one"
+    );
+}
+
+#[test]
+fn a_closed_weekday_tells_how_many_recommendations_stay_open_and_until_when() {
+    let rules = MatchRules::default();
+    let friday = sell_rec(
+        1,
+        pt("2025-01-17", "10:00"),
+        put_after("2025-01-17"),
+        1,
+        "1",
+    );
+    let holiday = sell_rec(
+        2,
+        pt("2025-01-20", "10:00"),
+        put_after("2025-01-20"),
+        1,
+        "1",
+    );
+    let open = [friday.clone(), holiday];
+    assert_eq!(
+        closure_notice(d("2025-01-20"), &open, &[], &rules, TZ),
+        Some(ClosureNotice {
+            day: d("2025-01-20"),
+            held_open: 1,
+            until: d("2025-01-21"),
+        }),
+        "Friday's recommendation would have closed today; the holiday's was not due"
+    );
+    assert_eq!(
+        closure_notice(d("2025-01-21"), &open, &[], &rules, TZ),
+        None
+    );
+    assert_eq!(
+        closure_notice(d("2025-01-18"), &open, &[], &rules, TZ),
+        None,
+        "a weekend is no news"
+    );
+    // A recommendation decided on the day (here by a trade) is not waiting.
+    let decided = day("2025-01-20", std::slice::from_ref(&friday), &[]);
+    assert!(decided.is_empty());
+    let traded = MatchDraft {
+        key: "r:1".to_owned(),
+        match_type: MatchType::Consent,
+        underlying: Symbol::parse("AAPL").unwrap(),
+        recommendation: Some(1),
+        executions: vec![11],
+        diff: Default::default(),
+        modifications: Vec::new(),
+    };
+    assert_eq!(
+        closure_notice(d("2025-01-20"), &[friday], &[traded], &rules, TZ),
+        None
+    );
+}
+
+#[test]
+fn an_expiration_on_a_closure_settles_on_the_session_before_from_its_close() {
+    // AAPL 2025-04-18 100 put: Good Friday, so the exchange's last session is Thursday.
+    let good_friday = put("AAPL", "2025-04-18", "100");
+    let sold = fill(
+        11,
+        pt("2025-04-01", "10:00"),
+        ExecAction::SellToOpen,
+        good_friday.clone(),
+        1,
+        "2.00",
+        "0.65",
+    );
+    let execs = [sold];
+    let mv = view(MatchType::Independent, None, &[&execs[0]], "2025-04-01");
+    let o = actual(
+        &mv,
+        &execs,
+        &closes(&[("AAPL", "2025-04-17", "97")]),
+        "2025-04-17",
+    );
+    assert_eq!(o.status, OutcomeStatus::Assigned);
+    assert_eq!(o.closed_day, Some(d("2025-04-17")));
+    assert_eq!(o.close_cost, Some(m("300")));
+    assert_eq!(o.realized_pnl, Some(m("-100.65")));
+    // A close dated on the holiday itself is not the settlement close.
+    let o = actual(
+        &mv,
+        &execs,
+        &closes(&[("AAPL", "2025-04-18", "97")]),
+        "2025-04-21",
+    );
+    assert_eq!(o.status, OutcomeStatus::AwaitingPrice);
+    // The counterfactual of a recommendation settles the same way; a calendar without
+    // the holiday would settle on the Friday.
+    let rec = sell_rec(1, pt("2025-04-01", "09:30"), good_friday, 1, "2.00");
+    let px = closes(&[("AAPL", "2025-04-17", "105"), ("AAPL", "2025-04-18", "90")]);
+    let algo = counterfactual(&rec, &px, d("2025-04-21"), TZ);
+    assert_eq!(algo.status, OutcomeStatus::Expired);
+    assert_eq!(algo.closed_day, Some(d("2025-04-17")));
+    let plain = counterfactual_with(&rec, &px, d("2025-04-21"), TZ, &TradingCalendar::weekdays());
+    assert_eq!(plain.status, OutcomeStatus::Assigned);
+    assert_eq!(plain.closed_day, Some(d("2025-04-18")));
+}
+
+#[test]
+fn a_close_recommendation_for_a_position_expiring_on_a_closure_resolves_on_the_session_before() {
+    let position = put("AAPL", "2025-04-18", "100");
+    let rec = close_rec(1, pt("2025-04-16", "10:00"), position, 1, "0.10");
+    let all = range("2025-04-16", "2025-04-22", &[rec], &[]);
+    assert_eq!(
+        dated_rows(&all),
+        vec![(
+            d("2025-04-17"),
+            "r:1".to_owned(),
+            MatchType::NoAction,
+            Some(1),
+            vec![]
+        )]
+    );
+}
+
+#[test]
+fn every_spelling_and_option_root_of_an_underlying_pairs_as_one() {
+    // (recommended underlying, the trade's contract as the broker wrote it, canonical)
+    let cases = [
+        ("BRK.B", "BRKB  250117P00450000", "BRK.B"),
+        ("BRK/B", "BRK-B 250117P00450000", "BRK.B"),
+        ("BRKB", "BRK.B250117P450", "BRK.B"),
+        ("SPX", "SPXW  250117P05800000", "SPX"),
+        ("NDX", "NDXP  250117P20000000", "NDX"),
+        ("RUT", "RUTW  250117P02200000", "RUT"),
+        ("VIX", "VIXW  250117P00015000", "VIX"),
+    ];
+    for (recommended, occ, canonical) in cases {
+        let traded = Contract::parse_occ(occ).unwrap();
+        let contract = Contract {
+            underlying: Symbol::parse(recommended).unwrap(),
+            ..traded.clone()
+        };
+        assert_eq!(contract, traded, "{occ}");
+        assert_eq!(traded.underlying.as_str(), canonical, "{occ}");
+        let root = occ.split(|c: char| c == ' ' || c.is_ascii_digit()).next();
+        assert_eq!(Some(traded.underlying.written()), root, "{occ}");
+        let rec = sell_rec(1, pt("2025-01-02", "09:30"), contract, 1, "1.00");
+        let sold = fill(
+            11,
+            pt("2025-01-02", "10:00"),
+            ExecAction::SellToOpen,
+            traded,
+            1,
+            "1.00",
+            "0.65",
+        );
+        let drafts = day("2025-01-02", &[rec], &[sold]);
+        assert_eq!(
+            rows(&drafts),
+            vec![("r:1".to_owned(), MatchType::Consent, Some(1), vec![11])],
+            "{recommended} and {occ}"
+        );
+        assert_eq!(drafts[0].underlying.as_str(), canonical);
+    }
+}
+
+#[test]
+fn a_trade_keeps_the_key_its_first_fill_spelled_whatever_order_the_fills_come_in() {
+    let written = |id: i64, occ: &str| {
+        fill(
+            id,
+            pt("2025-01-02", "10:00"),
+            ExecAction::SellToOpen,
+            Contract::parse_occ(occ).unwrap(),
+            1,
+            "4.00",
+            "0.65",
+        )
+    };
+    let a = written(11, "BRKB  250117P00450000");
+    let b = written(12, "BRK.B 250117P00450000");
+    for fills in [vec![a.clone(), b.clone()], vec![b, a]] {
+        let trades = group_fills(&fills, TZ);
+        assert_eq!(trades.len(), 1, "one contract, one trade");
+        assert_eq!(trades[0].fills, vec![11, 12]);
+        assert_eq!(trades[0].contract.underlying.as_str(), "BRK.B");
+        // Keys spell the underlying as written, as they did before it had one name, so
+        // reasons stored under them stay attached.
+        assert_eq!(
+            trades[0].key(),
+            "t:2025-01-02:sell_to_open:BRKB250117P00450000"
+        );
+    }
+}
+
+#[test]
+fn an_adjusted_option_root_is_refused_not_read_as_the_plain_underlying() {
+    for occ in ["AAPL1 250117C00150000", "AAPL1250117C150"] {
+        let e = Contract::parse_occ(occ).unwrap_err();
+        assert_eq!(e, ContractError::AdjustedRoot("AAPL1".to_owned()), "{occ}");
+        assert!(e.to_string().contains("adjusted option root"), "{e}");
+        assert!(e.to_string().contains("100 shares"), "{e}");
+    }
+    assert_eq!(
+        Symbol::parse_root("aapl1"),
+        Err(ContractError::AdjustedRoot("AAPL1".to_owned()))
+    );
+    // A ticker may hold a digit; only an option's root is judged adjusted by one.
+    assert_eq!(Symbol::parse("S1").unwrap().as_str(), "S1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_trade_one_session_after_its_recommendation_matches_alike_with_or_without_a_closure_between(
+        start in 0i64..730,
+        closed in 1i64..=3,
+        sessions_after in 1u32..=3,
+        strike_off in -3i64..=3,
+        weeks_off in -1i64..=1,
+        contracts in 1i64..=3,
+        minute in 0u32..=360,
+    ) {
+        let plain = TradingCalendar::weekdays();
+        let sent = plain.session_on_or_after(d("2024-01-01") + Duration::days(start));
+        // The next `closed` weekdays after the sending day are closures in the second world.
+        let mut shut = Vec::new();
+        let mut day = sent;
+        while (shut.len() as i64) < closed {
+            day = plain.next_session(day);
+            shut.push(day);
+        }
+        let closing = TradingCalendar::new("closures", shut.clone());
+        prop_assert_eq!(closing.next_session(sent), plain.add_sessions(sent, closed as u32 + 1));
+
+        let recommended = put("XYZ", &(sent + Duration::days(30)).to_string(), "100");
+        let at = |on: NaiveDate, minute: u32| {
+            TZ.from_local_datetime(&on.and_hms_opt(6 + minute / 60, minute % 60, 0).unwrap())
+                .single()
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let rec = sell_rec(1, at(sent, 0), recommended.clone(), 2, "1.00");
+        let traded = Contract {
+            strike: recommended.strike + m(&strike_off.to_string()),
+            expiration: recommended.expiration + Duration::days(7 * weeks_off),
+            ..recommended
+        };
+        let mut outcome = Vec::new();
+        for calendar in [plain, closing] {
+            let on = calendar.next_session(sent);
+            let sold = fill(11, at(on, minute), ExecAction::SellToOpen, traded.clone(), contracts, "1.00", "0.65");
+            let rules = window_on(calendar, sessions_after);
+            let all = reconcile_range(sent, on + Duration::days(10), std::slice::from_ref(&rec), &[sold], &rules, TZ);
+            prop_assert_eq!(all.len(), 1, "{:#?}", all);
+            let (matched_on, x) = &all[0];
+            prop_assert_eq!(*matched_on, on);
+            outcome.push((x.key.clone(), x.match_type, x.executions.clone(), x.modifications.clone(), format!("{:?}", x.diff)));
+        }
+        prop_assert_eq!(&outcome[0], &outcome[1], "closures {:?}", shut);
+    }
 }

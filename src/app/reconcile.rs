@@ -157,7 +157,7 @@ async fn one_day(
     now: DateTime<Utc>,
 ) -> Result<(DayReport, Vec<AccountId>)> {
     let started = std::time::Instant::now();
-    let data = tx.load_day(day, rules.window, account).await?;
+    let data = tx.load_day(day, &rules.window, account).await?;
     let loaded = started.elapsed();
     let accounts: Vec<AccountId> = data.accounts().into_iter().collect();
     let empty = Vec::new();

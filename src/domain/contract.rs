@@ -7,12 +7,22 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::money::Money;
+use super::symbology;
 
-/// An underlying's ticker: upper case, starts with a letter, up to 10 characters of
-/// letters, digits, `.`, `/` or `-` (`BRK.B`, `BF/B`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Symbol(String);
+/// An underlying, by its canonical name (`BRK.B`, `SPX`): upper case, starts with a
+/// letter, up to 10 characters of letters, digits, `.`, `/` or `-` as written.
+///
+/// [`Symbol::parse`] asks [`symbology`](super::symbology) which underlying a spelling
+/// or option root names, so `BRK/B`, `BRK-B` and `BRKB` are one `BRK.B`, and `SPXW` is
+/// `SPX`. The spelling it was written in rides along for display ([`Symbol::written`])
+/// and takes no part in comparing, ordering or hashing: two symbols are equal when
+/// they name the same underlying.
+#[derive(Clone)]
+pub struct Symbol {
+    name: String,
+    /// How the input spelled it, when that differs from `name` (upper-cased).
+    written: Option<Box<str>>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContractError {
@@ -20,6 +30,11 @@ pub enum ContractError {
     EmptySymbol,
     #[error("`{0}` is not a ticker symbol (letters, digits, `.`, `/`, `-`; at most 10)")]
     BadSymbol(String),
+    #[error(
+        "`{0}` is an adjusted option root: after a corporate action its contracts no longer \
+         deliver 100 shares, and adjusted options are not supported"
+    )]
+    AdjustedRoot(String),
     #[error("`{0}` is not an option right (expected call or put, C or P)")]
     BadRight(String),
     #[error("`{0}` is not an OCC option symbol (expected e.g. `AAPL  250117C00150000`)")]
@@ -29,6 +44,7 @@ pub enum ContractError {
 }
 
 impl Symbol {
+    /// Parses a ticker or an option root as written and names its underlying.
     pub fn parse(input: &str) -> Result<Self, ContractError> {
         let s = input.trim();
         if s.is_empty() {
@@ -40,21 +56,100 @@ impl Symbol {
             && up
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-'));
-        if ok {
-            Ok(Self(up))
-        } else {
-            Err(ContractError::BadSymbol(s.to_owned()))
+        if !ok {
+            return Err(ContractError::BadSymbol(s.to_owned()));
+        }
+        let name = symbology::canonical(&up).into_owned();
+        Ok(Self::named(name, Some(&up)))
+    }
+
+    /// Parses the underlying of an option as written, in an OCC symbol or an option
+    /// row: like [`Symbol::parse`], but an adjusted root (`AAPL1`) is refused, since
+    /// its contracts do not deliver 100 shares.
+    pub fn parse_root(input: &str) -> Result<Self, ContractError> {
+        let symbol = Self::parse(input)?;
+        if symbology::is_adjusted_root(symbol.written()) {
+            return Err(ContractError::AdjustedRoot(symbol.written().to_owned()));
+        }
+        Ok(symbol)
+    }
+
+    fn named(name: String, written: Option<&str>) -> Self {
+        let written = written.filter(|w| *w != name).map(Box::from);
+        Self { name, written }
+    }
+
+    /// The same underlying, remembering that it was written `written` (as the store
+    /// keeps it beside the canonical name); `None` keeps the spelling it was parsed from
+    /// (a row stored before canonical names holds its spelling in `underlying`).
+    pub fn written_as(self, written: Option<&str>) -> Self {
+        match written {
+            Some(w) => Self::named(self.name, Some(w)),
+            None => self,
         }
     }
 
+    /// The canonical name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+
+    /// The symbol as it was written (upper-cased): `BRKB` for an execution of
+    /// `BRKB  250117P00450000`; the canonical name when it was written that way.
+    pub fn written(&self) -> &str {
+        self.written.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The spelling it was written in, only when it differs from the canonical name.
+    pub fn written_differently(&self) -> Option<&str> {
+        self.written.as_deref()
+    }
+}
+
+impl PartialEq for Symbol {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Symbol {}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Symbol {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(&other.name)
+    }
+}
+
+impl std::hash::Hash for Symbol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl Serialize for Symbol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name)
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.written {
+            None => write!(f, "Symbol({:?})", self.name),
+            Some(w) => write!(f, "Symbol({:?}, written {:?})", self.name, w),
+        }
     }
 }
 
 impl fmt::Display for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.name)
     }
 }
 
@@ -153,7 +248,10 @@ impl Contract {
         if !date_s.bytes().all(|b| b.is_ascii_digit()) || root.is_empty() || root.len() > 6 {
             return Err(bad());
         }
-        let underlying = Symbol::parse(root).map_err(|_| bad())?;
+        let underlying = Symbol::parse_root(root).map_err(|e| match e {
+            ContractError::AdjustedRoot(_) => e,
+            _ => bad(),
+        })?;
         let expiration =
             NaiveDate::parse_from_str(&format!("20{date_s}"), "%Y%m%d").map_err(|_| bad())?;
         let right: Right = compact[right_pos..right_pos + 1].parse()?;
@@ -170,9 +268,20 @@ impl Contract {
     /// The padded OCC symbol: root padded to 6, YYMMDD, C/P, strike × 1000 in 8 digits.
     /// Strikes finer than a tenth of a cent cannot be written and are truncated.
     pub fn occ(&self) -> String {
+        self.occ_with_root(self.underlying.as_str())
+    }
+
+    /// The padded OCC symbol with the underlying as it was written (`BRKB  250117P…` for
+    /// a `BRK.B` put written `BRKB`): what the import saw, for fingerprints that must not
+    /// change when the canonical name of an underlying does.
+    pub fn occ_as_written(&self) -> String {
+        self.occ_with_root(self.underlying.written())
+    }
+
+    fn occ_with_root(&self, root: &str) -> String {
         format!(
             "{:<6}{}{}{:08}",
-            self.underlying.as_str(),
+            root,
             self.expiration.format("%y%m%d"),
             self.right.letter(),
             self.strike.units() / 10

@@ -12,9 +12,10 @@ pub mod reason;
 pub mod reconcile;
 pub mod records;
 pub mod schedule;
+pub mod symbology;
 pub mod week;
 
-pub use calendar::{ResponseWindow, day_of};
+pub use calendar::{ResponseWindow, TradingCalendar, day_of};
 pub use clock::{Clock, SystemClock};
 pub use contract::{Contract, ContractError, Right, Symbol};
 pub use kinds::{ExecAction, MatchType, OutcomeStatus, ReasonCode, RecAction, Side, UnknownName};

@@ -3,9 +3,13 @@
 //! The `actual` side follows the trader's positions lot by lot (first in, first out per
 //! contract): closing trades, expirations and assignments from the broker come first;
 //! only a position left open past its expiration is settled from the underlying's close
-//! on the expiration date, and without that close it stays `awaiting_price`. The
+//! at expiry, and without that close it stays `awaiting_price`. The
 //! `algorithm` side is the recommendation held to expiry (the seed's counterfactual),
 //! or the actual outcome itself for `consent`.
+//!
+//! "At expiry" means the exchange's last session on or before the expiration date: an
+//! expiration that falls on a closure (Good Friday) settles on the session before, and
+//! the close looked up is that session's.
 //!
 //! Opening positions are measured as positions (premium − cost to close − fees). Close
 //! decisions (a `buy_to_close`, or not closing when told to) are measured from the
@@ -21,7 +25,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::calendar::day_of;
+use super::calendar::{TradingCalendar, day_of};
 use super::contract::{Contract, Symbol};
 use super::kinds::{ExecAction, MatchType, OutcomeStatus, RecAction, Side};
 use super::money::Money;
@@ -92,15 +96,18 @@ struct Ending {
     fees: Money,
 }
 
-/// Settles a position of `contracts` still open at expiry from the expiration close.
+/// Settles a position of `contracts` still open at expiry from the close of the session
+/// it settles in.
 fn at_expiry(
     contract: &Contract,
     contracts: i64,
     short: bool,
     closes: &Closes,
     as_of: NaiveDate,
+    calendar: &TradingCalendar,
 ) -> Ending {
-    if as_of < contract.expiration {
+    let settles = calendar.session_on_or_before(contract.expiration);
+    if as_of < settles {
         return Ending {
             status: OutcomeStatus::Open,
             closed_day: None,
@@ -108,7 +115,7 @@ fn at_expiry(
             fees: Money::ZERO,
         };
     }
-    match closes.get(&(contract.underlying.clone(), contract.expiration)) {
+    match closes.get(&(contract.underlying.clone(), settles)) {
         None => Ending {
             status: OutcomeStatus::AwaitingPrice,
             closed_day: None,
@@ -124,7 +131,7 @@ fn at_expiry(
             };
             Ending {
                 status,
-                closed_day: Some(contract.expiration),
+                closed_day: Some(settles),
                 cost: Some(if short { intrinsic } else { -intrinsic }),
                 fees: Money::ZERO,
             }
@@ -147,19 +154,42 @@ struct CloseEvent {
     fees: Money,
 }
 
-/// Every lot of an account, settled as of a day: trade key → ending of that lot.
-#[derive(Debug, Default)]
+/// Every lot of an account, settled as of a day: trade key → ending of that lot. The
+/// book keeps the calendar it settled expirations by, for the outcomes read from it.
+#[derive(Debug)]
 pub struct Book {
     endings: HashMap<String, Ending>,
+    calendar: TradingCalendar,
+}
+
+impl Default for Book {
+    fn default() -> Self {
+        Self {
+            endings: HashMap::new(),
+            calendar: TradingCalendar::nyse(),
+        }
+    }
 }
 
 impl Book {
-    /// Builds the book from all of an account's executions.
+    /// Builds the book from all of an account's executions, by the NYSE calendar.
     pub fn build(
         executions: &[Stored<Execution>],
         closes: &Closes,
         as_of: NaiveDate,
         tz: Tz,
+    ) -> Self {
+        Self::build_with(executions, closes, as_of, tz, &TradingCalendar::nyse())
+    }
+
+    /// Builds the book from all of an account's executions, settling expirations by
+    /// `calendar`.
+    pub fn build_with(
+        executions: &[Stored<Execution>],
+        closes: &Closes,
+        as_of: NaiveDate,
+        tz: Tz,
+        calendar: &TradingCalendar,
     ) -> Self {
         let trades = group_fills(executions, tz);
         // Days on which the account sold to open on an underlying: a close on such a day is a roll.
@@ -271,7 +301,7 @@ impl Book {
                     }
                 }
                 let mut ending = if remaining > 0 {
-                    let rest = at_expiry(&contract, remaining, short, closes, as_of);
+                    let rest = at_expiry(&contract, remaining, short, closes, as_of, calendar);
                     let status = rest.status;
                     Ending {
                         status,
@@ -301,7 +331,10 @@ impl Book {
                 endings.insert(lot.key(), ending);
             }
         }
-        Self { endings }
+        Self {
+            endings,
+            calendar: calendar.clone(),
+        }
     }
 }
 
@@ -337,7 +370,7 @@ pub fn outcomes_for(
                 ..a.clone()
             },
             _ => {
-                let mut algo = counterfactual(rec, closes, as_of, tz);
+                let mut algo = counterfactual_with(rec, closes, as_of, tz, &book.calendar);
                 // A roll's premium is a net credit. When the trader bought the old
                 // contract back in this match, its cost turns that net credit into the
                 // premium of the new contract, so both sides measure the new position.
@@ -431,6 +464,7 @@ fn actual_outcome(
         closes,
         as_of,
         tz,
+        &book.calendar,
     );
     let o = Outcome {
         side: Side::Actual,
@@ -451,6 +485,7 @@ fn actual_outcome(
 
 /// What holding a short position from `from` on cost: the first later buy-back or
 /// lifecycle event of the contract from the broker, else its value at expiry.
+#[allow(clippy::too_many_arguments)]
 fn holding_cost(
     position: &Contract,
     contracts: i64,
@@ -459,6 +494,7 @@ fn holding_cost(
     closes: &Closes,
     as_of: NaiveDate,
     tz: Tz,
+    calendar: &TradingCalendar,
 ) -> Ending {
     let mut later: Vec<&Stored<Execution>> = executions
         .iter()
@@ -497,15 +533,27 @@ fn holding_cost(
             },
         };
     }
-    at_expiry(position, contracts, true, closes, as_of)
+    at_expiry(position, contracts, true, closes, as_of, calendar)
 }
 
-/// The recommendation followed to the letter and held to expiry.
+/// The recommendation followed to the letter and held to expiry, by the NYSE calendar.
 pub fn counterfactual(
     rec: &Stored<Recommendation>,
     closes: &Closes,
     as_of: NaiveDate,
     tz: Tz,
+) -> Outcome {
+    counterfactual_with(rec, closes, as_of, tz, &TradingCalendar::nyse())
+}
+
+/// The recommendation followed to the letter and held to expiry, settling its
+/// expiration by `calendar`.
+pub fn counterfactual_with(
+    rec: &Stored<Recommendation>,
+    closes: &Closes,
+    as_of: NaiveDate,
+    tz: Tz,
+    calendar: &TradingCalendar,
 ) -> Outcome {
     let day = day_of(rec.created_at, tz);
     let base = Outcome {
@@ -533,7 +581,7 @@ pub fn counterfactual(
         },
         // A roll's premium is its net credit; the new contract is then held to expiry.
         RecAction::SellToOpen | RecAction::Roll => {
-            let end = at_expiry(&rec.contract, rec.contracts, true, closes, as_of);
+            let end = at_expiry(&rec.contract, rec.contracts, true, closes, as_of, calendar);
             Outcome {
                 status: end.status,
                 closed_day: end.closed_day,

@@ -14,14 +14,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use pathfinding::prelude::{Matrix, kuhn_munkres};
 
-use super::calendar::{ResponseWindow, day_of};
+use super::calendar::{ResponseWindow, TradingCalendar, day_of};
 use super::contract::{Contract, Symbol};
 use super::kinds::{ExecAction, MatchType, RecAction};
 use super::money::Money;
 use super::records::{Execution, Recommendation, Stored};
 
 /// The tolerances and window that decide consent versus modify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchRules {
     pub window: ResponseWindow,
     /// Strike difference still counted as the same, in basis points of the recommended
@@ -66,11 +66,14 @@ impl Trade {
     }
 }
 
+/// The key of the trade of `contract` (as its first fill wrote it) done by `action` on
+/// `day`. The underlying is spelled as written, as keys were before symbols had one
+/// canonical name, so the trader's reasons stored under older keys stay attached.
 pub fn trade_key(day: NaiveDate, action: ExecAction, contract: &Contract) -> String {
     format!(
         "t:{day}:{}:{}",
         action.as_str(),
-        contract.occ().replace(' ', "")
+        contract.occ_as_written().replace(' ', "")
     )
 }
 
@@ -123,8 +126,11 @@ pub fn group_fills<'a>(
     }
     groups
         .into_iter()
-        .map(|((day, action, contract), mut fills)| {
+        .map(|((day, action, _), mut fills)| {
             fills.sort_by_key(|f| f.id);
+            // The first fill's contract, with its spelling of the underlying: the same
+            // whatever order the fills came in.
+            let contract = fills[0].contract.clone();
             let contracts = fills.iter().map(|f| f.contracts).sum();
             let price = Money::weighted_mean(fills.iter().map(|f| (f.price, f.contracts)))
                 .unwrap_or(Money::ZERO);
@@ -199,7 +205,7 @@ pub fn reconcile_day(
             drafts.push(d);
             continue;
         }
-        if let Some(mut events) = resolution(rec, day, &todays) {
+        if let Some(mut events) = resolution(rec, day, &todays, &rules.window.calendar) {
             events.retain(|e| used_events.insert(*e));
             drafts.push(MatchDraft {
                 key: rec_key(rec.id),
@@ -267,6 +273,51 @@ pub fn reconcile_range(
         day = day.succ_opt().expect("date in range");
     }
     out
+}
+
+/// What a night's message says when the market was shut on a weekday: "market closed
+/// today: `held_open` recommendations stay open until `until`".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosureNotice {
+    pub day: NaiveDate,
+    /// Recommendations still waiting for an answer whose window now ends on `until`.
+    pub held_open: usize,
+    /// The next session: the last day a trade still answers them.
+    pub until: NaiveDate,
+}
+
+/// The closure notice for one account's `day`, or `None` when the day is a session, a
+/// weekend, or no waiting recommendation's window ends on the next session.
+///
+/// `open_recs` are what [`reconcile_day`] was given for the day and `decided` what it
+/// returned: a recommendation decided on the day (by a trade or a lifecycle event) is
+/// not waiting.
+pub fn closure_notice(
+    day: NaiveDate,
+    open_recs: &[Stored<Recommendation>],
+    decided: &[MatchDraft],
+    rules: &MatchRules,
+    tz: Tz,
+) -> Option<ClosureNotice> {
+    let calendar = &rules.window.calendar;
+    if !calendar.is_closure(day) {
+        return None;
+    }
+    let until = calendar.next_session(day);
+    let decided: BTreeSet<i64> = decided.iter().filter_map(|d| d.recommendation).collect();
+    let held_open = open_recs
+        .iter()
+        .filter(|r| !decided.contains(&r.id))
+        .filter(|r| {
+            let sent = day_of(r.created_at, tz);
+            rules.window.contains(sent, day) && rules.window.last_day(sent) == until
+        })
+        .count();
+    (held_open > 0).then_some(ClosureNotice {
+        day,
+        held_open,
+        until,
+    })
 }
 
 /// The part of a recommendation offered to the assignment.
@@ -490,12 +541,14 @@ fn classify_paired(
 }
 
 /// For a close or roll recommendation: the lifecycle events that resolved its position
-/// on `day` (possibly none, when the position simply reached its expiration date).
+/// on `day` (possibly none, when the position simply reached its expiration: the last
+/// session on or before its expiration date, the day it settles).
 /// `None` when the position is still alive or the recommendation opens a position.
 fn resolution(
     rec: &Stored<Recommendation>,
     day: NaiveDate,
     todays: &[&Stored<Execution>],
+    calendar: &TradingCalendar,
 ) -> Option<Vec<i64>> {
     if rec.action == RecAction::SellToOpen {
         return None;
@@ -507,7 +560,7 @@ fn resolution(
         .map(|e| e.id)
         .collect();
     events.sort_unstable();
-    if !events.is_empty() || position.expiration <= day {
+    if !events.is_empty() || calendar.session_on_or_before(position.expiration) <= day {
         Some(events)
     } else {
         None

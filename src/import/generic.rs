@@ -296,7 +296,7 @@ fn recommendation(p: &mut RowParser<'_, '_, Col>) -> Result<Recommendation, RowE
     let action = p.required(Col::Action, |s| {
         s.parse::<RecAction>().map_err(|e| e.to_string())
     });
-    let underlying = p.required(Col::Underlying, values::ticker);
+    let underlying = p.required(Col::Underlying, values::root);
     let right = p.required(Col::Right, values::right);
     let strike = p.required(Col::Strike, values::strike);
     let expiration = p.required(Col::Expiration, date);
@@ -431,7 +431,7 @@ fn execution(p: &mut RowParser<'_, '_, Col>) -> Result<Execution, RowError> {
     let symbol = p.optional(Col::Symbol, occ);
     let missing = (!by_symbol)
         .then_some("a value is required unless `symbol` gives the OCC symbol, but none was given");
-    let underlying = p.value(Col::Underlying, missing, values::ticker);
+    let underlying = p.value(Col::Underlying, missing, values::root);
     let right = p.value(Col::Right, missing, values::right);
     let strike = p.value(Col::Strike, missing, values::strike);
     let expiration = p.value(Col::Expiration, missing, date);

@@ -95,6 +95,11 @@ pub(crate) fn ticker(s: &str) -> Result<Symbol, String> {
     Symbol::parse(s).map_err(|e| e.to_string())
 }
 
+/// The underlying of an option row: an adjusted root (`AAPL1`) is refused.
+pub(crate) fn root(s: &str) -> Result<Symbol, String> {
+    Symbol::parse_root(s).map_err(|e| e.to_string())
+}
+
 pub(crate) fn right(s: &str) -> Result<Right, String> {
     s.parse::<Right>().map_err(|e| e.to_string())
 }

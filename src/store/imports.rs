@@ -13,7 +13,7 @@ use sqlx::query::Query;
 use super::{
     Result, Store, StoreError, ensure_accounts, fingerprint, param_list, placeholders, ts,
 };
-use crate::domain::{AccountId, Execution, Money, PriceClose, Recommendation, day_of};
+use crate::domain::{AccountId, Contract, Execution, Money, PriceClose, Recommendation, day_of};
 
 /// What became of one imported row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +49,8 @@ const RECOMMENDATIONS: Table = Table {
     name: "recommendations",
     columns: "account_id, external_id, created_at, created_day, action, underlying, option_right, \
               strike, expiration, contracts, premium, position, underlying_price, delta, iv, iv_rank, \
-              earnings_date, algorithm_version, rationale, fingerprint, imported_at",
-    count: 21,
+              earnings_date, algorithm_version, rationale, fingerprint, imported_at, underlying_as_written",
+    count: 22,
     key_exprs: ["t.account_id", "t.external_id", "''"],
     fingerprint_expr: "t.fingerprint",
     conflict_target: "account_id, external_id",
@@ -59,8 +59,8 @@ const RECOMMENDATIONS: Table = Table {
 const EXECUTIONS: Table = Table {
     name: "executions",
     columns: "account_id, broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
-              strike, expiration, contracts, price, fees, fingerprint, imported_at",
-    count: 15,
+              strike, expiration, contracts, price, fees, fingerprint, imported_at, underlying_as_written",
+    count: 16,
     key_exprs: ["t.account_id", "t.broker", "t.broker_ref"],
     fingerprint_expr: "t.fingerprint",
     conflict_target: "account_id, broker, broker_ref",
@@ -75,16 +75,26 @@ const PRICES: Table = Table {
     conflict_target: "symbol, price_date",
 };
 
+/// The underlying as the import wrote it, when that is not its canonical name.
+fn written(contract: &Contract) -> Option<String> {
+    contract.underlying.written_differently().map(str::to_owned)
+}
+
+// The fingerprints take the underlying as written, as rows stored before symbols had a
+// canonical name were fingerprinted: re-importing an old file finds its rows unchanged.
 fn rec_canonical(r: &Recommendation) -> String {
     let c = &r.context;
     format!(
         "{}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         ts(r.created_at),
         r.action,
-        r.contract.occ(),
+        r.contract.occ_as_written(),
         r.contracts,
         r.premium.units(),
-        r.position.as_ref().map(|p| p.occ()).unwrap_or_default(),
+        r.position
+            .as_ref()
+            .map(|p| p.occ_as_written())
+            .unwrap_or_default(),
         c.underlying_price.map(Money::units),
         c.delta,
         c.iv,
@@ -100,7 +110,7 @@ fn exec_canonical(e: &Execution) -> String {
         "{}|{}|{}|{}|{}|{}",
         ts(e.executed_at),
         e.action,
-        e.contract.occ(),
+        e.contract.occ_as_written(),
         e.contracts,
         e.price.units(),
         e.fees.units()
@@ -146,6 +156,7 @@ impl Store {
                     .bind(c.rationale.clone())
                     .bind(print)
                     .bind(now_s.clone())
+                    .bind(written(&r.contract))
             },
             |r, _| {
                 format!(
@@ -188,6 +199,7 @@ impl Store {
                     .bind(e.fees.units())
                     .bind(print)
                     .bind(now_s.clone())
+                    .bind(written(&e.contract))
             },
             |e, _| {
                 format!(

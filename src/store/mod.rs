@@ -363,14 +363,17 @@ pub(crate) fn parse_named<T: FromStr>(s: &str, what: &str) -> Result<T> {
         .map_err(|_| StoreError::Corrupt(format!("{what} `{s}`")))
 }
 
-/// Reads the contract stored in the columns `underlying, option_right, strike, expiration`.
+/// Reads the contract stored in the columns `underlying, option_right, strike, expiration,
+/// underlying_as_written`.
 pub(crate) fn contract_from(row: &AnyRow) -> Result<Contract> {
     let underlying: String = row.try_get("underlying")?;
+    let written: Option<String> = row.try_get("underlying_as_written")?;
     let right: String = row.try_get("option_right")?;
     let strike: i64 = row.try_get("strike")?;
     let expiration: String = row.try_get("expiration")?;
     let underlying = Symbol::parse(&underlying)
-        .map_err(|_| StoreError::Corrupt(format!("symbol `{underlying}`")))?;
+        .map_err(|_| StoreError::Corrupt(format!("symbol `{underlying}`")))?
+        .written_as(written.as_deref());
     let right: Right = parse_named(&right, "right")?;
     Contract::new(
         underlying,

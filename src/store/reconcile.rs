@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::TryStreamExt;
 use sqlx::AnyConnection;
@@ -137,12 +137,15 @@ pub(crate) fn exec_from_row(row: &AnyRow) -> Result<Stored<Execution>> {
 }
 
 pub(crate) const REC_CORE_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, \
-    r.action, r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position";
+    r.action, r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
+    r.underlying_as_written";
 pub(crate) const REC_COLUMNS: &str = "r.id, r.account_id, r.external_id, r.created_at, r.action, \
     r.underlying, r.option_right, r.strike, r.expiration, r.contracts, r.premium, r.position, \
-    r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale";
+    r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, r.algorithm_version, r.rationale, \
+    r.underlying_as_written";
 pub(crate) const EXEC_COLUMNS: &str = "e.id, e.account_id, e.broker, e.broker_ref, e.executed_at, \
-    e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees";
+    e.action, e.underlying, e.option_right, e.strike, e.expiration, e.contracts, e.price, e.fees, \
+    e.underlying_as_written";
 
 /// Accounts whose rows are written by one round of statements when a whole night is
 /// written.
@@ -157,7 +160,7 @@ impl Store {
         account: Option<AccountId>,
     ) -> Result<DayData> {
         let mut conn = self.pool.acquire().await?;
-        load_day_in(&mut conn, day, window, account).await
+        load_day_in(&mut conn, day, &window, account).await
     }
 
     /// Writes the rows of `data.day` in a transaction of its own (see [`write_day_in`]).
@@ -191,11 +194,11 @@ impl Store {
 pub(crate) async fn load_day_in(
     conn: &mut AnyConnection,
     day: NaiveDate,
-    window: ResponseWindow,
+    window: &ResponseWindow,
     account: Option<AccountId>,
 ) -> Result<DayData> {
     {
-        let first = day - Duration::days(window.max_span_days());
+        let first = window.earliest_sent(day);
         let (acct_sql, acct) = match account {
             Some(a) => (" AND r.account_id = $3", a.0),
             None => ("", 0),

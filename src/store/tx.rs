@@ -52,7 +52,7 @@ impl Tx {
     pub async fn load_day(
         &mut self,
         day: NaiveDate,
-        window: ResponseWindow,
+        window: &ResponseWindow,
         account: Option<AccountId>,
     ) -> Result<DayData> {
         reconcile::load_day_in(&mut self.inner, day, window, account).await
