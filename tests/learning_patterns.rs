@@ -17,7 +17,7 @@ use rlhf_bot::learning::patterns::{
 };
 use rlhf_bot::learning::stats::benjamini_hochberg;
 use rlhf_bot::learning::verdict::{VerdictConfig, VerdictKind, VerdictSubject, verdicts};
-use rlhf_bot::learning::{Item, RecFacts};
+use rlhf_bot::learning::{FeeSchedule, Item, RecFacts, SideOutcome};
 
 // ---------------------------------------------------------------------------------------
 // Builders
@@ -61,8 +61,9 @@ fn item(id: i64, day: NaiveDate) -> Item {
         contracts_diff: Some(0),
         modifications: vec![],
         reason: None,
-        actual_pnl: Some(Money::from_dollars(100)),
-        algorithm_pnl: Some(Money::from_dollars(100)),
+        actual: Some(SideOutcome::position(Money::from_dollars(100), day)),
+        algorithm: Some(SideOutcome::position(Money::from_dollars(100), day)),
+        fee_schedule: FeeSchedule::default(),
     }
 }
 
@@ -93,7 +94,8 @@ impl Edit for Item {
         self.dte_diff = None;
         self.strike_diff = None;
         self.contracts_diff = None;
-        self.actual_pnl = Some(Money::ZERO);
+        // Nothing executed: the ledger counts the trader's side as 0.
+        self.actual = None;
         self
     }
     fn modify_dte(mut self, days: i64) -> Self {
@@ -115,8 +117,17 @@ impl Edit for Item {
         self
     }
     fn pnl(mut self, actual: Option<i64>, algorithm: Option<i64>) -> Self {
-        self.actual_pnl = actual.map(Money::from_dollars);
-        self.algorithm_pnl = algorithm.map(Money::from_dollars);
+        let day = self.day;
+        let side = |pnl: Option<i64>| {
+            Some(SideOutcome {
+                pnl: pnl.map(Money::from_dollars),
+                closed: pnl.map(|_| day),
+                ..SideOutcome::position(Money::ZERO, day)
+            })
+        };
+        let rejected = self.match_type == MatchType::Reject;
+        self.actual = if rejected { None } else { side(actual) };
+        self.algorithm = side(algorithm);
         self
     }
     fn rec_mut(&mut self) -> &mut RecFacts {
@@ -848,8 +859,8 @@ fn simulate(trader: &Trader, seed: u64) -> Vec<Item> {
                 } else {
                     -rng.range(50, 400)
                 };
-                i.algorithm_pnl = Some(cents(alg * 100));
-                i.actual_pnl = i.algorithm_pnl;
+                i.algorithm = Some(SideOutcome::position(cents(alg * 100), day));
+                i.actual = i.algorithm;
                 let rec = i.rec.clone().unwrap();
                 let planted = match trader {
                     Trader::Faithful | Trader::DteShift(_) => false,

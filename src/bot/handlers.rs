@@ -27,7 +27,7 @@ use super::messages::{self, MAX_CAPTION, MAX_MESSAGE};
 use super::posts;
 use super::{BotError, Button, Outgoing, TgBot};
 use crate::config::Settings;
-use crate::domain::{AccountId, Money, Reason, ReasonCode};
+use crate::domain::{AccountId, Reason, ReasonCode};
 use crate::jobs::learning as learning_job;
 use crate::learning::analytics;
 use crate::learning::candidates::{Candidate, Decision, Final};
@@ -278,34 +278,34 @@ async fn run_command(
         }
         Command::Divergence(args) => {
             let days = commands::parse_days(&args)?;
-            let items = analytics_items(store, settings, days, account).await?;
+            let (period, items) = analytics_items(store, settings, days, account).await?;
             Reply::text(messages::divergence_report(
                 days,
-                &analytics::divergence_rate(&items),
+                &analytics::divergence_rate(&items, period),
             ))
         }
         Command::Accuracy(args) => {
             let days = commands::parse_days(&args)?;
-            let items = analytics_items(store, settings, days, account).await?;
+            let (period, items) = analytics_items(store, settings, days, account).await?;
             Reply::text(messages::accuracy_report(
                 days,
-                &analytics::algorithm_accuracy(&items),
+                &analytics::algorithm_accuracy(&items, period),
             ))
         }
         Command::Modifications(args) => {
             let days = commands::parse_days(&args)?;
-            let items = analytics_items(store, settings, days, account).await?;
+            let (period, items) = analytics_items(store, settings, days, account).await?;
             Reply::text(messages::modifications_report(
                 days,
-                &analytics::top_modifications(&items),
+                &analytics::top_modifications(&items, period),
             ))
         }
         Command::Chart(args) => {
             let (kind, days) = commands::parse_chart(&args)?;
-            let items = analytics_items(store, settings, days, account).await?;
+            let (period, items) = analytics_items(store, settings, days, account).await?;
             let (png, caption) = match kind {
                 ChartKind::Divergence => {
-                    let points: Vec<(String, f64)> = analytics::divergence_rate(&items)
+                    let points: Vec<(String, f64)> = analytics::divergence_rate(&items, period)
                         .weeks
                         .iter()
                         .map(|w| (w.week.clone(), w.rate))
@@ -316,7 +316,9 @@ async fn run_command(
                     )
                 }
                 ChartKind::Pnl => (
-                    charts::cumulative_pnl_png(&cumulative_pnl(&items)),
+                    charts::cumulative_pnl_png(&crate::learning::ledger::cumulative(
+                        &items, period,
+                    )),
                     messages::chart_caption_pnl(days),
                 ),
             };
@@ -409,40 +411,18 @@ fn candidate_reply(c: &Candidate) -> Reply {
     }
 }
 
-/// Cumulative realized P&L, the trader's and the algorithm's, by day: each day where
-/// either side settled something adds what settled (an open side adds nothing).
-fn cumulative_pnl(items: &[crate::learning::Item]) -> Vec<(chrono::NaiveDate, Money, Money)> {
-    let mut by_day: std::collections::BTreeMap<chrono::NaiveDate, (Money, Money)> =
-        std::collections::BTreeMap::new();
-    for item in items {
-        if item.actual_pnl.is_none() && item.algorithm_pnl.is_none() {
-            continue;
-        }
-        let day = by_day.entry(item.day).or_default();
-        day.0 += item.actual_pnl.unwrap_or(Money::ZERO);
-        day.1 += item.algorithm_pnl.unwrap_or(Money::ZERO);
-    }
-    let (mut actual, mut algorithm) = (Money::ZERO, Money::ZERO);
-    by_day
-        .into_iter()
-        .map(|(day, (a, g))| {
-            actual += a;
-            algorithm += g;
-            (day, actual, algorithm)
-        })
-        .collect()
-}
-
-/// The learning items of the account's last `days` days, up to today in the schedule
-/// zone.
+/// The account's last `days` days, up to today in the schedule zone, and their
+/// learning items.
 async fn analytics_items(
     store: &Store,
     settings: &Settings,
     days: u32,
     account: AccountId,
-) -> Result<Vec<crate::learning::Item>, BotError> {
+) -> Result<(crate::learning::DayRange, Vec<crate::learning::Item>), BotError> {
     let today = crate::domain::day_of(Utc::now(), settings.tz);
-    Ok(learning_job::items_of_last_days(store, settings, days, today, Some(account)).await?)
+    let items =
+        learning_job::items_of_last_days(store, settings, days, today, Some(account)).await?;
+    Ok((learning_job::last_days(days, today), items))
 }
 
 /// A page of matches with its paging buttons. One row more than a page is read to know
@@ -972,47 +952,5 @@ fn not_modified_is_fine(e: RequestError) -> HandlerResult {
     match e {
         RequestError::Api(ApiError::MessageNotModified) => Ok(()),
         e => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{MatchType, Symbol};
-    use crate::learning::Item;
-
-    fn item(day: &str, actual: Option<i64>, algorithm: Option<i64>) -> Item {
-        Item {
-            match_id: 1,
-            day: day.parse().unwrap(),
-            match_type: MatchType::Modify,
-            underlying: Symbol::parse("AAPL").unwrap(),
-            rec: None,
-            dte_diff: None,
-            strike_diff: None,
-            contracts_diff: None,
-            modifications: Vec::new(),
-            reason: None,
-            actual_pnl: actual.map(Money::from_units),
-            algorithm_pnl: algorithm.map(Money::from_units),
-        }
-    }
-
-    #[test]
-    fn cumulative_pnl_adds_settled_sides_day_by_day() {
-        let items = [
-            item("2025-01-03", Some(10), None),
-            item("2025-01-02", Some(5), Some(7)),
-            item("2025-01-02", None, Some(1)),
-            item("2025-01-04", None, None),
-        ];
-        let m = Money::from_units;
-        assert_eq!(
-            cumulative_pnl(&items),
-            vec![
-                ("2025-01-02".parse().unwrap(), m(5), m(8)),
-                ("2025-01-03".parse().unwrap(), m(15), m(8)),
-            ]
-        );
     }
 }

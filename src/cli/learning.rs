@@ -423,12 +423,13 @@ pub async fn analytics(
     });
     let store = open(settings).await?;
     let today = day_of(now, settings.tz);
+    let period = job::last_days(days, today);
     let items =
         job::items_of_last_days(&store, settings, days, today, args.account.map(AccountId)).await?;
     store.close().await;
     let json = match args.kind {
         AnalyticsKind::DivergenceRate => {
-            let r = analytics::divergence_rate(&items);
+            let r = analytics::divergence_rate(&items, period);
             if !args.json {
                 println!(
                     "divergence rate, last {days} days: {:.0}% ({} of {} decisions)",
@@ -449,7 +450,7 @@ pub async fn analytics(
             serde_json::to_value(&r)?
         }
         AnalyticsKind::AlgorithmAccuracy => {
-            let r = analytics::algorithm_accuracy(&items);
+            let r = analytics::algorithm_accuracy(&items, period);
             if !args.json {
                 let rate =
                     |x: Option<f64>| x.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0));
@@ -475,11 +476,18 @@ pub async fn analytics(
                     "  on divergences you did better {} times, the algorithm {} times, {} ties; {} not settled yet",
                     r.trader_better, r.algorithm_better, r.ties, r.pending
                 );
+                println!(
+                    "  buy-back decisions (not in the trades above): {} followed, {} diverged; independent trades: {}, {}",
+                    r.decisions.followed,
+                    r.decisions.diverged,
+                    r.independent.n,
+                    r.independent.total_pnl.to_dollars_display()
+                );
             }
             serde_json::to_value(&r)?
         }
         AnalyticsKind::TopModifications => {
-            let r = analytics::top_modifications(&items);
+            let r = analytics::top_modifications(&items, period);
             if !args.json {
                 if r.is_empty() {
                     println!("no modifications in the last {days} days");

@@ -8,13 +8,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::domain::{AccountId, Money, day_of};
-use crate::learning::Item;
+use crate::domain::{AccountId, day_of};
 use crate::learning::candidates::{
     self, Candidate, Decision, Final, State, Step, ValidationReport,
 };
 use crate::learning::insight;
+use crate::learning::ledger::Ledger;
 use crate::learning::summary::{Counts, Digest, Week, render};
+use crate::learning::{DayRange, Item};
 use crate::store::{NewMessage, NewSummary, Result, Scope, Store, Transition};
 
 /// What a weekly run did.
@@ -72,9 +73,6 @@ pub async fn weekly_with_posts(
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
     let tz = settings.tz;
     let (from, to) = lookback(week, settings.learning.lookback_weeks);
-    let pnl = store
-        .closed_pnl(week.monday(), week.sunday(), account)
-        .await?;
     let mut candidates = match account {
         Some(a) => BTreeMap::from([(a, store.candidates(Scope::Account(a)).await?)]),
         None => store.candidates_by_account().await?,
@@ -108,7 +106,6 @@ pub async fn weekly_with_posts(
                 *acct,
                 &acct_items,
                 existing,
-                &pnl,
                 &mut report,
                 now,
             )
@@ -137,12 +134,12 @@ async fn one_account(
     acct: AccountId,
     acct_items: &[Item],
     existing: Vec<Candidate>,
-    pnl: &BTreeMap<AccountId, Money>,
     report: &mut WeeklyReport,
     now: DateTime<Utc>,
 ) -> Result<(NewSummary, WeekNews)> {
     let today = day_of(now, settings.tz);
-    let learned = insight::learn(acct_items, &settings.learning);
+    let (from, to) = lookback(week, settings.learning.lookback_weeks);
+    let learned = insight::learn(acct_items, DayRange::new(from, to), &settings.learning);
     report.patterns += learned.patterns.len();
     let steps = candidates::plan(&existing, learned.proposals.clone());
     for s in &steps {
@@ -181,12 +178,12 @@ async fn one_account(
         .cloned()
         .collect();
     let counts = Counts::of_week(acct_items, week);
-    let week_pnl = pnl.get(&acct).copied().unwrap_or(Money::ZERO);
+    let ledger = Ledger::of(acct_items, DayRange::new(week.monday(), week.sunday()));
     let summary = summary_of(
         acct,
         week,
         counts,
-        week_pnl,
+        &ledger,
         &learned,
         &current,
         &settings.learning.candidate_label,
@@ -198,7 +195,7 @@ fn summary_of(
     account: AccountId,
     week: Week,
     counts: Counts,
-    pnl: Money,
+    ledger: &Ledger,
     learned: &insight::Learned,
     candidates: &[Candidate],
     label: &str,
@@ -211,7 +208,7 @@ fn summary_of(
     let text = render(&Digest {
         week,
         counts: &counts,
-        pnl,
+        ledger,
         patterns: &learned.descriptions,
         candidates: &titles,
         label,
@@ -234,7 +231,7 @@ fn summary_of(
         account,
         week,
         counts,
-        pnl,
+        pnl: ledger.trader_realized(),
         patterns: serde_json::Value::Array(learned.patterns.clone()),
         candidates: serde_json::Value::Array(candidates_json),
         text,
@@ -367,7 +364,13 @@ async fn trader_step(
     store.transition_candidate(&c, t, now).await
 }
 
-/// The analytics of the last `days` days up to `today`, for one account or all.
+/// The last `days` days up to `today`, both included.
+pub fn last_days(days: u32, today: NaiveDate) -> DayRange {
+    DayRange::new(today - Duration::days(i64::from(days.max(1)) - 1), today)
+}
+
+/// The items of the analytics of the last `days` days up to `today` ([`last_days`]),
+/// for one account or all.
 pub async fn items_of_last_days(
     store: &Store,
     settings: &Settings,
@@ -375,9 +378,9 @@ pub async fn items_of_last_days(
     today: NaiveDate,
     account: Option<AccountId>,
 ) -> Result<Vec<Item>> {
-    let from = today - Duration::days(i64::from(days.max(1)) - 1);
+    let period = last_days(days, today);
     let items = store
-        .learning_items(from, today, account, settings.tz)
+        .learning_items(period.from, period.to, account, settings.tz)
         .await?;
     Ok(items.into_values().flatten().collect())
 }
