@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::jobs;
 use crate::jobs::schedule::resolve_local;
 use crate::learning::candidates::State;
-use crate::learning::summary::Week;
+use crate::learning::summary::{Week, count_of};
 use crate::sim::{Persona, SimConfig, simulate};
 use crate::store::Scope;
 
@@ -59,10 +59,10 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
     };
     let sim = simulate(&cfg);
     println!(
-        "rlhf-bot demo: a simulated trader who {} (persona {}), {} weeks, seed {}, in a fresh database\n",
+        "rlhf-bot demo: a simulated trader who {} (persona {}), {}, seed {}, in a fresh database\n",
         persona_habit(o.persona),
         o.persona,
-        o.weeks,
+        count_of(o.weeks as usize, "week"),
         o.seed
     );
     println!("WEEK BY WEEK (import, reconcile each night, track outcomes, Saturday summary)");
@@ -94,19 +94,22 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
                 jobs::learning::weekly(&store, settings, week, None, at(settings, saturday, 9))
                     .await?;
             println!(
-                "  {week}  {:>2} recommendations  {:>2} executions  {}  → {} pattern(s), {} new candidate(s)",
+                "  {week}  {:>2} recommendations  {:>2} executions  {}  → {}, {}",
                 part.recommendations.len(),
                 part.executions.len(),
                 crate::cli::counts_line(&counts),
-                report.patterns,
-                report.proposed
+                count_of(report.patterns, "pattern"),
+                count_of(report.proposed, "new candidate")
             );
             last_week = Some(week);
         } else {
-            println!(
-                "  {week}  settlement: {:>2} expirations and assignments",
-                part.executions.len()
-            );
+            let n = part.executions.len();
+            let what = if n == 1 {
+                "expiration or assignment"
+            } else {
+                "expirations and assignments"
+            };
+            println!("  {week}  settlement: {n:>2} {what}");
         }
     }
     let Some(week) = last_week else {
