@@ -1278,7 +1278,7 @@ fn a_summary_is_generated_shown_listed_and_reviewed() {
     // Issue 10: the closing line points to what exists in the chat, not a "Learning tab".
     assert!(
         run.stdout
-            .contains("tap Mark reviewed or send /review 2025 2 when done."),
+            .contains("Mark reviewed or send /review 2025 2 when done."),
         "{}",
         run.stdout
     );

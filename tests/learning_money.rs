@@ -87,11 +87,11 @@ fn the_adds_week_demo_weighs_money_and_its_numbers_add_up() {
     );
     // A change whose own backtest loses money is not proposed as a gain.
     assert!(
-        out.contains("• Increase default DTE by 7 days (would have cost $3,245.08)\n"),
+        out.contains("• Increase default DTE by 7 days — would have cost $3,245.08\n"),
         "{out}"
     );
     assert!(
-        out.contains("  #1 proposed — Increase default DTE by 7 days (would have cost $3,245.08)"),
+        out.contains("  #1 proposed — Increase default DTE by 7 days — would have cost $3,245.08"),
         "{out}"
     );
     assert!(!out.contains("Learning tab"), "{out}");

@@ -99,7 +99,7 @@ pub fn learn(items: &[Item], lookback: DayRange, cfg: &LearningConfig) -> Learne
             // A change that would have lost money is not proposed as a gain: its title
             // says what it would have cost.
             let title = match backtest.as_ref().and_then(patterns::Backtest::cost) {
-                Some(cost) => format!("{} ({cost})", pr.title),
+                Some(cost) => format!("{} — {cost}", pr.title),
                 None => pr.title,
             };
             learned.proposals.push(Proposal {
