@@ -1,6 +1,7 @@
 //! Detection quality: for every persona and many seeds, simulate 8 weeks, run the real
 //! pipeline (store, nightly reconciliation, outcome tracking, the weekly learning run)
-//! and score the patterns against what was planted. Run with
+//! and score the patterns against what was planted, with the core question's verdict on
+//! each planted pattern (the money, `learning::verdict`). Run with
 //! `cargo bench --bench detection`; the table goes to docs/LEARNING.md.
 //!
 //! Settings (environment): BENCH_SEEDS (default 100), BENCH_WEEKS (default 8),
@@ -50,6 +51,8 @@ struct Score {
     /// The found effects, for the table: DTE shift (days) and premium threshold.
     dte: Option<f64>,
     threshold: Option<Money>,
+    /// The verdicts on the planted patterns found (`trader_right`, …).
+    verdicts: Vec<String>,
 }
 
 fn score(planted: &Planted, patterns: &[serde_json::Value]) -> Score {
@@ -83,6 +86,11 @@ fn score(planted: &Planted, patterns: &[serde_json::Value]) -> Score {
         ok &= find("earnings_avoidance").is_some();
     }
     s.found_all = ok;
+    s.verdicts = patterns
+        .iter()
+        .filter(|p| expected.contains(&key(p).as_str()))
+        .filter_map(|p| p["verdict"]["kind"].as_str().map(str::to_owned))
+        .collect();
     // A pattern is false when its key is not one of the planted ones. Reason dominance
     // needs recorded reasons, which the simulation does not write.
     s.false_patterns = patterns
@@ -160,9 +168,10 @@ async fn bench() {
     let settings = Settings::from_lookup(|_| None).expect("defaults");
     println!(
         "| persona | seeds | planted found (effect in tolerance) | seeds with a false pattern | \
-         false patterns | DTE found (mean) | threshold found (min–max) | seconds |"
+         false patterns | DTE found (mean) | threshold found (min–max) | verdicts on planted \
+         (trader / information / algorithm / inconclusive) | seconds |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for persona in wanted {
         let t = Instant::now();
         let mut found = 0;
@@ -170,6 +179,7 @@ async fn bench() {
         let mut false_total = 0;
         let mut dtes = Vec::new();
         let mut thresholds = Vec::new();
+        let mut verdicts: std::collections::BTreeMap<String, usize> = Default::default();
         for seed in 1..=seeds {
             let s = one(persona, seed, weeks, &settings).await;
             found += usize::from(s.found_all);
@@ -177,7 +187,18 @@ async fn bench() {
             false_total += s.false_patterns;
             dtes.extend(s.dte);
             thresholds.extend(s.threshold);
+            for v in s.verdicts {
+                *verdicts.entry(v).or_default() += 1;
+            }
         }
+        let verdict_col = [
+            "trader_right",
+            "information",
+            "algorithm_right",
+            "inconclusive",
+        ]
+        .map(|k| verdicts.get(k).copied().unwrap_or(0).to_string())
+        .join(" / ");
         let pct = |k: usize| format!("{k}/{seeds} ({:.0}%)", 100.0 * k as f64 / seeds as f64);
         let planted = persona.planted();
         let found_col = if planted.is_nothing() {
@@ -197,7 +218,7 @@ async fn bench() {
             _ => "—".to_owned(),
         };
         println!(
-            "| {persona} | {seeds} | {found_col} | {} | {false_total} | {dte} | {thr} | {:.0} |",
+            "| {persona} | {seeds} | {found_col} | {} | {false_total} | {dte} | {thr} | {verdict_col} | {:.0} |",
             pct(with_false),
             t.elapsed().as_secs_f64()
         );

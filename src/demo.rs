@@ -13,8 +13,9 @@ use chrono::{NaiveDate, Utc};
 
 use crate::app::App;
 use crate::config::Settings;
-use crate::domain::{Money, Side};
+use crate::domain::{MatchType, Money};
 use crate::import::{ImportFormat, ImportKind};
+use crate::learning::{DayRange, Item, ledger};
 use crate::store::{MatchFilter, Scope, Store};
 use crate::terminal::{counts_line, match_line};
 
@@ -76,39 +77,61 @@ pub async fn run_sample(settings: &Settings, keep: bool) -> anyhow::Result<()> {
         println!("{}", match_line(m));
     }
 
-    println!("\nWHO WAS RIGHT (realized P&L where the trader diverged)");
-    let (mut you, mut algo) = (Money::ZERO, Money::ZERO);
+    // The ledger's figures: the algorithm pays the trader's fees too; a trade of the
+    // trader's own has no algorithm side and is shown apart, never in the comparison.
+    println!("\nWHO WAS RIGHT (realized P&L where you diverged; fees on both sides)");
+    let items: BTreeMap<i64, Item> = app
+        .items_in(Scope::All, DayRange::new(from, to))
+        .await?
+        .into_iter()
+        .map(|i| (i.match_id, i))
+        .collect();
+    let show = |v: Option<Money>, none: &str| {
+        v.map(Money::to_dollars_display)
+            .unwrap_or_else(|| none.to_owned())
+    };
+    let (mut you, mut algo, mut compared) = (Money::ZERO, Money::ZERO, 0);
+    let mut own = Vec::new();
     for m in matches.iter().filter(|m| m.match_type.is_divergence()) {
-        let detail = app.match_detail(m.id, Scope::All).await?;
-        let pnl = |side| {
-            detail
-                .outcomes
-                .iter()
-                .flatten()
-                .find(|o| o.side == side)
-                .and_then(|o| o.realized_pnl)
+        let Some(item) = items.get(&m.id) else {
+            continue;
         };
-        let (a, g) = (pnl(Side::Actual), pnl(Side::Algorithm));
-        you += a.unwrap_or(Money::ZERO);
-        algo += g.unwrap_or(Money::ZERO);
-        let show = |v: Option<Money>, none: &str| {
-            v.map(Money::to_dollars_display)
-                .unwrap_or_else(|| none.to_owned())
+        if m.match_type == MatchType::Independent {
+            own.push((m, ledger::trader_pnl(item)));
+            continue;
+        }
+        let pair = ledger::pair(item);
+        if let Some(p) = pair {
+            you += p.trader;
+            algo += p.algorithm;
+            compared += 1;
+        }
+        let trader = match m.match_type {
+            MatchType::Reject => None,
+            _ => pair.map(|p| p.trader),
         };
         println!(
             "  #{:<3} {:<11} {:<5} you {:>10}   algorithm {:>10}",
             m.id,
             m.match_type.as_str(),
             m.underlying,
-            show(a, "no trade"),
-            show(g, "-"),
+            show(trader, "no trade"),
+            show(pair.map(|p| p.algorithm), "-"),
         );
     }
     println!(
-        "  total            you {:>10}   algorithm {:>10}",
+        "  total ({compared} compared) you {:>10}   algorithm {:>10}",
         you.to_dollars_display(),
         algo.to_dollars_display()
     );
+    for (m, pnl) in own {
+        println!(
+            "  your own trade #{} {} (no algorithm side): {}",
+            m.id,
+            m.underlying,
+            show(pnl, "not settled yet")
+        );
+    }
     app.store().close().await;
     if keep {
         let kept = dir.keep();

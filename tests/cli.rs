@@ -1276,9 +1276,12 @@ fn a_summary_is_generated_shown_listed_and_reviewed() {
         "{}",
         run.stdout
     );
+    // Issue 10: the closing line points to what exists in the chat, not a "Learning tab".
     assert!(
         run.stdout
-            .contains("Review in Learning tab for full details.")
+            .contains("Mark reviewed or send /review 2025 2 when done."),
+        "{}",
+        run.stdout
     );
     let show = sandbox.ok(&["summary", "show", "--year", "2025", "--week", "2", "--json"]);
     let v: Value = serde_json::from_str(&show.stdout).expect("JSON");

@@ -17,7 +17,7 @@ use rlhf_bot::learning::patterns::{
 };
 use rlhf_bot::learning::stats::benjamini_hochberg;
 use rlhf_bot::learning::verdict::{VerdictConfig, VerdictKind, VerdictSubject, verdicts};
-use rlhf_bot::learning::{Item, RecFacts};
+use rlhf_bot::learning::{FeeSchedule, Item, RecFacts, SideOutcome};
 
 // ---------------------------------------------------------------------------------------
 // Builders
@@ -61,8 +61,9 @@ fn item(id: i64, day: NaiveDate) -> Item {
         contracts_diff: Some(0),
         modifications: vec![],
         reason: None,
-        actual_pnl: Some(Money::from_dollars(100)),
-        algorithm_pnl: Some(Money::from_dollars(100)),
+        actual: Some(SideOutcome::position(Money::from_dollars(100), day)),
+        algorithm: Some(SideOutcome::position(Money::from_dollars(100), day)),
+        fee_schedule: FeeSchedule::default(),
     }
 }
 
@@ -93,7 +94,8 @@ impl Edit for Item {
         self.dte_diff = None;
         self.strike_diff = None;
         self.contracts_diff = None;
-        self.actual_pnl = Some(Money::ZERO);
+        // Nothing executed: the ledger counts the trader's side as 0.
+        self.actual = None;
         self
     }
     fn modify_dte(mut self, days: i64) -> Self {
@@ -115,8 +117,17 @@ impl Edit for Item {
         self
     }
     fn pnl(mut self, actual: Option<i64>, algorithm: Option<i64>) -> Self {
-        self.actual_pnl = actual.map(Money::from_dollars);
-        self.algorithm_pnl = algorithm.map(Money::from_dollars);
+        let day = self.day;
+        let side = |pnl: Option<i64>| {
+            Some(SideOutcome {
+                pnl: pnl.map(Money::from_dollars),
+                closed: pnl.map(|_| day),
+                ..SideOutcome::position(Money::ZERO, day)
+            })
+        };
+        let rejected = self.match_type == MatchType::Reject;
+        self.actual = if rejected { None } else { side(actual) };
+        self.algorithm = side(algorithm);
         self
     }
     fn rec_mut(&mut self) -> &mut RecFacts {
@@ -848,8 +859,8 @@ fn simulate(trader: &Trader, seed: u64) -> Vec<Item> {
                 } else {
                     -rng.range(50, 400)
                 };
-                i.algorithm_pnl = Some(cents(alg * 100));
-                i.actual_pnl = i.algorithm_pnl;
+                i.algorithm = Some(SideOutcome::position(cents(alg * 100), day));
+                i.actual = i.algorithm;
                 let rec = i.rec.clone().unwrap();
                 let planted = match trader {
                     Trader::Faithful | Trader::DteShift(_) => false,
@@ -1054,4 +1065,125 @@ fn a_data_input_backtest_compares_the_informed_trader_with_the_algorithm() {
     assert_eq!(b.pnl_before, Money::from_dollars(-150));
     assert_eq!(b.pnl_after, Money::ZERO);
     assert_eq!(b.pnl_delta, Money::from_dollars(150));
+}
+
+// ---------------------------------------------------------------------------------------
+// The verdict follows the money
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_habit_that_wins_more_often_but_loses_more_is_the_algorithms_verdict() {
+    // Like adding a week to DTE for a seller: eighteen small wins of $20 over the
+    // algorithm, six losses of $400.
+    let mut items: Vec<Item> = (1..=18)
+        .map(|id| item(id, start()).modify_dte(7).pnl(Some(120), Some(100)))
+        .collect();
+    items.extend((19..=24).map(|id| item(id, start()).modify_dte(7).pnl(Some(-300), Some(100))));
+    let p = detect(&items, &PatternConfig::default())
+        .into_iter()
+        .find(|p| p.key == PatternKey::DteShift)
+        .unwrap();
+    let v = &verdicts(&[p], &items, &VerdictConfig::default())[0];
+    assert_eq!((v.trader_better, v.algorithm_better), (18, 6));
+    assert!(
+        v.p_value.unwrap() < 0.05,
+        "the sign test favours the trader"
+    );
+    assert_eq!(v.difference.total, Money::from_dollars(18 * 20 - 6 * 400));
+    assert_eq!(v.difference.mean, Some(Money::from_dollars(-85)));
+    assert!(v.difference.ci_high.unwrap() < Money::ZERO);
+    assert_eq!(v.kind, VerdictKind::AlgorithmRight);
+    assert!(
+        v.sentence
+            .contains("You win more often but lose more when you lose: your habit cost $2,040.00."),
+        "{}",
+        v.sentence
+    );
+}
+
+#[test]
+fn a_habit_that_loses_more_often_but_saves_more_is_the_traders_verdict() {
+    // Skipping sales: the algorithm makes $50 on twelve of them, loses $900 on six.
+    let mut items: Vec<Item> = (1..=12)
+        .map(|id| {
+            item(id, start())
+                .reject()
+                .reason(ReasonCode::RiskTooHigh)
+                .pnl(Some(0), Some(50))
+        })
+        .collect();
+    items.extend((13..=18).map(|id| {
+        item(id, start())
+            .reject()
+            .reason(ReasonCode::RiskTooHigh)
+            .pnl(Some(0), Some(-900))
+    }));
+    let v = &verdicts(&[], &items, &VerdictConfig::default())[0];
+    assert_eq!((v.trader_better, v.algorithm_better), (6, 12));
+    assert_eq!(v.kind, VerdictKind::TraderRight);
+    assert!(v.difference.ci_low.unwrap() > Money::ZERO);
+    assert!(
+        v.sentence.contains(
+            "The algorithm wins more often but loses more when it loses: your habit saved $4,800.00."
+        ),
+        "{}",
+        v.sentence
+    );
+}
+
+#[test]
+fn a_modification_is_reported_by_its_size() {
+    let mut items: Vec<Item> = (1..=10)
+        .map(|id| item(id, start()).modify_dte(7).pnl(Some(130), Some(100)))
+        .collect();
+    items.extend((11..=16).map(|id| item(id, start()).modify_dte(14).pnl(Some(-50), Some(100))));
+    let p = detect(&items, &PatternConfig::default())
+        .into_iter()
+        .find(|p| p.key == PatternKey::DteShift)
+        .unwrap();
+    let v = &verdicts(&[p], &items, &VerdictConfig::default())[0];
+    let sizes: Vec<(&str, usize, Money)> = v
+        .by_size
+        .iter()
+        .map(|s| (s.size.as_str(), s.n, s.difference))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("+7 days", 10, Money::from_dollars(300)),
+            ("+14 days", 6, Money::from_dollars(-900))
+        ]
+    );
+    assert!(
+        v.sentence
+            .contains("By size: +7 days saved $300.00 on 10; +14 days cost $900.00 on 6."),
+        "{}",
+        v.sentence
+    );
+    // The +7 days the pattern proposes is backtested on the +7-day trades only.
+    let b = backtest(&Change::ShiftDte { days: 7 }, &items).unwrap();
+    assert_eq!((b.affected, b.pnl_delta), (10, Money::from_dollars(300)));
+    assert_eq!(b.cost(), None);
+    let b = backtest(&Change::ShiftDte { days: 14 }, &items).unwrap();
+    assert_eq!(b.cost().as_deref(), Some("would have cost $900.00"));
+}
+
+#[test]
+fn too_few_pairs_give_no_verdict_on_money_however_one_sided() {
+    let items: Vec<Item> = (1..=5)
+        .map(|id| {
+            item(id, start())
+                .reject()
+                .reason(ReasonCode::Timing)
+                .pnl(Some(0), Some(-500))
+        })
+        .collect();
+    let cfg = VerdictConfig {
+        min_reason_items: 1,
+        ..VerdictConfig::default()
+    };
+    let v = &verdicts(&[], &items, &cfg)[0];
+    assert_eq!(v.n, 5);
+    assert_eq!(v.difference.ci_low, None);
+    assert_eq!(v.kind, VerdictKind::Inconclusive);
 }

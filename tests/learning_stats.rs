@@ -3,9 +3,9 @@
 //! reject invalid input with typed errors.
 
 use rlhf_bot::learning::stats::{
-    Alternative, StatsError, Table2, benjamini_hochberg, binomial_test, fisher_exact, normal_cdf,
-    normal_quantile, sign_test, t_cdf, t_quantile, t_test_one_sample, welch_t_test,
-    wilson_interval,
+    Alternative, StatsError, Table2, bca_interval, benjamini_hochberg, binomial_test,
+    bootstrap_mean, bootstrap_means, fisher_exact, normal_cdf, normal_quantile, sign_test, t_cdf,
+    t_quantile, t_test_one_sample, welch_t_test, wilson_interval,
 };
 
 use reference::*;
@@ -205,6 +205,43 @@ fn p_values_stay_within_zero_and_one_at_the_extremes() {
     );
     let t = t_test_one_sample(&[1.0, 1.0 + 1e-12, 1.0 - 1e-12], 1.0, 0.95).unwrap();
     assert!((0.0..=1.0).contains(&t.p_value));
+}
+
+#[test]
+fn the_bca_bootstrap_interval_agrees_with_scipy_on_the_same_resamples() {
+    for (i, &(x, level, resamples, seed, low, high)) in BOOTSTRAP.iter().enumerate() {
+        let r = bootstrap_mean(x, level, resamples, seed).unwrap();
+        close(r.ci.low, low, &format!("case {i} ci low"));
+        close(r.ci.high, high, &format!("case {i} ci high"));
+        close(
+            r.mean,
+            x.iter().sum::<f64>() / x.len() as f64,
+            &format!("case {i} mean"),
+        );
+        let boot = bootstrap_means(x, resamples, seed).unwrap();
+        let again = bca_interval(x, &boot, level).unwrap();
+        assert_eq!((again.low, again.high), (r.ci.low, r.ci.high));
+    }
+}
+
+#[test]
+fn the_bootstrap_of_values_without_spread_is_the_value_and_bad_input_is_refused() {
+    let r = bootstrap_mean(&[-250.0; 8], 0.95, 999, 1).unwrap();
+    assert_eq!((r.mean, r.ci.low, r.ci.high), (-250.0, -250.0, -250.0));
+    assert!(matches!(
+        bootstrap_mean(&[1.0], 0.95, 999, 1),
+        Err(StatsError::TooFew { needed: 2, got: 1 })
+    ));
+    assert!(bootstrap_mean(&[], 0.95, 999, 1).is_err());
+    assert!(bootstrap_mean(&[1.0, f64::NAN], 0.95, 999, 1).is_err());
+    assert!(bootstrap_mean(&[1.0, 2.0], 1.5, 999, 1).is_err());
+    assert!(bootstrap_mean(&[1.0, 2.0], 0.95, 0, 1).is_err());
+    // The same seed gives the same interval.
+    let x = [3.0, -40.0, 5.0, 7.0, 2.0, 6.0];
+    assert_eq!(
+        bootstrap_mean(&x, 0.95, 999, 42).unwrap(),
+        bootstrap_mean(&x, 0.95, 999, 42).unwrap()
+    );
 }
 
 mod reference {
@@ -2341,6 +2378,77 @@ mod reference {
                 0.6543388655042535,
                 0.9612430486716897,
             ],
+        ),
+    ];
+
+    /// (x, level, resamples, seed, ci low, ci high)
+    pub const BOOTSTRAP: &[(&[f64], f64, usize, u64, f64, f64)] = &[
+        (
+            &[
+                1200.0, 950.0, 1300.0, 1100.0, -9000.0, 1050.0, 880.0, 1400.0, -15000.0, 990.0,
+                1010.0, 1150.0,
+            ],
+            0.95,
+            4999,
+            1,
+            -5499.707051595203,
+            1087.5,
+        ),
+        (
+            &[
+                1200.0, 950.0, 1300.0, 1100.0, -9000.0, 1050.0, 880.0, 1400.0, -15000.0, 990.0,
+                1010.0, 1150.0,
+            ],
+            0.9,
+            999,
+            7,
+            -4978.793554554264,
+            1066.6666666666667,
+        ),
+        (
+            &[
+                -300.0, -250.0, -400.0, 12000.0, -350.0, -200.0, -280.0, 9000.0, -310.0, -260.0,
+            ],
+            0.95,
+            4999,
+            3,
+            -289.0,
+            5865.221322141043,
+        ),
+        (
+            &[
+                5.0, -3.0, 8.0, 1.0, -6.0, 2.0, 0.0, 4.0, -1.0, 7.0, 3.0, -2.0, 6.0, -4.0, 9.0, 1.0,
+            ],
+            0.99,
+            1999,
+            11,
+            -0.8237265229287505,
+            4.375,
+        ),
+        (
+            &[-20000.0, 500.0, 700.0],
+            0.95,
+            999,
+            5,
+            -20000.0,
+            638.2108056084007,
+        ),
+        (&[100.0, 200.0], 0.95, 999, 9, 100.0, 200.0),
+        (
+            &[
+                1315.0, -4478.0, 1515.0, -4107.0, -4361.0, -1027.0, -1372.0, 964.0, 1689.0, 619.0,
+                -2380.0, -3553.0, -1921.0, -2294.0, -1606.0, 1438.0, 1588.0, -2294.0, -2886.0,
+                -4379.0, -1820.0, -2338.0, 169.0, 2988.0, -4895.0, 2113.0, 1197.0, 1738.0, 888.0,
+                2734.0, 1565.0, -3691.0, 1507.0, -1184.0, -2474.0, 2402.0, -3196.0, -4582.0,
+                -3402.0, -4699.0, -1916.0, -2753.0, 1892.0, -2571.0, 2359.0, -1677.0, 60.0,
+                -1686.0, 1766.0, 701.0, 2990.0, -1368.0, -2711.0, -4146.0, -835.0, 925.0, -1215.0,
+                -1430.0, -2687.0, -3424.0,
+            ],
+            0.95,
+            4999,
+            185294573,
+            -1567.569287214964,
+            -392.72269490991425,
         ),
     ];
 }

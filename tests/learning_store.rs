@@ -12,6 +12,7 @@ use rlhf_bot::domain::Week;
 use rlhf_bot::domain::{AccountId, MatchType, Money, Reason, ReasonCode};
 use rlhf_bot::import::{ImportFormat, ImportKind};
 use rlhf_bot::learning::candidates::{Decision, Evidence, Final, Proposal, State, Step, plan};
+use rlhf_bot::learning::ledger;
 use rlhf_bot::store::{Scope, StoreError};
 
 const ACCOUNT: AccountId = AccountId(555);
@@ -101,9 +102,12 @@ async fn a_regenerated_week_keeps_its_review(db: &TestDb) {
     assert_eq!(s.total, 4);
     assert!(
         s.text
-            .starts_with("📊 WEEKLY LEARNING SUMMARY (2025-W02)\n\nRECOMMENDATIONS: 4\n")
+            .starts_with("📊 WEEKLY LEARNING SUMMARY (2025-W02)\n\nRECOMMENDATIONS: 3\n")
     );
-    assert!(s.text.contains("├─ ✅ Consent: 1 (25%)"), "{}", s.text);
+    // Issue 10: the three recommendations' shares add up to 100 (the independent trade
+    // has its own line).
+    assert!(s.text.contains("├─ ✅ Consent: 1 (34%)"), "{}", s.text);
+    assert!(s.text.contains("🆕 INDEPENDENT TRADES: 1\n"), "{}", s.text);
     assert_eq!(s.review_status, "pending");
 
     db.store
@@ -182,16 +186,22 @@ async fn the_items_carry_context_reasons_and_both_sides(db: &TestDb) {
         .unwrap();
     assert_eq!(rejected.reason, Some(ReasonCode::PremiumLow));
     assert_eq!(
-        rejected.actual_pnl,
+        ledger::trader_pnl(rejected),
         Some(Money::ZERO),
         "a rejection earns nothing"
     );
-    assert_eq!(rejected.algorithm_pnl, Some(Money::from_cents(20 * 100)));
+    assert_eq!(
+        rejected.algorithm.unwrap().pnl,
+        Some(Money::from_cents(20 * 100))
+    );
     let consent = items
         .iter()
         .find(|i| i.match_type == MatchType::Consent)
         .unwrap();
-    assert_eq!(consent.actual_pnl, Some(Money::from_cents(155 * 100 - 65)));
+    assert_eq!(
+        consent.actual.unwrap().pnl,
+        Some(Money::from_cents(155 * 100 - 65))
+    );
     let independent = items
         .iter()
         .find(|i| i.match_type == MatchType::Independent)
@@ -488,6 +498,101 @@ async fn the_saturday_posts_carry_the_summary_new_candidates_and_validation_repo
 both!(
     saturday_posts,
     the_saturday_posts_carry_the_summary_new_candidates_and_validation_reports
+);
+
+async fn candidate_ids_follow_each_other_whatever_their_audit_rows(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let store = &db.store;
+    let t0 = now();
+    store
+        .apply_candidate_steps(ACCOUNT, &plan(&[], vec![proposal(12, 7.0)]), t0)
+        .await
+        .unwrap();
+    let first = store.candidates(Scope::Account(ACCOUNT)).await.unwrap()[0].id;
+    // Audit rows of the first candidate: its proposal and a deferral.
+    app::learning::decide(store, Scope::All, first, Decision::Defer, "", "t", t0)
+        .await
+        .unwrap();
+    let mut second = proposal(20, 3.0);
+    second.pattern_key = "strike_shift".to_owned();
+    store
+        .apply_candidate_steps(ACCOUNT, &[Step::Propose(second)], t0)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = store
+        .candidates(Scope::Account(ACCOUNT))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    // Issue 10: ids jumped (#1, #3) because audit rows took ids from the same sequence.
+    assert_eq!(ids, [first, first + 1]);
+    assert!(store.candidate(first + 1, Scope::All).await.is_ok());
+    let history = store.candidate_history(first).await.unwrap();
+    let states: Vec<&str> = history.iter().map(|h| h.state.as_str()).collect();
+    assert_eq!(states, ["proposed", "deferred"]);
+}
+both!(
+    candidate_ids,
+    candidate_ids_follow_each_other_whatever_their_audit_rows
+);
+
+/// 2025-W03 of [`a_reconciled_week`]: nothing was decided that week, but positions of
+/// the week before closed in it (AAPL and the AMD trade of the trader's own expired on
+/// 2025-01-17; so did the algorithm's MSFT and TSLA; the trader's MSFT, one week later,
+/// closes in W04).
+async fn the_week_positions_close_in_reports_their_money_everywhere(db: &TestDb) {
+    a_reconciled_week(db).await;
+    let store = &db.store;
+    let week = Week::new(2025, 3).unwrap();
+    let (report, _) = app::learning::weekly(store, &settings(), week, Some(ACCOUNT), now())
+        .await
+        .unwrap();
+    assert_eq!(report.accounts, 1);
+    let s = store.summary(ACCOUNT, week).await.unwrap();
+    // The trader: AAPL $155.00 − $0.65 and AMD $90.00 − $0.65 (the independent trade).
+    assert_eq!(s.pnl, Money::from_cents(15_435 + 8_935));
+    assert!(s.text.contains("RECOMMENDATIONS: 0\n"), "{}", s.text);
+    // The algorithm: AAPL as the trader (consent), MSFT $200.00 and TSLA $20.00 held to
+    // expiry, each paying the trader's $0.65 per contract.
+    assert!(
+        s.text.contains(
+            "P&L: $243.70\n├─ 1 position on recommendations: $154.35 \
+             (the algorithm's 3: $373.05)\n└─ 1 independent trade: $89.35\n"
+        ),
+        "{}",
+        s.text
+    );
+
+    // The same period's figures in the ledger, the analytics and the chart.
+    let period = rlhf_bot::learning::DayRange::new(week.monday(), week.sunday());
+    let items = store
+        .learning_items(period.from, period.to, Some(ACCOUNT), tz())
+        .await
+        .unwrap()
+        .remove(&ACCOUNT)
+        .unwrap();
+    let l = ledger::Ledger::of(&items, period);
+    assert_eq!(l.trader_realized(), s.pnl);
+    let chart = ledger::cumulative(&items, period);
+    assert_eq!(
+        chart.last().map(|p| (p.1, p.2)),
+        Some((l.trader.pnl, l.algorithm.pnl))
+    );
+    let accuracy = rlhf_bot::learning::analytics::algorithm_accuracy(&items, period);
+    assert_eq!(accuracy.followed.total_pnl, l.trader.pnl);
+    assert_eq!(accuracy.independent.total_pnl, l.independent.pnl);
+    // The rejected TSLA: the algorithm's $19.35 against the trader's nothing.
+    assert_eq!(
+        accuracy.diverged_algorithm.total_pnl,
+        Money::from_cents(1_935)
+    );
+    assert_eq!(accuracy.diverged_trader.total_pnl, Money::ZERO);
+}
+both!(
+    week_money,
+    the_week_positions_close_in_reports_their_money_everywhere
 );
 
 /// The Saturday run with the bot's wording; how many posts were new.

@@ -7,11 +7,14 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
-use rlhf_bot::domain::outcome::{Book, MatchView, outcomes_for};
+use rlhf_bot::domain::outcome::{Book, MatchView, counterfactual, outcomes_for};
 use rlhf_bot::domain::reconcile::{MatchDraft, MatchRules, group_fills, reconcile_range};
 use rlhf_bot::domain::{
-    ExecAction, MatchType, Money, OutcomeStatus, RecAction, Recommendation, Stored, day_of,
+    ExecAction, MatchType, Money, OutcomeStatus, ReasonCode, RecAction, Recommendation, Side,
+    Stored, day_of,
 };
+use rlhf_bot::learning::verdict::{VerdictConfig, VerdictKind, VerdictSubject, verdicts};
+use rlhf_bot::learning::{FeeSchedule, Item, RecFacts, SideOutcome};
 use rlhf_bot::sim::{
     AVOIDED_SYMBOL, PREMIUM_FLOOR, Persona, SimConfig, SimOutput, simulate, spans_earnings,
 };
@@ -736,4 +739,224 @@ proptest::proptest! {
         proptest::prop_assert_eq!(judged.len(), obedient.recommendations.len());
         proptest::prop_assert!(all.iter().all(|(_, m)| m.match_type == MatchType::Consent));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The core question on simulated money
+
+/// A faithful trader's settled sale: its item's index, the algorithm's P&L held to expiry
+/// (fees at the trader's schedule) and its premium.
+type Sale = (usize, Money, Money);
+
+/// The learning items of a simulation, as the store would load them: every match with
+/// its recommendation's facts, both sides' outcomes and the trader's fee schedule.
+fn items_of(out: &SimOutput) -> Vec<Item> {
+    let (recs, execs, closes) = (
+        out.stored_recommendations(),
+        out.stored_executions(),
+        out.closes(),
+    );
+    let as_of = out.last_day().unwrap();
+    let book = Book::build(&execs, &closes, as_of, out.tz);
+    let fills = execs.iter().filter(|e| !e.action.is_lifecycle());
+    let fee_schedule = FeeSchedule {
+        fees: fills.clone().map(|e| e.fees).sum(),
+        contracts: fills.map(|e| e.contracts).sum(),
+    };
+    let (_, all) = reconcile(out);
+    all.iter()
+        .enumerate()
+        .map(|(n, (day, m))| {
+            let rec = m.recommendation.map(|id| recs[(id - 1) as usize].clone());
+            let fills: Vec<_> = m
+                .executions
+                .iter()
+                .map(|id| execs[(*id - 1) as usize].clone())
+                .collect();
+            let view = MatchView {
+                match_type: m.match_type,
+                day: *day,
+                recommendation: rec.clone(),
+                trades: group_fills(&fills, out.tz),
+            };
+            let outcomes = outcomes_for(&view, &book, &execs, &closes, as_of, out.tz);
+            let side = |s: Side| {
+                outcomes.iter().find(|o| o.side == s).map(|o| SideOutcome {
+                    basis: o.basis,
+                    pnl: o.realized_pnl,
+                    closed: o.closed_day,
+                    fees: o.fees,
+                })
+            };
+            Item {
+                match_id: n as i64 + 1,
+                day: *day,
+                match_type: m.match_type,
+                underlying: m.underlying.clone(),
+                rec: rec.map(|r| {
+                    let created_local = r.created_at.with_timezone(&out.tz).naive_local();
+                    RecFacts {
+                        action: r.action,
+                        created_local,
+                        right: r.contract.right,
+                        strike: r.contract.strike,
+                        expiration: r.contract.expiration,
+                        dte: (r.contract.expiration - created_local.date()).num_days(),
+                        contracts: r.contracts,
+                        premium: r.premium,
+                        underlying_price: r.context.underlying_price,
+                        delta: r.context.delta,
+                        iv: r.context.iv,
+                        iv_rank: r.context.iv_rank,
+                        earnings_date: r.context.earnings_date,
+                    }
+                }),
+                dte_diff: m.diff.dte,
+                strike_diff: m.diff.strike,
+                contracts_diff: m.diff.contracts,
+                modifications: m.modifications.clone(),
+                reason: None,
+                actual: side(Side::Actual),
+                algorithm: side(Side::Algorithm),
+                fee_schedule,
+            }
+        })
+        .collect()
+}
+
+/// A habit planted on a faithful trader with its money known: the trader rejects, giving
+/// `reason`, the sales `pick` chooses from their counterfactual P&L (held to expiry, as
+/// the algorithm's side of a rejection is) and their premium.
+fn plant(
+    out: &SimOutput,
+    items: &mut [Item],
+    reason: ReasonCode,
+    pick: &dyn Fn(&[Sale]) -> Vec<usize>,
+) {
+    let recs = out.stored_recommendations();
+    let closes = out.closes();
+    let as_of = out.last_day().unwrap();
+    let (_, all) = reconcile(out);
+    let mut sales = Vec::new();
+    for (n, (_, m)) in all.iter().enumerate() {
+        let Some(id) = m.recommendation else { continue };
+        let rec = &recs[(id - 1) as usize];
+        if m.match_type != MatchType::Consent || rec.action != RecAction::SellToOpen {
+            continue;
+        }
+        let cf = counterfactual(rec, &closes, as_of, out.tz);
+        let fee = items[n].fee_schedule.for_contracts(rec.contracts);
+        if let Some(pnl) = cf.realized_pnl {
+            sales.push((n, pnl - fee, rec.premium.times(100 * rec.contracts)));
+        }
+    }
+    for n in pick(&sales) {
+        let rec = recs[(all[n].1.recommendation.unwrap() - 1) as usize].clone();
+        let cf = counterfactual(&rec, &closes, as_of, out.tz);
+        let i = &mut items[n];
+        i.match_type = MatchType::Reject;
+        i.dte_diff = None;
+        i.strike_diff = None;
+        i.contracts_diff = None;
+        i.modifications.clear();
+        i.reason = Some(reason);
+        i.actual = None;
+        i.algorithm = Some(SideOutcome {
+            basis: cf.basis,
+            pnl: cf.realized_pnl,
+            closed: cf.closed_day,
+            fees: cf.fees,
+        });
+    }
+}
+
+/// The `n` sales first in `order` among those `keep` accepts.
+fn first(
+    sales: &[Sale],
+    n: usize,
+    keep: impl Fn(Money) -> bool,
+    order: impl Fn(Money) -> i64,
+) -> Vec<usize> {
+    let mut chosen: Vec<&Sale> = sales.iter().filter(|s| keep(s.1)).collect();
+    chosen.sort_by_key(|s| (order(s.1), s.0));
+    chosen.iter().take(n).map(|s| s.0).collect()
+}
+
+/// Saves money, though the algorithm wins more often: the trader skips the ten sales
+/// that lose the most, and twenty that win the least.
+fn skips_big_losers(sales: &[Sale]) -> Vec<usize> {
+    let mut picked = first(sales, 10, |p| p < Money::ZERO, Money::units);
+    picked.extend(first(sales, 20, |p| p > Money::ZERO, Money::units));
+    picked
+}
+
+/// Loses money, though the trader is more often better: the trader skips the fifteen
+/// sales that win the most, and twenty that lose the least.
+fn skips_big_winners(sales: &[Sale]) -> Vec<usize> {
+    let mut picked = first(sales, 15, |p| p > Money::ZERO, |p| -p.units());
+    picked.extend(first(sales, 20, |p| p < Money::ZERO, |p| -p.units()));
+    picked
+}
+
+/// The verdict on one reason code, and whether the habit made money (trader − algorithm).
+fn reason_verdict(items: &[Item], code: ReasonCode) -> Option<(VerdictKind, Money, String)> {
+    verdicts(&[], items, &VerdictConfig::default())
+        .into_iter()
+        .find(|v| v.subject == VerdictSubject::Reason { code })
+        .map(|v| (v.kind, v.difference.total, v.sentence))
+}
+
+const MONEY_SEEDS: std::ops::RangeInclusive<u64> = 1..=100;
+
+#[test]
+fn the_verdict_follows_the_money_of_a_planted_habit_in_at_least_95_percent_of_seeds() {
+    let (mut saves, mut saves_right, mut loses, mut loses_right) = (0, 0, 0, 0);
+    let (mut disagree_saves, mut disagree_loses) = (0, 0);
+    for seed in MONEY_SEEDS {
+        let out = run(seed, Persona::Faithful);
+        let clean = items_of(&out);
+        let mut items = clean.clone();
+        plant(&out, &mut items, ReasonCode::RiskTooHigh, &skips_big_losers);
+        if let Some((kind, made, sentence)) = reason_verdict(&items, ReasonCode::RiskTooHigh) {
+            assert!(
+                made > Money::ZERO,
+                "seed {seed}: the habit saves money by construction"
+            );
+            saves += 1;
+            saves_right += usize::from(matches!(
+                kind,
+                VerdictKind::TraderRight | VerdictKind::Information
+            ));
+            disagree_saves += usize::from(sentence.contains(
+                "The algorithm wins more often but loses more when it loses: your habit saved",
+            ));
+        }
+        let mut items = clean;
+        plant(&out, &mut items, ReasonCode::GutFeeling, &skips_big_winners);
+        if let Some((kind, made, sentence)) = reason_verdict(&items, ReasonCode::GutFeeling) {
+            assert!(
+                made < Money::ZERO,
+                "seed {seed}: the habit loses money by construction"
+            );
+            loses += 1;
+            loses_right += usize::from(kind == VerdictKind::AlgorithmRight);
+            disagree_loses += usize::from(
+                sentence
+                    .contains("You win more often but lose more when you lose: your habit cost"),
+            );
+        }
+    }
+    println!(
+        "saves money: trader_right {saves_right}/{saves} (wins disagree, said {disagree_saves}); \
+         loses money: algorithm_right {loses_right}/{loses} (said {disagree_loses})"
+    );
+    let seeds = MONEY_SEEDS.count();
+    assert_eq!(
+        (saves, loses),
+        (seeds, seeds),
+        "every seed plants both habits"
+    );
+    assert!(saves_right * 100 >= 95 * saves, "{saves_right} of {saves}");
+    assert!(loses_right * 100 >= 95 * loses, "{loses_right} of {loses}");
+    assert!(disagree_saves * 100 >= 95 * saves && disagree_loses * 100 >= 95 * loses);
 }

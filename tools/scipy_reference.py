@@ -145,4 +145,69 @@ for p in bh_cases:
     out.append(f"    ({vec(p)}, {vec(q)}),")
 out.append("];")
 
+# The bootstrap: the resampled means come from the same SplitMix64 stream as
+# `learning::stats::bootstrap_means` (replayed here), and scipy computes the BCa interval
+# from them (`bootstrap_result` with `n_resamples=0` uses exactly that distribution).
+# Whole-number data keep every sum exact, so both sides see the same means.
+MASK = (1 << 64) - 1
+
+
+def splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & MASK
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return state, z ^ (z >> 31)
+
+
+def below(state, bound):
+    zone = MASK - MASK % bound
+    while True:
+        state, v = splitmix64(state)
+        if v < zone:
+            return state, v % bound
+
+
+def bootstrap_means(x, resamples, seed):
+    state, n, means = seed, len(x), []
+    for _ in range(resamples):
+        total = 0.0
+        for _ in range(n):
+            state, j = below(state, n)
+            total += x[j]
+        means.append(total / n)
+    return np.array(means)
+
+
+class Given:
+    def __init__(self, distribution):
+        self.bootstrap_distribution = distribution
+
+
+bootstrap_cases = [
+    # An option seller's differences: many small gains, a few large losses (units).
+    ([1200, 950, 1300, 1100, -9000, 1050, 880, 1400, -15000, 990, 1010, 1150], 0.95, 4999, 1),
+    ([1200, 950, 1300, 1100, -9000, 1050, 880, 1400, -15000, 990, 1010, 1150], 0.90, 999, 7),
+    # Skewed the other way: the trader's rare large saves.
+    ([-300, -250, -400, 12000, -350, -200, -280, 9000, -310, -260], 0.95, 4999, 3),
+    ([5, -3, 8, 1, -6, 2, 0, 4, -1, 7, 3, -2, 6, -4, 9, 1], 0.99, 1999, 11),
+    ([-20000, 500, 700], 0.95, 999, 5),
+    ([100, 200], 0.95, 999, 9),
+    (list(rng.integers(-5000, 3000, 60)), 0.95, 4999, 0x0B0B5EED),
+]
+out.append("/// (x, level, resamples, seed, ci low, ci high)")
+out.append("pub const BOOTSTRAP: &[(&[f64], f64, usize, u64, f64, f64)] = &[")
+for x, level, resamples, seed in bootstrap_cases:
+    x = [float(v) for v in x]
+    means = bootstrap_means(x, resamples, seed)
+    r = stats.bootstrap(
+        (np.array(x),), np.mean, n_resamples=0, bootstrap_result=Given(means),
+        method="BCa", confidence_level=level,
+    )
+    ci = r.confidence_interval
+    out.append(
+        f"    ({vec(x)}, {f(level)}, {resamples}, {seed}, {f(ci.low)}, {f(ci.high)}),"
+    )
+out.append("];")
+
 print("\n".join(out))

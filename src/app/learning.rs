@@ -12,12 +12,14 @@ use super::{App, Posts};
 use crate::config::Settings;
 use crate::domain::{AccountId, Money, day_of};
 use crate::domain::{MessageKind, Week};
-use crate::learning::Item;
+use crate::learning::analytics;
 use crate::learning::candidates::{
     self, Candidate, Decision, Final, State, Step, ValidationReport,
 };
 use crate::learning::insight;
+use crate::learning::ledger::{self, Ledger};
 use crate::learning::summary::{Counts, Digest, render};
+use crate::learning::{DayRange, Item};
 use crate::store::{
     AuditEntry, NewMessage, NewSummary, Result, Scope, Store, StoredSummary, Transition,
 };
@@ -188,15 +190,70 @@ impl App {
         finalize(&self.store, scope, id, verdict, reason, actor, now).await
     }
 
-    /// The learning items of the last `days` days up to `today` (in the schedule zone),
-    /// for one account or all: what the analytics and the charts read.
-    pub async fn analytics_items(
+    /// The learning items of `period` (made in it, or with a side closed in it), for
+    /// the accounts of `scope`: what the analytics and the charts read.
+    pub async fn items_in(&self, scope: Scope, period: DayRange) -> Result<Vec<Item>> {
+        let items = self
+            .store
+            .learning_items(period.from, period.to, scope.account(), self.settings.tz)
+            .await?;
+        Ok(items.into_values().flatten().collect())
+    }
+
+    /// Analytics: the divergence rate of `period`, and per week.
+    pub async fn divergence_rate(
         &self,
         scope: Scope,
-        days: u32,
-        today: NaiveDate,
-    ) -> Result<Vec<Item>> {
-        items_of_last_days(&self.store, &self.settings, days, today, scope.account()).await
+        period: DayRange,
+    ) -> Result<analytics::DivergenceRate> {
+        let items = self.items_in(scope, period).await?;
+        Ok(analytics::divergence_rate(&items, period))
+    }
+
+    /// Analytics: how the algorithm did when followed and when the trader diverged.
+    pub async fn algorithm_accuracy(
+        &self,
+        scope: Scope,
+        period: DayRange,
+    ) -> Result<analytics::Accuracy> {
+        let items = self.items_in(scope, period).await?;
+        Ok(analytics::algorithm_accuracy(&items, period))
+    }
+
+    /// Analytics: the most common modifications of `period`.
+    pub async fn top_modifications(
+        &self,
+        scope: Scope,
+        period: DayRange,
+    ) -> Result<Vec<analytics::ModificationCount>> {
+        let items = self.items_in(scope, period).await?;
+        Ok(analytics::top_modifications(&items, period))
+    }
+
+    /// A chart's data: the divergence rate of each week of `period`, `(week, rate)`.
+    pub async fn divergence_chart(
+        &self,
+        scope: Scope,
+        period: DayRange,
+    ) -> Result<Vec<(String, f64)>> {
+        Ok(self
+            .divergence_rate(scope, period)
+            .await?
+            .weeks
+            .iter()
+            .map(|w| (w.week.clone(), w.rate))
+            .collect())
+    }
+
+    /// A chart's data: cumulative realized P&L of `period`, the trader's and the
+    /// algorithm's, by the day positions closed (the ledger's figures).
+    pub async fn pnl_chart(
+        &self,
+        scope: Scope,
+        period: DayRange,
+    ) -> Result<Vec<(NaiveDate, Money, Money)>> {
+        let items = self.items_in(scope, period).await?;
+        Ok(ledger::cumulative(&items, period))
     }
 }
 
@@ -215,9 +272,6 @@ async fn weekly_with_posts(
 ) -> Result<(WeeklyReport, Vec<NewSummary>)> {
     let tz = settings.tz;
     let (from, to) = lookback(week, settings.learning.lookback_weeks);
-    let pnl = store
-        .closed_pnl(week.monday(), week.sunday(), account)
-        .await?;
     let mut candidates = match account {
         Some(a) => BTreeMap::from([(a, store.candidates(Scope::Account(a)).await?)]),
         None => store.candidates_by_account().await?,
@@ -251,7 +305,6 @@ async fn weekly_with_posts(
                 *acct,
                 &acct_items,
                 existing,
-                &pnl,
                 &mut report,
                 now,
             )
@@ -301,12 +354,12 @@ async fn one_account(
     acct: AccountId,
     acct_items: &[Item],
     existing: Vec<Candidate>,
-    pnl: &BTreeMap<AccountId, Money>,
     report: &mut WeeklyReport,
     now: DateTime<Utc>,
 ) -> Result<(NewSummary, WeekNews)> {
     let today = day_of(now, settings.tz);
-    let learned = insight::learn(acct_items, &settings.learning);
+    let (from, to) = lookback(week, settings.learning.lookback_weeks);
+    let learned = insight::learn(acct_items, DayRange::new(from, to), &settings.learning);
     report.patterns += learned.patterns.len();
     let steps = candidates::plan(&existing, learned.proposals.clone());
     for s in &steps {
@@ -345,12 +398,12 @@ async fn one_account(
         .cloned()
         .collect();
     let counts = Counts::of_week(acct_items, week);
-    let week_pnl = pnl.get(&acct).copied().unwrap_or(Money::ZERO);
+    let ledger = Ledger::of(acct_items, DayRange::new(week.monday(), week.sunday()));
     let summary = summary_of(
         acct,
         week,
         counts,
-        week_pnl,
+        &ledger,
         &learned,
         &current,
         &settings.learning.candidate_label,
@@ -362,7 +415,7 @@ fn summary_of(
     account: AccountId,
     week: Week,
     counts: Counts,
-    pnl: Money,
+    ledger: &Ledger,
     learned: &insight::Learned,
     candidates: &[Candidate],
     label: &str,
@@ -375,7 +428,7 @@ fn summary_of(
     let text = render(&Digest {
         week,
         counts: &counts,
-        pnl,
+        ledger,
         patterns: &learned.descriptions,
         candidates: &titles,
         label,
@@ -398,7 +451,7 @@ fn summary_of(
         account,
         week,
         counts,
-        pnl,
+        pnl: ledger.trader_realized(),
         patterns: serde_json::Value::Array(learned.patterns.clone()),
         candidates: serde_json::Value::Array(candidates_json),
         text,
@@ -529,93 +582,4 @@ async fn trader_step(
         report: None,
     };
     store.transition_candidate(&c, t, now).await
-}
-
-/// The analytics of the last `days` days up to `today`, for one account or all.
-pub async fn items_of_last_days(
-    store: &Store,
-    settings: &Settings,
-    days: u32,
-    today: NaiveDate,
-    account: Option<AccountId>,
-) -> Result<Vec<Item>> {
-    let from = today - Duration::days(i64::from(days.max(1)) - 1);
-    let items = store
-        .learning_items(from, today, account, settings.tz)
-        .await?;
-    Ok(items.into_values().flatten().collect())
-}
-
-/// A chart's data: the divergence rate of each week of `items`, `(week label, rate)`.
-pub fn divergence_points(items: &[Item]) -> Vec<(String, f64)> {
-    crate::learning::analytics::divergence_rate(items)
-        .weeks
-        .iter()
-        .map(|w| (w.week.clone(), w.rate))
-        .collect()
-}
-
-/// A chart's data: cumulative realized P&L, the trader's and the algorithm's, by day:
-/// each day where either side settled something adds what settled (an open side adds
-/// nothing).
-pub fn cumulative_pnl(items: &[Item]) -> Vec<(NaiveDate, Money, Money)> {
-    let mut by_day: BTreeMap<NaiveDate, (Money, Money)> = BTreeMap::new();
-    for item in items {
-        if item.actual_pnl.is_none() && item.algorithm_pnl.is_none() {
-            continue;
-        }
-        let day = by_day.entry(item.day).or_default();
-        day.0 += item.actual_pnl.unwrap_or(Money::ZERO);
-        day.1 += item.algorithm_pnl.unwrap_or(Money::ZERO);
-    }
-    let (mut actual, mut algorithm) = (Money::ZERO, Money::ZERO);
-    by_day
-        .into_iter()
-        .map(|(day, (a, g))| {
-            actual += a;
-            algorithm += g;
-            (day, actual, algorithm)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{MatchType, Symbol};
-
-    fn item(day: &str, actual: Option<i64>, algorithm: Option<i64>) -> Item {
-        Item {
-            match_id: 1,
-            day: day.parse().unwrap(),
-            match_type: MatchType::Modify,
-            underlying: Symbol::parse("AAPL").unwrap(),
-            rec: None,
-            dte_diff: None,
-            strike_diff: None,
-            contracts_diff: None,
-            modifications: Vec::new(),
-            reason: None,
-            actual_pnl: actual.map(Money::from_units),
-            algorithm_pnl: algorithm.map(Money::from_units),
-        }
-    }
-
-    #[test]
-    fn cumulative_pnl_adds_settled_sides_day_by_day() {
-        let items = [
-            item("2025-01-03", Some(10), None),
-            item("2025-01-02", Some(5), Some(7)),
-            item("2025-01-02", None, Some(1)),
-            item("2025-01-04", None, None),
-        ];
-        let m = Money::from_units;
-        assert_eq!(
-            cumulative_pnl(&items),
-            vec![
-                ("2025-01-02".parse().unwrap(), m(5), m(8)),
-                ("2025-01-03".parse().unwrap(), m(15), m(8)),
-            ]
-        );
-    }
 }

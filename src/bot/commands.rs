@@ -79,6 +79,52 @@ pub const MAX_DAYS: u32 = 3650;
 /// Days a chart covers when none is given.
 pub const CHART_DAYS: u32 = 182;
 
+/// The period an analytics command or a chart covers: the last N days up to today, or
+/// the days from one date to another (a kept database dated in the past shows its
+/// numbers with dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Days(u32),
+    /// From a date to another, or to today when `to` is `None`.
+    Dates {
+        from: NaiveDate,
+        to: Option<NaiveDate>,
+    },
+}
+
+impl From<u32> for Period {
+    fn from(days: u32) -> Self {
+        Period::Days(days)
+    }
+}
+
+impl Period {
+    /// The days it covers, with `today` in the schedule zone.
+    pub fn range(self, today: NaiveDate) -> crate::learning::DayRange {
+        match self {
+            Period::Days(days) => crate::learning::DayRange::last_days(days, today),
+            Period::Dates { from, to } => crate::learning::DayRange::new(from, to.unwrap_or(today)),
+        }
+    }
+
+    /// "last 30 days", "2025-01-06 to 2025-02-28", "since 2025-01-06".
+    pub fn label(self) -> String {
+        match self {
+            Period::Days(days) => format!("last {days} days"),
+            Period::Dates { from, to: Some(to) } => format!("{from} to {to}"),
+            Period::Dates { from, to: None } => format!("since {from}"),
+        }
+    }
+
+    /// The label after "in": "the last 30 days", "2025-01-06 to 2025-02-28".
+    pub fn within(self) -> String {
+        match self {
+            Period::Days(_) => format!("the {}", self.label()),
+            _ => self.label(),
+        }
+    }
+}
+
 /// Which chart `/chart` draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
@@ -235,6 +281,42 @@ pub fn parse_days(args: &str) -> Result<u32, ArgError> {
         })
 }
 
+/// An analytics period: nothing (the last [`DEFAULT_DAYS`] days), `DAYS`, `FROM` or
+/// `FROM TO` (dates, `YYYY-MM-DD`).
+pub fn parse_period(args: &str) -> Result<Period, ArgError> {
+    period_or(args, DEFAULT_DAYS, EX_DAYS)
+}
+
+fn period_or(args: &str, default: u32, example: &'static str) -> Result<Period, ArgError> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let is_date = |w: &str| w.contains('-');
+    match words.as_slice() {
+        [] => Ok(Period::Days(default)),
+        [one] if !is_date(one) => parse_days(one).map(Period::Days),
+        [from] => Ok(Period::Dates {
+            from: date(from, example)?,
+            to: None,
+        }),
+        [from, to] => {
+            let (from, to) = (date(from, example)?, date(to, example)?);
+            if from > to {
+                return Err(wrong(format!("{from} is after {to}"), example));
+            }
+            if (to - from).num_days() >= i64::from(MAX_DAYS) {
+                return Err(wrong(
+                    format!("a period may span at most {MAX_DAYS} days"),
+                    example,
+                ));
+            }
+            Ok(Period::Dates { from, to: Some(to) })
+        }
+        _ => Err(wrong(
+            "give a number of days, or a first and a last date",
+            example,
+        )),
+    }
+}
+
 /// `/decide ID implement|defer|reject [REASON]`.
 pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgError> {
     let mut words = args.split_whitespace();
@@ -253,6 +335,16 @@ pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgEr
     })?;
     let text = words.collect::<Vec<_>>().join(" ");
     Ok((id, decision, Some(text).filter(|t| !t.is_empty())))
+}
+
+/// `/chart divergence|pnl [DAYS | FROM [TO]]` (days default [`CHART_DAYS`]).
+pub fn parse_chart_period(args: &str) -> Result<(ChartKind, Period), ArgError> {
+    let (first, rest) = args
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((args.trim(), ""));
+    let (kind, _) = parse_chart(first)?;
+    Ok((kind, period_or(rest, CHART_DAYS, EX_CHART)?))
 }
 
 /// `/chart divergence|pnl [DAYS]` (days default [`CHART_DAYS`]).

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use teloxide::utils::command::BotCommands;
 
+use super::commands::Period;
 use super::commands::{ArgError, Command};
 use super::dialogue::CandidateStep;
 use super::keyboards::MatchesQuery;
@@ -495,16 +496,19 @@ pub fn reconcile_done(report: &DayReport, queued: usize) -> String {
     }
 }
 
-pub fn chart_caption_divergence(days: u32) -> String {
-    format!("Divergence rate by week, last {days} days")
+pub fn chart_caption_divergence(period: impl Into<Period>) -> String {
+    format!("Divergence rate by week, {}", period.into().label())
 }
 
-pub fn chart_caption_pnl(days: u32) -> String {
-    format!("Cumulative realized P&amp;L, you vs the algorithm, last {days} days")
+pub fn chart_caption_pnl(period: impl Into<Period>) -> String {
+    format!(
+        "Cumulative realized P&amp;L by the day positions closed, you vs the algorithm, {}",
+        period.into().label()
+    )
 }
 
-pub fn chart_no_data(days: u32) -> String {
-    format!("Nothing to chart in the last {days} days yet.")
+pub fn chart_no_data(period: impl Into<Period>) -> String {
+    format!("Nothing to chart in {} yet.", period.into().within())
 }
 
 /// The reply to `/track DATE`.
@@ -684,9 +688,10 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-pub fn divergence_report(days: u32, r: &DivergenceRate) -> String {
+pub fn divergence_report(period: impl Into<Period>, r: &DivergenceRate) -> String {
     let mut out = format!(
-        "<b>Divergence rate, last {days} days</b>\n{} ({} of {} decisions)",
+        "<b>Divergence rate, {}</b>\n{} ({} of {} decisions)",
+        period.into().label(),
         pct(r.rate),
         r.divergent,
         r.decisions
@@ -703,14 +708,17 @@ pub fn divergence_report(days: u32, r: &DivergenceRate) -> String {
     out
 }
 
-pub fn accuracy_report(days: u32, r: &Accuracy) -> String {
+pub fn accuracy_report(period: impl Into<Period>, r: &Accuracy) -> String {
     let rate = |x: Option<f64>| x.map_or("—".to_owned(), pct);
     let avg = |x: Option<Money>| x.map_or("—".to_owned(), Money::to_dollars_display);
     format!(
-        "<b>Algorithm accuracy, last {days} days</b>\n\
+        "<b>Algorithm accuracy, {}</b>\n\
          Followed: {} trades\n  algorithm won {}, avg {}\n\
          Diverged: {} trades\n  algorithm would have won {}, avg {}\n  you won {}, avg {}\n\
-         On divergences: you better {}, algorithm better {}, ties {}; {} not settled",
+         On divergences: you better {}, algorithm better {}, ties {}; {} not settled\n\
+         Buy-back decisions (not in the trades above): {} followed, {} diverged\n\
+         Independent trades: {}, {}",
+        period.into().label(),
         r.followed.n,
         rate(r.followed.win_rate),
         avg(r.followed.average_pnl),
@@ -722,15 +730,20 @@ pub fn accuracy_report(days: u32, r: &Accuracy) -> String {
         r.trader_better,
         r.algorithm_better,
         r.ties,
-        r.pending
+        r.pending,
+        r.decisions.followed,
+        r.decisions.diverged,
+        r.independent.n,
+        r.independent.total_pnl.to_dollars_display()
     )
 }
 
-pub fn modifications_report(days: u32, r: &[ModificationCount]) -> String {
+pub fn modifications_report(period: impl Into<Period>, r: &[ModificationCount]) -> String {
+    let period = period.into();
     if r.is_empty() {
-        return format!("No modifications in the last {days} days.");
+        return format!("No modifications in {}.", period.within());
     }
-    let mut out = format!("<b>Top modifications, last {days} days</b>");
+    let mut out = format!("<b>Top modifications, {}</b>", period.label());
     for m in r {
         out.push_str(&format!(
             "\n<code>{}</code> · {} ({} of modified)",

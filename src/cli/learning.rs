@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{UsageError, open_app, scope_of};
 use crate::app::App;
 use crate::config::Settings;
 use crate::domain::{AccountId, Week, day_of};
-use crate::learning::analytics;
+use crate::learning::DayRange;
 use crate::learning::candidates::{Candidate, Decision, Final, State};
 use crate::store::{Scope, StoredSummary};
 use crate::terminal::printable;
@@ -142,15 +142,55 @@ pub enum AnalyticsKind {
 pub struct AnalyticsArgs {
     #[arg(value_enum)]
     kind: AnalyticsKind,
-    /// Days back from today (default 30 for divergence-rate, 90 for the others).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    /// Days back from today, or from --as-of / --to (default 30 for divergence-rate,
+    /// 90 for the others).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650), conflicts_with = "from")]
     days: Option<u32>,
+    /// First day of the period (YYYY-MM-DD); the period ends at --to, --as-of or today.
+    #[arg(long, value_parser = super::parse_day)]
+    from: Option<NaiveDate>,
+    /// Last day of the period (YYYY-MM-DD).
+    #[arg(long, value_parser = super::parse_day, conflicts_with = "as_of")]
+    to: Option<NaiveDate>,
+    /// The day a rolling period (--days) ends on, instead of today: a kept demo
+    /// database dated 2025 shows its numbers with --as-of 2025-03-01.
+    #[arg(long, value_parser = super::parse_day)]
+    as_of: Option<NaiveDate>,
     /// Only this account.
     #[arg(long)]
     account: Option<i64>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+}
+
+impl AnalyticsArgs {
+    /// The period the flags name, and how to say it ("last 30 days", "2025-01-06 to
+    /// 2025-02-28").
+    fn period(&self, today: NaiveDate) -> Result<(DayRange, String), UsageError> {
+        let end = self.to.or(self.as_of).unwrap_or(today);
+        match self.from {
+            Some(from) if from > end => Err(UsageError(format!(
+                "--from {from} is after the end of the period ({end})"
+            ))),
+            Some(from) if (end - from).num_days() >= 3650 => {
+                Err(UsageError("a period may span at most 3650 days".to_owned()))
+            }
+            Some(from) => Ok((DayRange::new(from, end), format!("{from} to {end}"))),
+            None => {
+                let days = self.days.unwrap_or(match self.kind {
+                    AnalyticsKind::DivergenceRate => 30,
+                    _ => 90,
+                });
+                let label = if end == today {
+                    format!("last {days} days")
+                } else {
+                    format!("{days} days to {end}")
+                };
+                Ok((DayRange::last_days(days, end), label))
+            }
+        }
+    }
 }
 
 /// The one account a week command is about: the one given, or the only one there is.
@@ -444,22 +484,16 @@ pub async fn analytics(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
-    let days = args.days.unwrap_or(match args.kind {
-        AnalyticsKind::DivergenceRate => 30,
-        _ => 90,
-    });
-    let app = open_app(settings.clone()).await?;
     let today = day_of(now, settings.tz);
-    let items = app
-        .analytics_items(scope_of(args.account), days, today)
-        .await?;
-    app.store().close().await;
+    let (period, days) = args.period(today)?;
+    let app = open_app(settings.clone()).await?;
+    let scope = scope_of(args.account);
     let json = match args.kind {
         AnalyticsKind::DivergenceRate => {
-            let r = analytics::divergence_rate(&items);
+            let r = app.divergence_rate(scope, period).await?;
             if !args.json {
                 println!(
-                    "divergence rate, last {days} days: {:.0}% ({} of {} decisions)",
+                    "divergence rate, {days}: {:.0}% ({} of {} decisions)",
                     r.rate * 100.0,
                     r.divergent,
                     r.decisions
@@ -477,14 +511,14 @@ pub async fn analytics(
             serde_json::to_value(&r)?
         }
         AnalyticsKind::AlgorithmAccuracy => {
-            let r = analytics::algorithm_accuracy(&items);
+            let r = app.algorithm_accuracy(scope, period).await?;
             if !args.json {
                 let rate =
                     |x: Option<f64>| x.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0));
                 let avg = |x: Option<crate::domain::Money>| {
                     x.map_or("—".to_owned(), |m| m.to_dollars_display())
                 };
-                println!("algorithm accuracy, last {days} days");
+                println!("algorithm accuracy, {days}");
                 println!(
                     "  followed:  {} trades, algorithm won {}, average {}",
                     r.followed.n,
@@ -503,14 +537,21 @@ pub async fn analytics(
                     "  on divergences you did better {} times, the algorithm {} times, {} ties; {} not settled yet",
                     r.trader_better, r.algorithm_better, r.ties, r.pending
                 );
+                println!(
+                    "  buy-back decisions (not in the trades above): {} followed, {} diverged; independent trades: {}, {}",
+                    r.decisions.followed,
+                    r.decisions.diverged,
+                    r.independent.n,
+                    r.independent.total_pnl.to_dollars_display()
+                );
             }
             serde_json::to_value(&r)?
         }
         AnalyticsKind::TopModifications => {
-            let r = analytics::top_modifications(&items);
+            let r = app.top_modifications(scope, period).await?;
             if !args.json {
                 if r.is_empty() {
-                    println!("no modifications in the last {days} days");
+                    println!("no modifications, {days}");
                 }
                 for m in &r {
                     println!(
@@ -524,6 +565,7 @@ pub async fn analytics(
             serde_json::to_value(&r)?
         }
     };
+    app.store().close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json)?);
     }

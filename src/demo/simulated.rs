@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::domain::Week;
 use crate::domain::schedule::resolve_local;
 use crate::learning::candidates::State;
+use crate::learning::summary::count_of;
 use crate::sim::{Persona, SimConfig, simulate};
 use crate::store::Scope;
 use crate::terminal::{UsageError, counts_line};
@@ -61,10 +62,10 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
     };
     let sim = simulate(&cfg);
     println!(
-        "rlhf-bot demo: a simulated trader who {} (persona {}), {} weeks, seed {}, in a fresh database\n",
+        "rlhf-bot demo: a simulated trader who {} (persona {}), {}, seed {}, in a fresh database\n",
         persona_habit(o.persona),
         o.persona,
-        o.weeks,
+        count_of(o.weeks as usize, "week"),
         o.seed
     );
     println!("WEEK BY WEEK (import, reconcile each night, track outcomes, Saturday summary)");
@@ -96,19 +97,22 @@ pub async fn run(settings: &Settings, o: &Options) -> anyhow::Result<()> {
                 .generate_summaries(Scope::All, week, at(settings, saturday, 9))
                 .await?;
             println!(
-                "  {week}  {:>2} recommendations  {:>2} executions  {}  → {} pattern(s), {} new candidate(s)",
+                "  {week}  {:>2} recommendations  {:>2} executions  {}  → {}, {}",
                 part.recommendations.len(),
                 part.executions.len(),
                 counts_line(&counts),
-                report.patterns,
-                report.proposed
+                count_of(report.patterns, "pattern"),
+                count_of(report.proposed, "new candidate")
             );
             last_week = Some(week);
         } else {
-            println!(
-                "  {week}  settlement: {:>2} expirations and assignments",
-                part.executions.len()
-            );
+            let n = part.executions.len();
+            let what = if n == 1 {
+                "expiration or assignment"
+            } else {
+                "expirations and assignments"
+            };
+            println!("  {week}  settlement: {n:>2} {what}");
         }
     }
     let Some(week) = last_week else {

@@ -1,12 +1,16 @@
 //! The seed's three analytics: divergence rate over time, algorithm accuracy when followed
-//! vs diverged, and the most common modifications. Pure functions over items.
+//! vs diverged, and the most common modifications. Pure functions over items and an
+//! explicit period: decisions are counted by the day they were made (the match day),
+//! money by the day positions closed ([`super::ledger`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Item;
+use super::ledger::{self, Pair};
 use super::summary::Week;
+use super::{DayRange, Item};
+use crate::domain::outcome::Basis;
 use crate::domain::{MatchType, Money};
 
 /// One week of the divergence rate.
@@ -39,9 +43,13 @@ fn rate(part: usize, whole: usize) -> f64 {
     }
 }
 
-pub fn divergence_rate(items: &[Item]) -> DivergenceRate {
+/// The divergence rate of the decisions made in `period`.
+pub fn divergence_rate(items: &[Item], period: DayRange) -> DivergenceRate {
     let mut weeks: BTreeMap<Week, (usize, usize)> = BTreeMap::new();
-    for i in items.iter().filter(|i| i.match_type != MatchType::NoAction) {
+    let made = items
+        .iter()
+        .filter(|i| period.contains(i.day) && i.match_type != MatchType::NoAction);
+    for i in made {
         let w = weeks.entry(Week::of(i.day)).or_default();
         w.0 += 1;
         w.1 += usize::from(i.match_type.is_divergence());
@@ -93,47 +101,88 @@ impl SideRecord {
 }
 
 /// The algorithm when followed vs when the trader diverged, and who did better on the
-/// divergences.
+/// divergences: positions closed in the period (a pair when its later side closed),
+/// with close decisions and independent trades beside.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Accuracy {
-    /// The algorithm's outcomes on the recommendations the trader followed (consent).
+    /// The algorithm's positions on the recommendations the trader followed (consent):
+    /// the trader's own outcomes.
     pub followed: SideRecord,
-    /// The algorithm's counterfactual outcomes on the recommendations the trader modified
-    /// or rejected.
+    /// The algorithm's counterfactual positions on the recommendations the trader
+    /// modified or rejected.
     pub diverged_algorithm: SideRecord,
-    /// The trader's outcomes on those same items.
+    /// The trader's outcomes on those same items (a rejection made 0).
     pub diverged_trader: SideRecord,
     pub trader_better: usize,
     pub algorithm_better: usize,
     pub ties: usize,
-    /// Items left out because a side has no final P&L yet.
+    /// Close decisions (buy-back timing) on recommendations: never in the records above.
+    pub decisions: DecisionRecord,
+    /// The trader's positions from independent trades: no algorithm side to compare.
+    pub independent: SideRecord,
+    /// Items made in the period (by match day) whose outcome is not final yet.
     pub pending: usize,
 }
 
-pub fn algorithm_accuracy(items: &[Item]) -> Accuracy {
+/// Close decisions on recommendations in a period: followed, and diverged with who did
+/// better.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    pub followed: usize,
+    pub diverged: usize,
+    pub trader_better: usize,
+    pub algorithm_better: usize,
+    pub ties: usize,
+    /// The trader's and the algorithm's outcomes of the diverged decisions.
+    pub trader_total: Money,
+    pub algorithm_total: Money,
+}
+
+/// Algorithm accuracy over the positions closed in `period`.
+pub fn algorithm_accuracy(items: &[Item], period: DayRange) -> Accuracy {
     let mut followed = Vec::new();
-    let mut pairs = Vec::new();
-    let mut pending = 0;
+    let mut pairs: Vec<Pair> = Vec::new();
+    let mut decisions = DecisionRecord::default();
     for i in items {
-        match i.match_type {
-            MatchType::Consent => match i.algorithm_pnl {
-                Some(p) => followed.push(p),
-                None => pending += 1,
-            },
-            MatchType::Modify | MatchType::Reject => match (i.actual_pnl, i.algorithm_pnl) {
-                (Some(a), Some(g)) => pairs.push((a, g)),
-                _ => pending += 1,
-            },
-            MatchType::Independent | MatchType::NoAction => {}
+        let Some(p) = ledger::pair(i).filter(|p| period.contains(p.closed)) else {
+            continue;
+        };
+        match (p.basis, i.match_type) {
+            (Basis::Position, MatchType::Consent) => followed.push(p.algorithm),
+            (Basis::Position, MatchType::Modify | MatchType::Reject) => pairs.push(p),
+            (Basis::Decision, MatchType::Consent) => decisions.followed += 1,
+            (Basis::Decision, _) | (Basis::Position, MatchType::NoAction) => {
+                decisions.diverged += 1;
+                decisions.trader_total += p.trader;
+                decisions.algorithm_total += p.algorithm;
+                match p.trader.cmp(&p.algorithm) {
+                    std::cmp::Ordering::Greater => decisions.trader_better += 1,
+                    std::cmp::Ordering::Less => decisions.algorithm_better += 1,
+                    std::cmp::Ordering::Equal => decisions.ties += 1,
+                }
+            }
+            (Basis::Position, MatchType::Independent) => {}
         }
     }
+    let independent: Vec<Money> = items
+        .iter()
+        .filter(|i| i.match_type == MatchType::Independent)
+        .flat_map(|i| ledger::trader_position_pnls(std::slice::from_ref(i), period))
+        .collect();
+    let pending = items
+        .iter()
+        .filter(|i| period.contains(i.day) && i.match_type != MatchType::Independent)
+        .filter(|i| ledger::pair(i).is_none())
+        .count();
     Accuracy {
         followed: SideRecord::of(followed),
-        diverged_algorithm: SideRecord::of(pairs.iter().map(|p| p.1)),
-        diverged_trader: SideRecord::of(pairs.iter().map(|p| p.0)),
-        trader_better: pairs.iter().filter(|(a, g)| a > g).count(),
-        algorithm_better: pairs.iter().filter(|(a, g)| a < g).count(),
-        ties: pairs.iter().filter(|(a, g)| a == g).count(),
+        diverged_algorithm: SideRecord::of(pairs.iter().map(|p| p.algorithm)),
+        diverged_trader: SideRecord::of(pairs.iter().map(|p| p.trader)),
+        trader_better: pairs.iter().filter(|p| p.trader > p.algorithm).count(),
+        algorithm_better: pairs.iter().filter(|p| p.trader < p.algorithm).count(),
+        ties: pairs.iter().filter(|p| p.trader == p.algorithm).count(),
+        decisions,
+        independent: SideRecord::of(independent),
         pending,
     }
 }
@@ -147,11 +196,11 @@ pub struct ModificationCount {
     pub share: f64,
 }
 
-/// The modifications, most common first (ties by name).
-pub fn top_modifications(items: &[Item]) -> Vec<ModificationCount> {
+/// The modifications made in `period`, most common first (ties by name).
+pub fn top_modifications(items: &[Item], period: DayRange) -> Vec<ModificationCount> {
     let modified: Vec<&Item> = items
         .iter()
-        .filter(|i| i.match_type == MatchType::Modify)
+        .filter(|i| period.contains(i.day) && i.match_type == MatchType::Modify)
         .collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for i in &modified {
@@ -178,7 +227,11 @@ pub fn top_modifications(items: &[Item]) -> Vec<ModificationCount> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learning::testing::item;
+    use crate::learning::testing::{item, with_pnl};
+
+    fn all() -> DayRange {
+        DayRange::new("2025-01-01".parse().unwrap(), "2025-12-31".parse().unwrap())
+    }
 
     #[test]
     fn divergence_rate_counts_decisions_per_week_and_leaves_out_no_action() {
@@ -189,27 +242,23 @@ mod tests {
             item(4, "2025-01-13", MatchType::Reject),
             item(5, "2025-01-14", MatchType::Independent),
         ];
-        let r = divergence_rate(&items);
+        let r = divergence_rate(&items, all());
         assert_eq!((r.decisions, r.divergent), (4, 3));
         assert_eq!(r.weeks.len(), 2);
         assert_eq!(r.weeks[0].week, "2025-W02");
         assert_eq!((r.weeks[0].decisions, r.weeks[0].divergent), (2, 1));
         assert_eq!(r.weeks[1].rate, 1.0);
-        assert_eq!(divergence_rate(&[]).rate, 0.0);
+        assert_eq!(divergence_rate(&[], all()).rate, 0.0);
     }
 
     #[test]
     fn accuracy_compares_both_sides_on_the_same_divergences() {
-        let mut a = item(1, "2025-01-06", MatchType::Consent);
-        a.algorithm_pnl = Some(Money::from_dollars(50));
-        let mut b = item(2, "2025-01-06", MatchType::Reject);
-        b.actual_pnl = Some(Money::ZERO);
-        b.algorithm_pnl = Some(Money::from_dollars(-200));
-        let mut c = item(3, "2025-01-06", MatchType::Modify);
-        c.actual_pnl = Some(Money::from_dollars(30));
-        c.algorithm_pnl = Some(Money::from_dollars(40));
+        let m = |d| Some(Money::from_dollars(d));
+        let a = with_pnl(item(1, "2025-01-06", MatchType::Consent), m(50), m(50));
+        let b = with_pnl(item(2, "2025-01-06", MatchType::Reject), None, m(-200));
+        let c = with_pnl(item(3, "2025-01-06", MatchType::Modify), m(30), m(40));
         let d = item(4, "2025-01-06", MatchType::Modify);
-        let r = algorithm_accuracy(&[a, b, c, d]);
+        let r = algorithm_accuracy(&[a, b, c, d], all());
         assert_eq!(r.followed.n, 1);
         assert_eq!(r.followed.win_rate, Some(1.0));
         assert_eq!(r.diverged_algorithm.total_pnl, Money::from_dollars(-160));
@@ -235,7 +284,7 @@ mod tests {
             i.modifications = mods.split(',').map(str::to_owned).collect();
             items.push(i);
         }
-        let top = top_modifications(&items);
+        let top = top_modifications(&items, all());
         let names: Vec<_> = top
             .iter()
             .map(|m| (m.modification.as_str(), m.count))

@@ -239,7 +239,7 @@ pub struct Period {
     pub decisions: usize,
     pub divergent: usize,
     pub divergence_rate: f64,
-    /// Items with a final P&L on the trader's side.
+    /// The trader's positions closed in the period (the ledger's).
     pub trades: usize,
     pub pnl: Money,
     pub pnl_per_trade: Option<Money>,

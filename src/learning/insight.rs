@@ -5,12 +5,15 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use std::borrow::Cow;
+
 use super::analytics::{self, SideRecord};
 use super::candidates::{Candidate, Evidence, Outcome, Period, Proposal, ValidationReport};
+use super::ledger::{self, Ledger};
 use super::patterns::{self, Pattern, PatternConfig};
 use super::stats::{self, Alternative, Table2};
 use super::verdict::{self, Verdict, VerdictSubject};
-use super::{Item, LearningConfig};
+use super::{DayRange, Item, LearningConfig};
 use crate::domain::Money;
 
 /// Significance level of the validation tests.
@@ -47,8 +50,27 @@ pub fn pattern_config(cfg: &LearningConfig) -> PatternConfig {
     }
 }
 
-/// Patterns, verdicts and proposals of `items` (the look-back of one account).
-pub fn learn(items: &[Item], cfg: &LearningConfig) -> Learned {
+/// The items made in `period` (by match day): what patterns are computed over.
+fn made_in(items: &[Item], period: DayRange) -> Cow<'_, [Item]> {
+    if items.iter().all(|i| period.contains(i.day)) {
+        Cow::Borrowed(items)
+    } else {
+        Cow::Owned(
+            items
+                .iter()
+                .filter(|i| period.contains(i.day))
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// Patterns, verdicts and proposals of one account's look-back: the items made in
+/// `lookback` (items of `items` made earlier, loaded because they closed in it, are left
+/// out).
+pub fn learn(items: &[Item], lookback: DayRange, cfg: &LearningConfig) -> Learned {
+    let items = made_in(items, lookback);
+    let items: &[Item] = &items;
     let found = patterns::detect(items, &pattern_config(cfg));
     let verdicts = verdict::verdicts(&found, items, &cfg.verdicts);
     let mut learned = Learned::default();
@@ -74,10 +96,16 @@ pub fn learn(items: &[Item], cfg: &LearningConfig) -> Learned {
         };
         let json = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
         if let Some(pr) = proposal {
+            // A change that would have lost money is not proposed as a gain: its title
+            // says what it would have cost.
+            let title = match backtest.as_ref().and_then(patterns::Backtest::cost) {
+                Some(cost) => format!("{} — {cost}", pr.title),
+                None => pr.title,
+            };
             learned.proposals.push(Proposal {
                 pattern_key: p.key.as_str().to_owned(),
                 subject: p.subject.clone().unwrap_or_default(),
-                title: pr.title,
+                title,
                 change: serde_json::to_value(&pr.change).unwrap_or(serde_json::Value::Null),
                 evidence: Evidence {
                     n: p.n,
@@ -99,10 +127,15 @@ pub fn learn(items: &[Item], cfg: &LearningConfig) -> Learned {
     learned
 }
 
+/// One side of a validation: the decisions made in the period and the trader's
+/// positions closed in it, from the ledger.
 fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) {
-    let rate = analytics::divergence_rate(items);
-    let pnls: Vec<Money> = items.iter().filter_map(|i| i.actual_pnl).collect();
+    let range = DayRange::new(from, to);
+    let rate = analytics::divergence_rate(items, range);
+    let ledger = Ledger::of(items, range);
+    let pnls = ledger::trader_position_pnls(items, range);
     let trader = SideRecord::of(pnls.iter().copied());
+    debug_assert_eq!(trader.total_pnl, ledger.trader_realized());
     let period = Period {
         from,
         to,
@@ -110,7 +143,7 @@ fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) 
         divergent: rate.divergent,
         divergence_rate: rate.rate,
         trades: trader.n,
-        pnl: trader.total_pnl,
+        pnl: ledger.trader_realized(),
         pnl_per_trade: trader.average_pnl,
         pattern_effect: None,
     };
@@ -119,8 +152,13 @@ fn period(from: NaiveDate, to: NaiveDate, items: &[Item]) -> (Period, Vec<f64>) 
 }
 
 /// The candidate's own pattern in a period's items, if detected there.
-fn own_effect(c: &Candidate, items: &[Item], cfg: &LearningConfig) -> Option<f64> {
-    patterns::detect(items, &pattern_config(cfg))
+fn own_effect(
+    c: &Candidate,
+    period: DayRange,
+    items: &[Item],
+    cfg: &LearningConfig,
+) -> Option<f64> {
+    patterns::detect(&made_in(items, period), &pattern_config(cfg))
         .into_iter()
         .find(|p| {
             p.key.as_str() == c.pattern_key && p.subject.clone().unwrap_or_default() == c.subject
@@ -140,8 +178,8 @@ pub fn validate(
 ) -> ValidationReport {
     let (mut b, b_pnl) = period(before.0, before.1, before.2);
     let (mut a, a_pnl) = period(after.0, after.1, after.2);
-    b.pattern_effect = own_effect(c, before.2, cfg);
-    a.pattern_effect = own_effect(c, after.2, cfg);
+    b.pattern_effect = own_effect(c, DayRange::new(before.0, before.1), before.2, cfg);
+    a.pattern_effect = own_effect(c, DayRange::new(after.0, after.1), after.2, cfg);
     let divergence_p = stats::fisher_exact(
         Table2 {
             a: b.divergent as u64,

@@ -7,13 +7,19 @@
 //! `learning` imports only `domain` (and itself): what it needs from the program's
 //! settings arrives as a [`LearningConfig`], built by `config::Settings`.
 //!
-//! - `stats`: the statistical tests, intervals and the Benjamini–Hochberg correction.
+//! - `ledger`: the one definition of what the trader and the algorithm realized over
+//!   items and a period; every figure of money below reads it.
+//! - `stats`: the statistical tests, intervals, the bootstrap and the Benjamini–Hochberg
+//!   correction.
 //! - `patterns`: the pattern catalog of SPEC §6 over a look-back of items.
-//! - `verdict`: the core question — who was right on each pattern and reason code.
+//! - `verdict`: the core question — who made more money on each pattern and reason code.
+//! - `summary`: the weekly message; `analytics`: the seed's three analytics;
+//!   `candidates`: the candidates' lifecycle; `insight`: the parts joined for one account.
 
 pub mod analytics;
 pub mod candidates;
 pub mod insight;
+pub mod ledger;
 pub mod patterns;
 pub mod stats;
 pub mod summary;
@@ -22,6 +28,7 @@ pub mod verdict;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
+use crate::domain::outcome::Basis;
 use crate::domain::{MatchType, Money, ReasonCode, RecAction, Right, Symbol};
 use patterns::PatternConfig;
 use verdict::VerdictConfig;
@@ -99,11 +106,100 @@ pub struct Item {
     pub contracts_diff: Option<i64>,
     pub modifications: Vec<String>,
     pub reason: Option<ReasonCode>,
-    /// Realized P&L of the trader's side (`basis: position` or `decision` as stored), when
-    /// final. A rejected recommendation earned the trader 0.
-    pub actual_pnl: Option<Money>,
-    /// Realized P&L of the recommendation held as recommended, when final.
-    pub algorithm_pnl: Option<Money>,
+    /// The trader's side: the position this item opened, or the close decision it made
+    /// (`None` when nothing was executed and nothing was held — a rejected opening
+    /// recommendation, which the ledger counts as 0 — or not tracked yet).
+    pub actual: Option<SideOutcome>,
+    /// The recommendation held as recommended (`None` for an independent trade).
+    pub algorithm: Option<SideOutcome>,
+    /// The trader's fees per contract, from the account's own fills: the fee schedule the
+    /// algorithm's counterfactual side pays in the ledger.
+    pub fee_schedule: FeeSchedule,
+}
+
+/// One side's outcome of an item, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SideOutcome {
+    /// `position` (a position opened here) or `decision` (a close decision, measured from
+    /// the decision: never added to position P&L).
+    pub basis: Basis,
+    /// Realized P&L, fees included, when final.
+    pub pnl: Option<Money>,
+    /// The day the position closed (or the decision resolved), when final.
+    pub closed: Option<NaiveDate>,
+    /// Fees included in `pnl`.
+    pub fees: Money,
+}
+
+impl SideOutcome {
+    /// A final position outcome.
+    pub fn position(pnl: Money, closed: NaiveDate) -> Self {
+        Self {
+            basis: Basis::Position,
+            pnl: Some(pnl),
+            closed: Some(closed),
+            fees: Money::ZERO,
+        }
+    }
+}
+
+/// What the trader paid in fees per contract, over the account's own fills.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FeeSchedule {
+    /// Fees of the trader's fills (expirations and assignments excluded).
+    pub fees: Money,
+    /// Contracts of those fills.
+    pub contracts: i64,
+}
+
+impl FeeSchedule {
+    /// The fee for `contracts` contracts at this schedule (the average fee per contract),
+    /// rounded to the nearest unit of money.
+    pub fn for_contracts(&self, contracts: i64) -> Money {
+        if self.contracts <= 0 || contracts <= 0 {
+            return Money::ZERO;
+        }
+        let num = i128::from(self.fees.units()) * i128::from(contracts);
+        let den = i128::from(self.contracts);
+        let rounded = num.signum() * ((2 * num.abs() + den) / (2 * den));
+        Money::from_units(i64::try_from(rounded).unwrap_or(i64::MAX))
+    }
+}
+
+/// The days from `from` to `to`, both included: the period a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DayRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Self {
+        Self { from, to }
+    }
+
+    /// The last `days` days up to `today`, both included (at least one day).
+    pub fn last_days(days: u32, today: NaiveDate) -> Self {
+        let back = chrono::Duration::days(i64::from(days.max(1)) - 1);
+        Self::new(
+            today.checked_sub_signed(back).unwrap_or(NaiveDate::MIN),
+            today,
+        )
+    }
+
+    /// How many days it spans, both ends included.
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    /// Whether `day` is known and inside.
+    pub fn holds(&self, day: Option<NaiveDate>) -> bool {
+        day.is_some_and(|d| self.contains(d))
+    }
 }
 
 /// Builders for the unit tests of this module tree.
@@ -124,8 +220,16 @@ pub(crate) mod testing {
             contracts_diff: None,
             modifications: Vec::new(),
             reason: None,
-            actual_pnl: None,
-            algorithm_pnl: None,
+            actual: None,
+            algorithm: None,
+            fee_schedule: FeeSchedule::default(),
         }
+    }
+
+    /// Both sides' final position P&L, closed on the item's day (`None`: not final).
+    pub fn with_pnl(mut i: Item, actual: Option<Money>, algorithm: Option<Money>) -> Item {
+        i.actual = actual.map(|p| SideOutcome::position(p, i.day));
+        i.algorithm = algorithm.map(|p| SideOutcome::position(p, i.day));
+        i
     }
 }

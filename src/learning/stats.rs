@@ -21,6 +21,8 @@
 //! | [`fisher_exact`] | `fisher_exact([[a, b], [c, d]], alternative).pvalue` |
 //! | [`sign_test`] | `binomtest(plus, plus + minus, 0.5, alternative).pvalue` |
 //! | [`benjamini_hochberg`] | `false_discovery_control(p, method='bh')` |
+//! | [`bca_interval`] | `bootstrap((x,), np.mean, method='BCa', bootstrap_result=…)` given the same resampled means |
+//! | [`bootstrap_mean`] | the resampled means of [`bootstrap_means`] (a seeded SplitMix64), then [`bca_interval`] |
 
 use statrs::function::{beta::beta_reg, erf::erfc, erf::erfc_inv, gamma::ln_gamma};
 
@@ -552,5 +554,170 @@ mod tests {
         );
         assert!(benjamini_hochberg(&[0.5, 1.5]).is_err());
         assert!(benjamini_hochberg(&[f64::NAN]).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The bootstrap.
+
+/// A small, fixed pseudo-random generator (SplitMix64): resamples and permutations never
+/// change with a dependency's version, and `tools/scipy_reference.py` replays it exactly.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (`bound > 0`), by rejection to avoid modulo bias.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        let zone = u64::MAX - u64::MAX % bound;
+        loop {
+            let v = self.next_u64();
+            if v < zone {
+                return v % bound;
+            }
+        }
+    }
+}
+
+/// The mean of a sample with a bootstrap confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BootstrapMean {
+    pub mean: f64,
+    /// Two-sided BCa interval at the requested level.
+    pub ci: Ci,
+    pub resamples: usize,
+}
+
+/// The means of `resamples` resamples of `x` (drawn with replacement, `n` values each,
+/// indices from [`SplitMix64`] seeded with `seed`, in order).
+pub fn bootstrap_means(x: &[f64], resamples: usize, seed: u64) -> Result<Vec<f64>, StatsError> {
+    check_finite(x)?;
+    if x.is_empty() {
+        return Err(StatsError::TooFew { needed: 1, got: 0 });
+    }
+    let n = x.len();
+    let mut rng = SplitMix64(seed);
+    Ok((0..resamples)
+        .map(|_| {
+            let mut sum = 0.0;
+            for _ in 0..n {
+                sum += x[rng.below(n as u64) as usize];
+            }
+            sum / n as f64
+        })
+        .collect())
+}
+
+/// The bias-corrected and accelerated (BCa) interval of the mean of `x` at `level`, from
+/// the bootstrap distribution `boot` of the mean: Efron & Tibshirani (1993) 14.3, as
+/// `scipy.stats.bootstrap(method='BCa')` computes it (bias from the share of resampled
+/// means under the sample's, acceleration from the jackknife, quantiles interpolated
+/// linearly). Without spread in `x` the interval is the mean itself.
+pub fn bca_interval(x: &[f64], boot: &[f64], level: f64) -> Result<Ci, StatsError> {
+    check_open_probability(level)?;
+    check_finite(x)?;
+    check_finite(boot)?;
+    if x.len() < 2 {
+        return Err(StatsError::TooFew {
+            needed: 2,
+            got: x.len(),
+        });
+    }
+    if boot.is_empty() {
+        return Err(StatsError::TooFew { needed: 1, got: 0 });
+    }
+    let n = x.len() as f64;
+    let theta = x.iter().sum::<f64>() / n;
+    if x.iter().all(|v| *v == x[0]) {
+        return Ok(Ci {
+            low: theta,
+            high: theta,
+        });
+    }
+    let b = boot.len() as f64;
+    let below = boot.iter().filter(|t| **t < theta).count() as f64;
+    let at_most = boot.iter().filter(|t| **t <= theta).count() as f64;
+    let z0 = normal_quantile_or_infinite((below + at_most) / (2.0 * b));
+    // The jackknife means, and the acceleration from their skewness.
+    let total: f64 = x.iter().sum();
+    let jack: Vec<f64> = x.iter().map(|v| (total - v) / (n - 1.0)).collect();
+    let jack_mean = jack.iter().sum::<f64>() / n;
+    let u: Vec<f64> = jack.iter().map(|t| (n - 1.0) * (jack_mean - t)).collect();
+    let num = u.iter().map(|v| v.powi(3)).sum::<f64>() / n.powi(3);
+    let den = u.iter().map(|v| v * v).sum::<f64>() / n.powi(2);
+    let a = num / den.powf(1.5) / 6.0;
+    let alpha = (1.0 - level) / 2.0;
+    let z_alpha = normal_quantile(alpha)?;
+    let adjusted = |z: f64| -> Result<f64, StatsError> {
+        let s = z0 + z;
+        normal_cdf(z0 + s / (1.0 - a * s))
+    };
+    let (p_low, p_high) = (adjusted(z_alpha)?, adjusted(-z_alpha)?);
+    let mut sorted = boot.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let ci = Ci {
+        low: linear_quantile(&sorted, p_low),
+        high: linear_quantile(&sorted, p_high),
+    };
+    if ci.low.is_finite() && ci.high.is_finite() {
+        Ok(ci)
+    } else {
+        // A degenerate bootstrap distribution: the plain percentile interval.
+        Ok(Ci {
+            low: linear_quantile(&sorted, alpha),
+            high: linear_quantile(&sorted, 1.0 - alpha),
+        })
+    }
+}
+
+/// The seeded bootstrap of the mean of `x` with its BCa interval at `level`.
+pub fn bootstrap_mean(
+    x: &[f64],
+    level: f64,
+    resamples: usize,
+    seed: u64,
+) -> Result<BootstrapMean, StatsError> {
+    if resamples == 0 {
+        return Err(StatsError::TooFew { needed: 1, got: 0 });
+    }
+    let boot = bootstrap_means(x, resamples, seed)?;
+    let ci = bca_interval(x, &boot, level)?;
+    Ok(BootstrapMean {
+        mean: x.iter().sum::<f64>() / x.len() as f64,
+        ci,
+        resamples,
+    })
+}
+
+/// Φ⁻¹(p), with p = 0 and p = 1 giving −∞ and +∞ (all resampled means on one side).
+fn normal_quantile_or_infinite(p: f64) -> f64 {
+    if p <= 0.0 {
+        f64::NEG_INFINITY
+    } else if p >= 1.0 {
+        f64::INFINITY
+    } else {
+        normal_quantile(p).unwrap_or(f64::NAN)
+    }
+}
+
+/// The `p` quantile of sorted values, interpolated linearly between order statistics
+/// (numpy's and scipy's default, `method='linear'`).
+fn linear_quantile(sorted: &[f64], p: f64) -> f64 {
+    if !p.is_finite() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let j = h.floor() as usize;
+    let g = h - j as f64;
+    match sorted.get(j + 1) {
+        Some(next) if g > 0.0 => sorted[j] + g * (next - sorted[j]),
+        _ => sorted[j],
     }
 }

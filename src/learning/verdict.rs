@@ -1,40 +1,61 @@
 //! The core question (seed "The Core Question", SPEC §6): on the items of a pattern or a
-//! reason code, who was right — the trader or the algorithm?
+//! reason code, who made more money — the trader or the algorithm?
 //!
-//! Each item is a pair: what the trader realized (`actual_pnl`; 0 for a rejection) and
-//! what the recommendation held as recommended realized (`algorithm_pnl`). Items missing
-//! either figure are skipped and counted. The test is the **sign test** (exact binomial,
-//! two-sided, p = ½) on the pairs where one side did better; ties are left out. It asks
-//! "who is more often right", does not assume P&L is normally distributed, and is not
-//! swayed by one large trade; the P&L totals are reported beside it.
+//! Each item is a pair from the ledger ([`super::ledger::pair`]): what the trader
+//! realized (0 for a rejection) and what the recommendation held as recommended would
+//! have (fees at the trader's schedule). Items missing either figure are skipped and
+//! counted.
+//!
+//! **The verdict follows the money.** The statistic is the paired difference, trader −
+//! algorithm, per item: its mean and total, with a 95 % BCa bootstrap interval of the
+//! mean (seeded, so the same items give the same interval; `docs/LEARNING.md` says why
+//! this method suits option sellers' skewed, heavy-tailed P&L and not a sign test or a
+//! signed-rank test). The trader's way is right when the interval lies above zero, the
+//! algorithm's when it lies below; with fewer than `min_pairs` pairs, or an interval
+//! across zero, there is no clear winner yet.
+//!
+//! Beside it, the win counts and their sign test (who is *more often* better): for a
+//! seller of options, many small wins and a few large losses, they can point the other
+//! way, and then the sentence says so in one line.
 //!
 //! Verdicts:
-//! - `trader_right`: the trader is significantly more often right — a pattern the
+//! - `trader_right`: the trader's way made significantly more money — a pattern the
 //!   algorithm misses (a candidate);
 //! - `information`: the same, but the divergence is about information the algorithm
 //!   lacks (earnings avoidance; reasons `earnings_concern`, `already_exposed`, `iv_low`) —
 //!   the algorithm needs that data input;
-//! - `algorithm_right`: the algorithm is significantly more often right — trust it more;
+//! - `algorithm_right`: the algorithm's way made significantly more money — trust it
+//!   more;
 //! - `inconclusive`: neither (too few pairs, or no clear winner).
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::Item;
+use super::ledger::{self, Pair};
 use super::patterns::{Pattern, PatternKey};
 use super::stats::{self, Alternative};
+use crate::domain::outcome::Basis;
 use crate::domain::{Money, ReasonCode};
 
 /// Settings of the verdicts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerdictConfig {
-    /// Significance level of the sign test.
+    /// Significance level of the sign test on the win counts.
     pub alpha: f64,
     /// Fewest divergences with a reason code (with both P&L figures) for the code to get a
     /// verdict. Patterns always get one (possibly inconclusive).
     pub min_reason_items: usize,
+    /// Fewest pairs for a verdict on money (fewer: inconclusive).
+    pub min_pairs: usize,
+    /// Confidence level of the interval of the mean difference.
+    pub level: f64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Seed of the resamples (same seed, same intervals).
+    pub seed: u64,
 }
 
 impl Default for VerdictConfig {
@@ -42,6 +63,10 @@ impl Default for VerdictConfig {
         Self {
             alpha: 0.05,
             min_reason_items: 6,
+            min_pairs: 6,
+            level: 0.95,
+            resamples: 4999,
+            seed: 0x0b0b_5eed,
         }
     }
 }
@@ -81,26 +106,56 @@ impl VerdictKind {
     }
 }
 
+/// The paired difference in money, trader − algorithm, over a verdict's pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MoneyDifference {
+    /// Sum of the differences: what the trader's way made over the algorithm's.
+    pub total: Money,
+    /// Mean difference per item (`None` without pairs).
+    pub mean: Option<Money>,
+    /// BCa bootstrap interval of the mean (`None` with fewer than `min_pairs` pairs).
+    pub ci_low: Option<Money>,
+    pub ci_high: Option<Money>,
+    pub level: f64,
+}
+
+/// The difference for one size of a modification (`+7 days`, `+14 days`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeEffect {
+    pub size: String,
+    pub n: usize,
+    pub trader_pnl_total: Money,
+    pub algorithm_pnl_total: Money,
+    /// Trader − algorithm.
+    pub difference: Money,
+}
+
 /// Who was right on one pattern or reason code.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub subject: VerdictSubject,
     /// Pairs compared (items with both P&L figures).
     pub n: usize,
+    /// Of which close decisions (buy-back timing) rather than positions.
+    pub decisions: usize,
     /// Items left out because a P&L figure is missing (not final yet).
     pub skipped: usize,
     pub trader_pnl_total: Money,
     pub algorithm_pnl_total: Money,
+    pub difference: MoneyDifference,
     /// Pairs where the trader realized more.
     pub trader_better: usize,
     /// Pairs where the algorithm's recommendation would have realized more.
     pub algorithm_better: usize,
     /// Pairs with equal P&L.
     pub ties: usize,
-    /// Two-sided sign-test p-value (`None` when no pair differs).
+    /// Two-sided sign-test p-value of the win counts (`None` when no pair differs).
     pub p_value: Option<f64>,
+    /// A modification habit's difference by the size of the modification, when the
+    /// trader made it in more than one size.
+    pub by_size: Vec<SizeEffect>,
     pub kind: VerdictKind,
-    /// One line for the trader.
+    /// One line for the trader (two when wins and money disagree).
     pub sentence: String,
 }
 
@@ -128,7 +183,14 @@ pub fn verdicts(patterns: &[Pattern], items: &[Item], cfg: &VerdictConfig) -> Ve
                     .as_deref()
                     .and_then(|s| s.parse::<ReasonCode>().ok())
                     .is_some_and(is_information_reason));
-        out.push(judge(subject, &p.description, &chosen, information, cfg));
+        out.push(judge(
+            subject,
+            &p.description,
+            &chosen,
+            information,
+            size_of(p.key),
+            cfg,
+        ));
     }
     for &code in ReasonCode::ALL {
         let chosen: Vec<&Item> = sorted
@@ -136,10 +198,7 @@ pub fn verdicts(patterns: &[Pattern], items: &[Item], cfg: &VerdictConfig) -> Ve
             .copied()
             .filter(|i| i.match_type.is_divergence() && i.reason == Some(code))
             .collect();
-        let complete = chosen
-            .iter()
-            .filter(|i| i.actual_pnl.is_some() && i.algorithm_pnl.is_some())
-            .count();
+        let complete = chosen.iter().filter(|i| ledger::pair(i).is_some()).count();
         if complete < cfg.min_reason_items.max(1) {
             continue;
         }
@@ -149,6 +208,7 @@ pub fn verdicts(patterns: &[Pattern], items: &[Item], cfg: &VerdictConfig) -> Ve
             &label,
             &chosen,
             is_information_reason(code),
+            None,
             cfg,
         ));
     }
@@ -163,76 +223,263 @@ pub fn is_information_reason(code: ReasonCode) -> bool {
     )
 }
 
+/// How a modification pattern sizes its items: the size's sort key and label.
+type Sizer = fn(&Item) -> Option<(i64, String)>;
+
+fn size_of(key: PatternKey) -> Option<Sizer> {
+    match key {
+        PatternKey::DteShift => Some(|i| {
+            let d = i.dte_diff.filter(|d| *d != 0)?;
+            Some((
+                d,
+                format!("{d:+} {}", if d.abs() == 1 { "day" } else { "days" }),
+            ))
+        }),
+        PatternKey::StrikeShift => Some(|i| {
+            let d = i.strike_diff.filter(|d| !d.is_zero())?;
+            let sign = if d.is_negative() { "-" } else { "+" };
+            Some((
+                d.units(),
+                format!("strike {sign}{}", d.abs().to_dollars_display()),
+            ))
+        }),
+        PatternKey::ContractReduction => Some(|i| {
+            let d = i.contracts_diff.filter(|d| *d != 0)?;
+            let word = if d.abs() == 1 {
+                "contract"
+            } else {
+                "contracts"
+            };
+            Some((d, format!("{d:+} {word}")))
+        }),
+        _ => None,
+    }
+}
+
 fn judge(
     subject: VerdictSubject,
     label: &str,
     items: &[&Item],
     information: bool,
+    sizer: Option<Sizer>,
     cfg: &VerdictConfig,
 ) -> Verdict {
-    let (mut n, mut skipped, mut ties) = (0usize, 0usize, 0usize);
-    let (mut trader_better, mut algorithm_better) = (0usize, 0usize);
-    let (mut trader_total, mut algorithm_total) = (Money::ZERO, Money::ZERO);
+    let mut pairs: Vec<(&Item, Pair)> = Vec::new();
+    let mut skipped = 0usize;
     for i in items {
-        let (Some(actual), Some(alg)) = (i.actual_pnl, i.algorithm_pnl) else {
-            skipped += 1;
-            continue;
-        };
-        n += 1;
-        trader_total += actual;
-        algorithm_total += alg;
-        match actual.cmp(&alg) {
-            Ordering::Greater => trader_better += 1,
-            Ordering::Less => algorithm_better += 1,
-            Ordering::Equal => ties += 1,
+        match ledger::pair(i) {
+            Some(p) => pairs.push((i, p)),
+            None => skipped += 1,
         }
     }
+    let n = pairs.len();
+    let trader_total: Money = pairs.iter().map(|(_, p)| p.trader).sum();
+    let algorithm_total: Money = pairs.iter().map(|(_, p)| p.algorithm).sum();
+    let count = |o: Ordering| {
+        pairs
+            .iter()
+            .filter(|(_, p)| p.trader.cmp(&p.algorithm) == o)
+            .count()
+    };
+    let (trader_better, algorithm_better, ties) = (
+        count(Ordering::Greater),
+        count(Ordering::Less),
+        count(Ordering::Equal),
+    );
     let p_value = stats::sign_test(
         trader_better as u64,
         algorithm_better as u64,
         Alternative::TwoSided,
     )
     .ok();
-    let significant = p_value.is_some_and(|p| p <= cfg.alpha);
-    let kind = match trader_better.cmp(&algorithm_better) {
-        Ordering::Greater if significant && information => VerdictKind::Information,
-        Ordering::Greater if significant => VerdictKind::TraderRight,
-        Ordering::Less if significant => VerdictKind::AlgorithmRight,
+    let difference = money_difference(&pairs, cfg);
+    let kind = match (difference.ci_low, difference.ci_high) {
+        (Some(low), _) if low > Money::ZERO && information => VerdictKind::Information,
+        (Some(low), _) if low > Money::ZERO => VerdictKind::TraderRight,
+        (_, Some(high)) if high < Money::ZERO => VerdictKind::AlgorithmRight,
         _ => VerdictKind::Inconclusive,
     };
-    let record = format!(
-        "you {trader_better}, algorithm {algorithm_better} of {n}; {} vs {}",
-        trader_total.to_dollars_display(),
-        algorithm_total.to_dollars_display()
-    );
-    let sentence = match kind {
+    let by_size = sizer.map(|s| sizes(&pairs, s)).unwrap_or_default();
+    let record = Record {
+        n,
+        trader_total,
+        algorithm_total,
+        difference,
+        trader_better,
+        algorithm_better,
+    };
+    let mut sentence = match kind {
         VerdictKind::TraderRight => format!(
-            "{label}: you were right more often ({record}) — a pattern the algorithm misses."
+            "{label}: your way made more money ({}) — a pattern the algorithm misses.",
+            record.words()
         ),
         VerdictKind::Information => format!(
-            "{label}: you were right more often ({record}) — the algorithm needs that data input."
+            "{label}: your way made more money ({}) — the algorithm needs that data input.",
+            record.words()
         ),
         VerdictKind::AlgorithmRight => format!(
-            "{label}: the algorithm was right more often ({record}) — trust the algorithm more."
+            "{label}: the algorithm's way made more money ({}) — trust the algorithm more.",
+            record.words()
         ),
         VerdictKind::Inconclusive if n == 0 => {
             format!("{label}: no final outcomes yet ({skipped} pending).")
         }
         VerdictKind::Inconclusive => {
-            format!("{label}: no clear winner yet ({record}).")
+            format!(
+                "{label}: no clear winner in money yet ({}).",
+                record.words()
+            )
         }
     };
+    if let Some(line) = record.disagreement() {
+        sentence.push(' ');
+        sentence.push_str(&line);
+    }
+    if !by_size.is_empty() {
+        let parts: Vec<String> = by_size
+            .iter()
+            .map(|s| format!("{} {} on {}", s.size, effect_words(s.difference), s.n))
+            .collect();
+        sentence.push_str(&format!(" By size: {}.", parts.join("; ")));
+    }
     Verdict {
         subject,
         n,
+        decisions: pairs
+            .iter()
+            .filter(|(_, p)| p.basis == Basis::Decision)
+            .count(),
         skipped,
         trader_pnl_total: trader_total,
         algorithm_pnl_total: algorithm_total,
+        difference,
         trader_better,
         algorithm_better,
         ties,
         p_value,
+        by_size,
         kind,
         sentence,
+    }
+}
+
+/// The mean and total difference with its bootstrap interval. Money goes to the
+/// bootstrap in units (1/10,000 of a dollar): whole numbers, so sums are exact and the
+/// interval does not depend on the order of additions.
+fn money_difference(pairs: &[(&Item, Pair)], cfg: &VerdictConfig) -> MoneyDifference {
+    let diffs: Vec<f64> = pairs
+        .iter()
+        .map(|(_, p)| p.difference().units() as f64)
+        .collect();
+    let total: Money = pairs.iter().map(|(_, p)| p.difference()).sum();
+    let mean = (!pairs.is_empty()).then(|| Money::from_units(total.units() / pairs.len() as i64));
+    let ci = (pairs.len() >= cfg.min_pairs.max(2))
+        .then(|| stats::bootstrap_mean(&diffs, cfg.level, cfg.resamples, cfg.seed).ok())
+        .flatten();
+    let units = |x: f64| Money::from_units(x.round() as i64);
+    MoneyDifference {
+        total,
+        mean,
+        ci_low: ci.map(|c| units(c.ci.low)),
+        ci_high: ci.map(|c| units(c.ci.high)),
+        level: cfg.level,
+    }
+}
+
+/// The pairs by the size of their modification, when there is more than one size.
+fn sizes(pairs: &[(&Item, Pair)], sizer: Sizer) -> Vec<SizeEffect> {
+    let mut by: BTreeMap<i64, SizeEffect> = BTreeMap::new();
+    for (i, p) in pairs {
+        let Some((key, size)) = sizer(i) else {
+            continue;
+        };
+        let e = by.entry(key).or_insert_with(|| SizeEffect {
+            size,
+            n: 0,
+            trader_pnl_total: Money::ZERO,
+            algorithm_pnl_total: Money::ZERO,
+            difference: Money::ZERO,
+        });
+        e.n += 1;
+        e.trader_pnl_total += p.trader;
+        e.algorithm_pnl_total += p.algorithm;
+        e.difference += p.difference();
+    }
+    if by.len() < 2 {
+        return Vec::new();
+    }
+    by.into_values().collect()
+}
+
+/// What a verdict's sentence shows of its numbers.
+struct Record {
+    n: usize,
+    trader_total: Money,
+    algorithm_total: Money,
+    difference: MoneyDifference,
+    trader_better: usize,
+    algorithm_better: usize,
+}
+
+impl Record {
+    /// "you -$16,156.33 vs the algorithm -$12,726.00 on 145; -$23.65 per item, 95% CI
+    /// -$41.00 to -$5.10; better: you 87, the algorithm 58".
+    fn words(&self) -> String {
+        let mut s = format!(
+            "you {} vs the algorithm {} on {}",
+            self.trader_total.to_dollars_display(),
+            self.algorithm_total.to_dollars_display(),
+            self.n
+        );
+        if let Some(mean) = self.difference.mean {
+            s.push_str(&format!("; {} per item", signed(mean)));
+        }
+        if let (Some(lo), Some(hi)) = (self.difference.ci_low, self.difference.ci_high) {
+            s.push_str(&format!(
+                ", {:.0}% CI {} to {}",
+                self.difference.level * 100.0,
+                signed(lo),
+                signed(hi)
+            ));
+        }
+        s.push_str(&format!(
+            "; better: you {}, the algorithm {}",
+            self.trader_better, self.algorithm_better
+        ));
+        s
+    }
+
+    /// One line when the win counts and the money point different ways.
+    fn disagreement(&self) -> Option<String> {
+        let total = self.difference.total;
+        match self.trader_better.cmp(&self.algorithm_better) {
+            Ordering::Less if total > Money::ZERO => Some(format!(
+                "The algorithm wins more often but loses more when it loses: your habit saved {}.",
+                total.to_dollars_display()
+            )),
+            Ordering::Greater if total < Money::ZERO => Some(format!(
+                "You win more often but lose more when you lose: your habit cost {}.",
+                (-total).to_dollars_display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// "saved $200.00" / "cost $3,000.00" / "made no difference".
+fn effect_words(difference: Money) -> String {
+    match difference.cmp(&Money::ZERO) {
+        Ordering::Greater => format!("saved {}", difference.to_dollars_display()),
+        Ordering::Less => format!("cost {}", (-difference).to_dollars_display()),
+        Ordering::Equal => "made no difference".to_owned(),
+    }
+}
+
+/// A difference with its sign: "+$23.65", "-$5.10", "$0.00".
+fn signed(m: Money) -> String {
+    if m > Money::ZERO {
+        format!("+{}", m.to_dollars_display())
+    } else {
+        m.to_dollars_display()
     }
 }

@@ -1,5 +1,5 @@
-//! What learning reads (items with their context and outcomes, the P&L closed in a week)
-//! and writes (weekly summaries, candidates and their audit trail).
+//! What learning reads (items with their context, both sides' outcomes and the trader's
+//! fee schedule) and writes (weekly summaries, candidates and their audit trail).
 
 use std::collections::BTreeMap;
 
@@ -12,23 +12,39 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
 use crate::domain::Week;
+use crate::domain::outcome::Basis;
 use crate::domain::{AccountId, MatchType, Money, ReasonCode, Symbol};
 use crate::learning::candidates::{
     Candidate, LifecycleError, Proposal, State, Step, ValidationReport,
 };
 use crate::learning::summary::Counts;
-use crate::learning::{Item, RecFacts};
+use crate::learning::{FeeSchedule, Item, RecFacts, SideOutcome};
 
+/// Items of the accounts `$3..=$4` made in `$1..=$2`, or with a side closed in it (a
+/// position opened earlier that closed in the period is part of the period's ledger).
 const ITEM_SQL: &str = "SELECT m.id, m.account_id, m.day, m.match_type, m.underlying, \
      m.strike_diff, m.dte_diff, m.contracts_diff, m.modifications, m.reason_code, \
      r.action, r.created_at, r.option_right, r.strike, r.expiration, r.contracts, r.premium, \
      r.underlying_price, r.delta, r.iv, r.iv_rank, r.earnings_date, \
-     a.realized_pnl AS actual_pnl, g.realized_pnl AS algorithm_pnl \
+     a.basis AS actual_basis, a.realized_pnl AS actual_pnl, a.closed_day AS actual_closed, \
+     a.fees AS actual_fees, \
+     g.basis AS algorithm_basis, g.realized_pnl AS algorithm_pnl, \
+     g.closed_day AS algorithm_closed, g.fees AS algorithm_fees \
      FROM recommendation_execution_matches m \
      LEFT JOIN recommendations r ON r.id = m.recommendation_id \
      LEFT JOIN position_outcomes a ON a.match_id = m.id AND a.side = 'actual' \
      LEFT JOIN position_outcomes g ON g.match_id = m.id AND g.side = 'algorithm' \
-     WHERE m.day >= $1 AND m.day <= $2";
+     WHERE m.account_id >= $3 AND m.account_id <= $4 \
+     AND ((m.day >= $1 AND m.day <= $2) OR m.id IN (SELECT o.match_id FROM position_outcomes o \
+          WHERE o.closed_day >= $1 AND o.closed_day <= $2 \
+          AND o.account_id >= $3 AND o.account_id <= $4))";
+
+/// The trader's fills (expirations and assignments are events, not fills), summed per
+/// account: the fee schedule of [`FeeSchedule`].
+const FEES_SQL: &str = "SELECT account_id, CAST(SUM(fees) AS BIGINT), CAST(SUM(contracts) AS BIGINT) \
+     FROM executions WHERE account_id >= $1 AND account_id <= $2 \
+     AND action IN ('sell_to_open', 'buy_to_close', 'buy_to_open', 'sell_to_close') \
+     GROUP BY account_id";
 
 /// A weekly summary as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,17 +124,6 @@ fn item_from(row: &AnyRow, tz: Tz) -> Result<(AccountId, Item)> {
     };
     let modifications: String = row.try_get("modifications")?;
     let reason: Option<String> = row.try_get("reason_code")?;
-    let mut actual_pnl = row
-        .try_get::<Option<i64>, _>("actual_pnl")?
-        .map(Money::from_units);
-    let algorithm_pnl = row
-        .try_get::<Option<i64>, _>("algorithm_pnl")?
-        .map(Money::from_units);
-    // Nothing was executed on a rejected recommendation: the trader earned nothing, and
-    // that is known as soon as the algorithm's side is.
-    if match_type == MatchType::Reject && actual_pnl.is_none() && algorithm_pnl.is_some() {
-        actual_pnl = Some(Money::ZERO);
-    }
     let item = Item {
         match_id: row.try_get("id")?,
         day,
@@ -140,10 +145,35 @@ fn item_from(row: &AnyRow, tz: Tz) -> Result<(AccountId, Item)> {
             .as_deref()
             .map(|r| parse_named::<ReasonCode>(r, "reason code"))
             .transpose()?,
-        actual_pnl,
-        algorithm_pnl,
+        actual: side_from(row, "actual")?,
+        algorithm: side_from(row, "algorithm")?,
+        fee_schedule: FeeSchedule::default(),
     };
     Ok((account, item))
+}
+
+/// One side's outcome from the columns `{side}_basis`, `_pnl`, `_closed`, `_fees`.
+fn side_from(row: &AnyRow, side: &str) -> Result<Option<SideOutcome>> {
+    let Some(basis) = row.try_get::<Option<String>, _>(format!("{side}_basis").as_str())? else {
+        return Ok(None);
+    };
+    let basis = match basis.as_str() {
+        "position" => Basis::Position,
+        "decision" => Basis::Decision,
+        other => return Err(StoreError::Corrupt(format!("outcome basis `{other}`"))),
+    };
+    Ok(Some(SideOutcome {
+        basis,
+        pnl: row
+            .try_get::<Option<i64>, _>(format!("{side}_pnl").as_str())?
+            .map(Money::from_units),
+        closed: row
+            .try_get::<Option<String>, _>(format!("{side}_closed").as_str())?
+            .as_deref()
+            .map(parse_day)
+            .transpose()?,
+        fees: Money::from_units(row.try_get(format!("{side}_fees").as_str())?),
+    }))
 }
 
 fn summary_from(row: &AnyRow) -> Result<StoredSummary> {
@@ -229,8 +259,9 @@ pub struct Transition<'a> {
 }
 
 impl Store {
-    /// The items whose day lies in `from..=to`, by account (one account or all), in day
-    /// order. Streamed: memory holds the items, not the rows.
+    /// The items made in `from..=to`, or with a side closed in it, by account (one account
+    /// or all), in day order, each with its account's fee schedule. Streamed: memory holds
+    /// the items, not the rows.
     pub async fn learning_items(
         &self,
         from: NaiveDate,
@@ -256,10 +287,24 @@ impl Store {
         last: AccountId,
         tz: Tz,
     ) -> Result<BTreeMap<AccountId, Vec<Item>>> {
-        let sql = format!(
-            "{ITEM_SQL} AND m.account_id >= $3 AND m.account_id <= $4 \
-             ORDER BY m.account_id, m.day, m.id"
-        );
+        let mut schedules: BTreeMap<AccountId, FeeSchedule> = BTreeMap::new();
+        for row in sqlx::query(FEES_SQL)
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let fees: Option<i64> = row.try_get(1)?;
+            let contracts: Option<i64> = row.try_get(2)?;
+            schedules.insert(
+                AccountId(row.try_get(0)?),
+                FeeSchedule {
+                    fees: Money::from_units(fees.unwrap_or(0)),
+                    contracts: contracts.unwrap_or(0),
+                },
+            );
+        }
+        let sql = format!("{ITEM_SQL} ORDER BY m.account_id, m.day, m.id");
         let mut rows = sqlx::query(&sql)
             .bind(from.to_string())
             .bind(to.to_string())
@@ -268,60 +313,30 @@ impl Store {
             .fetch(&self.pool);
         let mut out: BTreeMap<AccountId, Vec<Item>> = BTreeMap::new();
         while let Some(row) = rows.try_next().await? {
-            let (account, item) = item_from(&row, tz)?;
+            let (account, mut item) = item_from(&row, tz)?;
+            item.fee_schedule = schedules.get(&account).copied().unwrap_or_default();
             out.entry(account).or_default().push(item);
         }
         Ok(out)
     }
 
-    /// The accounts with items in `from..=to`, ascending.
+    /// The accounts with items made in `from..=to` or with a side closed in it, ascending.
     pub async fn learning_accounts(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AccountId>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT account_id FROM recommendation_execution_matches \
-             WHERE day >= $1 AND day <= $2 ORDER BY account_id",
+            "SELECT account_id FROM recommendation_execution_matches \
+             WHERE day >= $1 AND day <= $2 \
+             UNION SELECT account_id FROM position_outcomes \
+             WHERE closed_day >= $1 AND closed_day <= $2 ORDER BY account_id",
         )
         .bind(from.to_string())
         .bind(to.to_string())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(AccountId(r.try_get(0)?))).collect()
-    }
-
-    /// Realized P&L of the trader's positions closed in `from..=to`, by account.
-    pub async fn closed_pnl(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        account: Option<AccountId>,
-    ) -> Result<BTreeMap<AccountId, Money>> {
-        let mut sql =
-            "SELECT account_id, CAST(SUM(realized_pnl) AS BIGINT) FROM position_outcomes \
-             WHERE side = 'actual' AND basis = 'position' AND realized_pnl IS NOT NULL \
-             AND closed_day >= $1 AND closed_day <= $2"
-                .to_owned();
-        if account.is_some() {
-            sql.push_str(" AND account_id = $3");
-        }
-        sql.push_str(" GROUP BY account_id");
-        let mut q = sqlx::query(&sql)
-            .bind(from.to_string())
-            .bind(to.to_string());
-        if let Some(a) = account {
-            q = q.bind(a.0);
-        }
-        let mut out = BTreeMap::new();
-        for row in q.fetch_all(&self.pool).await? {
-            let sum: Option<i64> = row.try_get(1)?;
-            out.insert(
-                AccountId(row.try_get(0)?),
-                Money::from_units(sum.unwrap_or(0)),
-            );
-        }
-        Ok(out)
     }
 
     /// Stores summaries in a transaction of their own (see [`save_summaries_in`]);
@@ -480,7 +495,7 @@ impl Store {
     /// A candidate's audit trail, oldest first.
     pub async fn candidate_history(&self, id: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT state, actor, reason, evidence, created_at FROM algorithm_changes \
+            "SELECT state, actor, reason, evidence, created_at FROM algorithm_change_audit \
              WHERE candidate_id = $1 ORDER BY id",
         )
         .bind(id)
@@ -677,8 +692,8 @@ async fn audit(
     at: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO algorithm_changes (account_id, candidate_id, pattern_key, subject, title, \
-         state, actor, reason, evidence, proposed_change, created_at) \
+        "INSERT INTO algorithm_change_audit (account_id, candidate_id, pattern_key, subject, \
+         title, state, actor, reason, evidence, proposed_change, created_at) \
          SELECT $1, $2, $3, $4, $5, c.state, $6, $7, $8, $9, $10 \
          FROM algorithm_changes c WHERE c.id = $2",
     )

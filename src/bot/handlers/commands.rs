@@ -12,13 +12,13 @@ use super::{
 };
 use crate::app::{App, CHAT_ACTOR};
 use crate::bot::charts::{self, ChartError};
-use crate::bot::commands::{self, ChartKind};
+use crate::bot::commands::{self, ChartKind, Period};
 use crate::bot::dialogue::{ChatDialogue, State};
 use crate::bot::keyboards;
 use crate::bot::messages;
 use crate::bot::{BotError, Outgoing, TgBot};
 use crate::domain::{AccountId, Reason, day_of};
-use crate::learning::analytics;
+use crate::learning::DayRange;
 use crate::store::Scope;
 
 /// The trader a message comes from (a served private chat: the chat is the account).
@@ -210,24 +210,18 @@ pub async fn decide(bot: TgBot, app: App, t: Trader, args: String) -> HandlerRes
     respond(&bot, &t, result).await
 }
 
-/// The learning items of the trader's last `days` days, up to today in the schedule zone.
-async fn recent_items(
-    app: &App,
-    t: &Trader,
-    days: u32,
-) -> Result<Vec<crate::learning::Item>, BotError> {
-    let today = day_of(Utc::now(), app.settings().tz);
-    Ok(app.analytics_items(t.scope(), days, today).await?)
+/// The days of a period, with today in the schedule zone.
+fn days_of(app: &App, period: Period) -> DayRange {
+    period.range(day_of(Utc::now(), app.settings().tz))
 }
 
 pub async fn divergence(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResult {
     let result = async {
-        let days = commands::parse_days(&args)?;
-        let items = recent_items(&app, &t, days).await?;
-        Ok(Reply::text(messages::divergence_report(
-            days,
-            &analytics::divergence_rate(&items),
-        )))
+        let period = commands::parse_period(&args)?;
+        let r = app
+            .divergence_rate(t.scope(), days_of(&app, period))
+            .await?;
+        Ok(Reply::text(messages::divergence_report(period, &r)))
     }
     .await;
     respond(&bot, &t, result).await
@@ -235,12 +229,11 @@ pub async fn divergence(bot: TgBot, app: App, t: Trader, args: String) -> Handle
 
 pub async fn accuracy(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResult {
     let result = async {
-        let days = commands::parse_days(&args)?;
-        let items = recent_items(&app, &t, days).await?;
-        Ok(Reply::text(messages::accuracy_report(
-            days,
-            &analytics::algorithm_accuracy(&items),
-        )))
+        let period = commands::parse_period(&args)?;
+        let r = app
+            .algorithm_accuracy(t.scope(), days_of(&app, period))
+            .await?;
+        Ok(Reply::text(messages::accuracy_report(period, &r)))
     }
     .await;
     respond(&bot, &t, result).await
@@ -248,12 +241,11 @@ pub async fn accuracy(bot: TgBot, app: App, t: Trader, args: String) -> HandlerR
 
 pub async fn modifications(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResult {
     let result = async {
-        let days = commands::parse_days(&args)?;
-        let items = recent_items(&app, &t, days).await?;
-        Ok(Reply::text(messages::modifications_report(
-            days,
-            &analytics::top_modifications(&items),
-        )))
+        let period = commands::parse_period(&args)?;
+        let r = app
+            .top_modifications(t.scope(), days_of(&app, period))
+            .await?;
+        Ok(Reply::text(messages::modifications_report(period, &r)))
     }
     .await;
     respond(&bot, &t, result).await
@@ -261,16 +253,16 @@ pub async fn modifications(bot: TgBot, app: App, t: Trader, args: String) -> Han
 
 pub async fn chart(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResult {
     let result = async {
-        let (kind, days) = commands::parse_chart(&args)?;
-        let items = recent_items(&app, &t, days).await?;
+        let (kind, period) = commands::parse_chart_period(&args)?;
+        let days = days_of(&app, period);
         let (png, caption) = match kind {
             ChartKind::Divergence => (
-                charts::divergence_rate_png(&crate::app::learning::divergence_points(&items)),
-                messages::chart_caption_divergence(days),
+                charts::divergence_rate_png(&app.divergence_chart(t.scope(), days).await?),
+                messages::chart_caption_divergence(period),
             ),
             ChartKind::Pnl => (
-                charts::cumulative_pnl_png(&crate::app::learning::cumulative_pnl(&items)),
-                messages::chart_caption_pnl(days),
+                charts::cumulative_pnl_png(&app.pnl_chart(t.scope(), days).await?),
+                messages::chart_caption_pnl(period),
             ),
         };
         match png {
@@ -283,7 +275,7 @@ pub async fn chart(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResu
                 send_outgoing(&bot, t.chat(), &photo).await?;
                 Ok(Reply::none())
             }
-            Err(ChartError::NoData) => Ok(Reply::text(messages::chart_no_data(days))),
+            Err(ChartError::NoData) => Ok(Reply::text(messages::chart_no_data(period))),
             Err(e) => {
                 tracing::error!(error = %e, "a chart could not be drawn");
                 Ok(Reply::text(messages::internal_error()))

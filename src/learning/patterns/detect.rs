@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Datelike, Timelike, Weekday};
 
-use super::super::stats::{self, Alternative, Table2};
+use super::super::stats::{self, Alternative, SplitMix64, Table2};
 use super::words;
 use super::{
     Detection, EffectUnit, Interval, IvMeasure, Pattern, PatternConfig, PatternKey, TestRecord,
@@ -818,31 +818,6 @@ fn avoids_earnings(i: &Item) -> bool {
             .expiration
             .checked_add_signed(chrono::Duration::days(d))
             .is_some_and(|e| e < earnings)
-}
-
-/// A small, fixed pseudo-random generator (SplitMix64) so permutation p-values never
-/// change with a dependency's version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (`bound > 0`), by rejection to avoid modulo bias.
-    fn below(&mut self, bound: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % bound;
-        loop {
-            let v = self.next();
-            if v < zone {
-                return v % bound;
-            }
-        }
-    }
 }
 
 /// Fisher–Yates shuffle.

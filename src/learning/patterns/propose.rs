@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::words;
 use super::{IvMeasure, Pattern, PatternKey, is_opening, is_recommended, otm_strike_shift_pct};
 use crate::domain::{Money, ReasonCode};
-use crate::learning::{Item, RecFacts};
+use crate::learning::{Item, RecFacts, ledger};
 
 /// The algorithm change a pattern suggests (machine-readable).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,7 +53,8 @@ pub struct Backtest {
     pub affected: usize,
     /// Of those, the ones with both P&L figures needed (the sums below cover only these).
     pub with_outcomes: usize,
-    /// What the algorithm as it is made on them (its counterfactual P&L).
+    /// What the algorithm as it is made on them (its counterfactual P&L, with the
+    /// trader's fees: [`crate::learning::ledger`]).
     pub pnl_before: Money,
     /// What the changed algorithm would have made on them: 0 for a filter (the
     /// recommendation is not made), the trader's realized P&L where the trader already
@@ -63,6 +64,14 @@ pub struct Backtest {
     pub pnl_delta: Money,
     /// One line: "Would have skipped 12 recommendations that made $340.00".
     pub summary: String,
+}
+
+impl Backtest {
+    /// What the change would have cost, when it would have lost money: "would have cost
+    /// $3,430.33". A losing change is never presented as a gain.
+    pub fn cost(&self) -> Option<String> {
+        words::cost(self.pnl_delta)
+    }
 }
 
 /// The change a pattern suggests, if it suggests one.
@@ -138,7 +147,9 @@ pub fn proposal(p: &Pattern) -> Option<Proposal> {
 /// the recommendations it catches: `pnl_before` is what the algorithm made on them and
 /// `pnl_after` is 0. A change the trader already trades (DTE, strike, size, a data
 /// input the trader had) is measured on the items where the trader did it: the trader's
-/// realized P&L against the algorithm's counterfactual.
+/// realized P&L against the algorithm's counterfactual. A DTE change is measured on the
+/// trades shifted by exactly its size where there are some (+7 days is not +14 days),
+/// otherwise on every shift in its direction. Money is the ledger's.
 pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
     let mut sorted: Vec<&Item> = items.iter().collect();
     sorted.sort_by_key(|i| i.match_id);
@@ -170,12 +181,20 @@ pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
                     .is_some_and(|r| (*from_hour..*to_hour).contains(&r.created_local.hour()))
             })
             .collect(),
-        Change::ShiftDte { days } => recommended
-            .filter(|i| {
-                i.dte_diff
-                    .is_some_and(|d| d != 0 && d.signum() == days.signum())
-            })
-            .collect(),
+        Change::ShiftDte { days } => {
+            let shifted: Vec<&Item> = recommended
+                .filter(|i| {
+                    i.dte_diff
+                        .is_some_and(|d| d != 0 && d.signum() == days.signum())
+                })
+                .collect();
+            let exact: Vec<&Item> = shifted
+                .iter()
+                .copied()
+                .filter(|i| i.dte_diff == Some(*days))
+                .collect();
+            if exact.is_empty() { shifted } else { exact }
+        }
         Change::ShiftStrike { percent } => recommended
             .filter(|i| {
                 otm_strike_shift_pct(i).is_some_and(|s| s != 0.0 && s.signum() == percent.signum())
@@ -203,14 +222,15 @@ pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
     );
     let (mut with_outcomes, mut before, mut after) = (0usize, Money::ZERO, Money::ZERO);
     for i in &affected {
-        let Some(alg) = i.algorithm_pnl else { continue };
         if is_filter {
+            if let Some(alg) = ledger::algorithm_pnl(i) {
+                with_outcomes += 1;
+                before += alg;
+            }
+        } else if let Some(p) = ledger::pair(i) {
             with_outcomes += 1;
-            before += alg;
-        } else if let Some(actual) = i.actual_pnl {
-            with_outcomes += 1;
-            before += alg;
-            after += actual;
+            before += p.algorithm;
+            after += p.trader;
         }
     }
     let pending = affected.len() - with_outcomes;

@@ -185,6 +185,13 @@ pub(super) fn traded_this_way(n: usize, after: Money, before: Money, pending: us
     )
 }
 
+/// "would have cost $3,430.33" when a backtest's change loses money.
+pub(super) fn cost(delta: Money) -> Option<String> {
+    delta
+        .is_negative()
+        .then(|| format!("would have cost {}", (-delta).to_dollars_display()))
+}
+
 fn pending_note(pending: usize) -> String {
     if pending > 0 {
         format!(" ({pending} not final yet)")
