@@ -55,12 +55,14 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
 fn the_adds_week_demo_weighs_money_and_its_numbers_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["demo", "--persona", "adds-week"], &[]);
-    // 32 recommendations: the three independent trades have their own line, and the
-    // shares add up to 100 (they were 37+49+6+9 = 101 of 35 items).
+    // The 31 recommendations sent that week (as the week-by-week line says), each
+    // counted once with what became of it: the three independent trades have their own
+    // line, and the shares add up to 100 (they were 37+49+6+9 = 101 of 35 items).
+    assert!(out.contains("2025-W09  31 recommendations"), "{out}");
     assert!(
         out.contains(
-            "RECOMMENDATIONS: 32\n├─ ✅ Consent: 13 (41%)\n├─ ✏️ Modified: 17 (53%)\n\
-             └─ ❌ Rejected: 2 (6%)\n🆕 INDEPENDENT TRADES: 3\n"
+            "RECOMMENDATIONS: 31\n├─ ✅ Consent: 13 (42%)\n├─ ✏️ Modified: 17 (55%)\n\
+             └─ ❌ Rejected: 1 (3%)\n🆕 INDEPENDENT TRADES: 3\n"
         ),
         "{out}"
     );

@@ -24,10 +24,13 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts the items whose day lies in `week`.
+    /// Counts the items of `week`: the recommendations sent in it (with what became of
+    /// each, even when that was decided the week after, as a Friday's rejection is) and
+    /// the trades of the trader's own made in it.
     pub fn of_week(items: &[Item], week: Week) -> Self {
         let mut c = Self::default();
-        for i in items.iter().filter(|i| Week::of(i.day) == week) {
+        let day = |i: &Item| i.rec.as_ref().map_or(i.day, |r| r.created_local.date());
+        for i in items.iter().filter(|i| Week::of(day(i)) == week) {
             c.add(i.match_type);
         }
         c

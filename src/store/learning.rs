@@ -20,8 +20,9 @@ use crate::learning::candidates::{
 use crate::learning::summary::Counts;
 use crate::learning::{FeeSchedule, Item, RecFacts, SideOutcome};
 
-/// Items of the accounts `$3..=$4` made in `$1..=$2`, or with a side closed in it (a
-/// position opened earlier that closed in the period is part of the period's ledger).
+/// Items of the accounts `$3..=$4` made in `$1..=$2`, recommended in it (a rejection is
+/// dated when its window closes, which may be the next week), or with a side closed in
+/// it (a position opened earlier that closed in the period is part of its ledger).
 const ITEM_SQL: &str = "SELECT m.id, m.account_id, m.day, m.match_type, m.underlying, \
      m.strike_diff, m.dte_diff, m.contracts_diff, m.modifications, m.reason_code, \
      r.action, r.created_at, r.option_right, r.strike, r.expiration, r.contracts, r.premium, \
@@ -35,7 +36,8 @@ const ITEM_SQL: &str = "SELECT m.id, m.account_id, m.day, m.match_type, m.underl
      LEFT JOIN position_outcomes a ON a.match_id = m.id AND a.side = 'actual' \
      LEFT JOIN position_outcomes g ON g.match_id = m.id AND g.side = 'algorithm' \
      WHERE m.account_id >= $3 AND m.account_id <= $4 \
-     AND ((m.day >= $1 AND m.day <= $2) OR m.id IN (SELECT o.match_id FROM position_outcomes o \
+     AND ((m.day >= $1 AND m.day <= $2) OR (r.created_day >= $1 AND r.created_day <= $2) \
+          OR m.id IN (SELECT o.match_id FROM position_outcomes o \
           WHERE o.closed_day >= $1 AND o.closed_day <= $2 \
           AND o.account_id >= $3 AND o.account_id <= $4))";
 
