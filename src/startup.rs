@@ -12,16 +12,20 @@
 //!   `X-Telegram-Bot-Api-Secret-Token` header.
 //! - The token never reaches the logs: teloxide already strips URLs from network errors,
 //!   and every error text this module logs passes through [`redact`] as well.
-//! - Telegram being unreachable at start is not fatal: the menu registration is retried
-//!   at the next start, updates are polled again, and posts wait in the outbox.
+//! - Telegram being unreachable at start is not fatal: start-up waits for it
+//!   ([`reach_telegram`]) while the scheduler and the sender run, and posts wait in the
+//!   outbox. A token Telegram refuses ends the process with one sentence and a non-zero
+//!   status. The menu registration is tried once per start.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
+use teloxide::adaptors::{CacheMe, Throttle};
+use teloxide::prelude::*;
+use teloxide::types::Me;
 use teloxide::update_listeners::webhooks;
 use tokio::sync::watch;
 
@@ -30,6 +34,7 @@ use crate::app::nightly::Nightly;
 use crate::app::scheduler::{Schedule, Scheduler};
 use crate::bot::TgBot;
 use crate::bot::posts::BotPosts;
+use crate::bot::sender::ThrottledBot;
 use crate::bot::sender::{Sender, SenderConfig, redact};
 use crate::config::{Settings, redact_url};
 use crate::domain::{Clock, SystemClock};
@@ -50,7 +55,19 @@ pub enum StartupError {
     BadApiUrl(String),
     #[error("WEBHOOK_URL `{0}` is not a URL")]
     BadWebhookUrl(String),
+    #[error(
+        "Telegram refused the bot token in TELOXIDE_TOKEN (401 Unauthorized); copy it again \
+         from @BotFather"
+    )]
+    BadToken,
+    #[error("receiving updates stopped unexpectedly; the process ends so that it is restarted")]
+    DispatchingEnded,
 }
+
+/// The first pause after Telegram could not be reached at start; it doubles per failure
+/// up to [`MAX_START_BACKOFF`].
+const START_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_START_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -58,6 +75,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Runs until `shutdown` completes.
+///
+/// Start-up asks Telegram who the bot is (`getMe`) before it receives updates, and goes
+/// on asking, with a doubling pause, until Telegram answers ([`reach_telegram`]): no
+/// network, a 5xx or a time-out in the first seconds only delays the start, and a
+/// refused token ends it with [`StartupError::BadToken`]. The answer is cached in the
+/// bot, so the dispatcher's own `getMe` — which teloxide does not retry, and which left
+/// a running process that never polled — cannot fail. Should the dispatching end
+/// anyway, the process ends with [`StartupError::DispatchingEnded`] (a non-zero status
+/// its supervisor restarts), never silent; a token revoked while running (getUpdates
+/// answers 401) ends it with [`StartupError::BadToken`]. The scheduler and the outbox
+/// sender run meanwhile: they do not need Telegram to be up.
 pub async fn run_until(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
@@ -73,10 +101,9 @@ pub async fn run_until(
             "ALLOWED_USER_IDS is empty: the bot will refuse every chat; set it to your Telegram user id"
         );
     }
-    let bot = bot(&settings, &token)?;
-    if let Err(e) = crate::bot::register_commands(&bot).await {
-        tracing::warn!(error = %redact(&e.to_string(), &token), "cannot register the command menu; it is tried again at the next start");
-    }
+    let throttled = bot(&settings, &token)?;
+    let bot: TgBot = CacheMe::new(throttled.clone());
+    let mut shutdown = std::pin::pin!(shutdown);
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (stop, stopped) = watch::channel(false);
@@ -96,28 +123,71 @@ pub async fn run_until(
             }
         })
     };
-    let sender = Sender::new(store.clone(), bot.clone(), SenderConfig::default(), clock);
+    let sender = Sender::new(
+        store.clone(),
+        throttled,
+        SenderConfig::for_timeout(settings.send_timeout),
+        clock,
+    );
     let sender = tokio::spawn(sender.run(stopped.clone()));
+    let background = async {
+        let _ = stop.send(true);
+        let _ = scheduler.await;
+        let _ = sender.await;
+    };
+
+    let reached = tokio::select! {
+        reached = reach_telegram(&bot, &token) => Some(reached),
+        _ = &mut shutdown => None,
+    };
+    let me = match reached {
+        Some(Ok(me)) => me,
+        Some(Err(e)) => {
+            stop_within_grace(background).await;
+            store.close().await;
+            return Err(e.into());
+        }
+        None => {
+            tracing::info!("shutting down before Telegram was reached");
+            stop_within_grace(background).await;
+            store.close().await;
+            return Ok(());
+        }
+    };
+    tracing::info!(bot = %me.username(), "Telegram answered");
+    if let Err(e) = crate::bot::register_commands(&bot).await {
+        tracing::warn!(error = %redact(&e.to_string(), &token), "cannot register the command menu; it is tried again at the next start");
+    }
 
     let mut dispatcher = crate::bot::dispatcher(bot.clone(), store.clone(), settings.clone());
     let dispatcher_token = dispatcher.shutdown_token();
-    let listener_token = token.clone();
-    let dispatching = match settings.webhook.clone() {
+    let (listener_token, dispatch_token) = (token.clone(), token.clone());
+    // A token revoked while running (getUpdates answers 401): the process ends as at
+    // start, rather than polling in vain forever.
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let refused_by_listener = refused.clone();
+    let mut dispatching = match settings.webhook.clone() {
         None => {
             tracing::info!("receiving updates by long polling");
             let listener = teloxide::update_listeners::polling_default(bot.clone()).await;
             tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(
+                let dispatched = dispatcher
+                    .try_dispatch_with_listener(
                         listener,
                         Arc::new(move |e: teloxide::RequestError| {
                             let error = redact(&e.to_string(), &listener_token);
+                            if is_refused_token(&e) {
+                                refused_by_listener.notify_one();
+                            }
                             async move {
                                 tracing::warn!(%error, "getting updates failed; trying again");
                             }
                         }),
                     )
                     .await;
+                if let Err(e) = dispatched {
+                    tracing::error!(error = %redact(&e.to_string(), &dispatch_token), "the dispatcher could not start");
+                }
             })
         }
         Some(w) => {
@@ -125,46 +195,116 @@ pub async fn run_until(
                 .url
                 .parse()
                 .map_err(|_| StartupError::BadWebhookUrl(w.url.clone()))?;
-            let options = webhooks::Options::new(w.listen, url).secret_token(w.secret.clone());
-            let listener = webhooks::axum(bot.clone(), options)
-                .await
-                .map_err(|e| anyhow::anyhow!(redact(&e.to_string(), &token)))
-                .context("cannot set up the webhook")?;
+            let mut pause = START_BACKOFF;
+            let listener = loop {
+                let options = webhooks::Options::new(w.listen, Clone::clone(&url))
+                    .secret_token(w.secret.clone());
+                let attempt = tokio::select! {
+                    set = webhooks::axum(bot.clone(), options) => set,
+                    _ = &mut shutdown => {
+                        stop_within_grace(background).await;
+                        store.close().await;
+                        return Ok(());
+                    }
+                };
+                match attempt {
+                    Ok(listener) => break listener,
+                    Err(e) if is_refused_token(&e) => {
+                        stop_within_grace(background).await;
+                        store.close().await;
+                        return Err(StartupError::BadToken.into());
+                    }
+                    Err(e) => {
+                        tracing::warn!(retry_in_ms = pause.as_millis() as u64, error = %redact(&e.to_string(), &token), "cannot set the webhook; trying again");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(MAX_START_BACKOFF);
+                    }
+                }
+            };
             tracing::info!(listen = %w.listen, "receiving updates by webhook");
             tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(
+                let dispatched = dispatcher
+                    .try_dispatch_with_listener(
                         listener,
                         Arc::new(|e: std::convert::Infallible| async move { match e {} }),
                     )
                     .await;
+                if let Err(e) = dispatched {
+                    tracing::error!(error = %e, "the dispatcher could not start");
+                }
             })
         }
     };
     tracing::info!(database = %redact_url(&settings.database_url), zone = %settings.tz, "rlhf-bot is running");
 
-    shutdown.await;
-    tracing::info!("shutting down");
-    let _ = stop.send(true);
+    let outcome = tokio::select! {
+        _ = &mut shutdown => Ok(()),
+        _ = &mut dispatching => Err(StartupError::DispatchingEnded),
+        _ = refused.notified() => Err(StartupError::BadToken),
+    };
+    match &outcome {
+        Ok(()) => tracing::info!("shutting down"),
+        Err(e) => tracing::error!(error = %e, "stopping"),
+    }
+    let ended = matches!(outcome, Err(StartupError::DispatchingEnded));
     let stopping = async {
-        if let Ok(done) = dispatcher_token.shutdown() {
-            done.await;
+        if !ended {
+            if let Ok(done) = dispatcher_token.shutdown() {
+                done.await;
+            }
+            let _ = dispatching.await;
         }
-        let _ = dispatching.await;
-        let _ = scheduler.await;
-        let _ = sender.await;
+        background.await;
     };
     if tokio::time::timeout(GRACE, stopping).await.is_err() {
         tracing::warn!(grace = ?GRACE, "not everything stopped in time; exiting anyway");
     }
     store.close().await;
+    outcome?;
     tracing::info!("stopped");
     Ok(())
 }
 
+/// Waits for the scheduler and the sender to stop, at most [`GRACE`].
+async fn stop_within_grace(background: impl Future<Output = ()>) {
+    if tokio::time::timeout(GRACE, background).await.is_err() {
+        tracing::warn!(grace = ?GRACE, "not everything stopped in time; exiting anyway");
+    }
+}
+
+/// Asks Telegram who the bot is until it answers, and caches the answer in `bot`.
+///
+/// A refused token (401, or 404 for a token of the wrong shape) is final:
+/// [`StartupError::BadToken`]. Anything else — no network, a refused connection, a 5xx,
+/// a time-out — is logged (without the token) and tried again after a pause that doubles
+/// from [`START_BACKOFF`] up to [`MAX_START_BACKOFF`], for as long as it takes.
+pub async fn reach_telegram(bot: &TgBot, token: &str) -> Result<Me, StartupError> {
+    let mut pause = START_BACKOFF;
+    let mut attempt = 1_u32;
+    loop {
+        match bot.get_me().send().await {
+            Ok(me) => return Ok(me),
+            Err(e) if is_refused_token(&e) => return Err(StartupError::BadToken),
+            Err(e) => {
+                tracing::warn!(attempt, retry_in_ms = pause.as_millis() as u64, error = %redact(&e.to_string(), token), "Telegram cannot be reached yet; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_START_BACKOFF);
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn is_refused_token(e: &teloxide::RequestError) -> bool {
+    matches!(
+        e,
+        teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)
+    )
+}
+
 /// The bot as every part uses it: requests time out after `SEND_TIMEOUT_SECS`, go to
 /// `TELOXIDE_API_URL` when set, and are throttled to Telegram's limits.
-pub fn bot(settings: &Settings, token: &str) -> anyhow::Result<TgBot> {
+pub fn bot(settings: &Settings, token: &str) -> anyhow::Result<ThrottledBot> {
     let client = teloxide::net::default_reqwest_settings()
         .timeout(settings.send_timeout)
         .build()

@@ -62,7 +62,17 @@ impl App {
     }
 
     async fn start_on(fake: FakeTelegram, store: rlhf_bot::store::Store) -> Self {
-        let mut dispatcher = rlhf_bot::bot::dispatcher(fake.bot(), store.clone(), settings());
+        let bot = fake.bot();
+        Self::start_with_bot(fake, store, bot).await
+    }
+
+    /// A dispatcher talking through `bot` (e.g. one whose requests time out sooner).
+    async fn start_with_bot(
+        fake: FakeTelegram,
+        store: rlhf_bot::store::Store,
+        bot: teloxide::adaptors::Throttle<teloxide::Bot>,
+    ) -> Self {
+        let mut dispatcher = rlhf_bot::bot::dispatcher(bot, store.clone(), settings());
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
         let sender = rlhf_bot::bot::sender::Sender::new(
             store.clone(),
@@ -153,6 +163,31 @@ impl App {
 
 fn text(r: &Recorded) -> String {
     r.str("text").unwrap_or_default()
+}
+
+/// The texts the fake took (no fault answered) for `chat`, in arrival order.
+fn delivered(fake: &FakeTelegram, chat: i64) -> Vec<String> {
+    fake.requests_of("sendMessage")
+        .into_iter()
+        .filter(|r| r.fault.is_none() && r.str("chat_id") == Some(chat.to_string()))
+        .map(|r| text(&r))
+        .collect()
+}
+
+/// Waits (up to `within`) until `chat` was sent `n` messages, and returns them.
+async fn wait_delivered(fake: &FakeTelegram, chat: i64, n: usize, within: Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let got = delivered(fake, chat);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chat {chat} got {got:?} in {within:?}, expected {n} messages"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn import(db: &TestDb, kind: ImportKind, body: &str) {
@@ -1127,4 +1162,413 @@ async fn the_candidates_list_pages_with_buttons() {
         Some(Callback::Candidates { page: 0 })
     );
     app.assert_everything_fits();
+}
+
+// ---- faults: replies, taps and questions (issue 13) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_meets_a_server_error_is_delivered_once_and_other_chats_do_not_wait() {
+    let db = TestDb::sqlite().await;
+    let app = App::start(&db).await;
+    app.fake.fail_next("sendMessage", Fault::Status(502));
+    app.fake.push_update(private_message(TRADER, "/myid"));
+    let failed = app.fake.wait_for("sendMessage", 1).await;
+    assert_eq!(failed[0].fault, Some(Fault::Status(502)));
+    // TRADER's reply now waits out teloxide's 10 s pause; OTHER is answered meanwhile.
+    let started = std::time::Instant::now();
+    let reply = app.say(OTHER, "/myid", 1).await;
+    let waited = started.elapsed();
+    println!("another chat answered {waited:?} into the pause");
+    assert_eq!(text(&reply[0]), messages::your_id(OTHER));
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    let got = wait_delivered(&app.fake, TRADER, 1, Duration::from_secs(40)).await;
+    assert_eq!(got, [messages::your_id(TRADER)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(delivered(&app.fake, TRADER).len(), 1, "delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_cut_by_a_reset_connection_or_a_time_out_is_sent_again() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let bot = teloxide::adaptors::Throttle::new_spawn(
+        fake.plain_bot_with_timeout(Duration::from_secs(1)),
+        generous_limits(),
+    );
+    let app = App::start_with_bot(fake, db.store.clone(), bot).await;
+
+    // The connection breaks in the middle of Telegram's answer.
+    app.fake.fail_next("sendMessage", Fault::Reset);
+    let replies = app.say(TRADER, "/myid", 2).await;
+    assert_eq!(replies[0].fault, Some(Fault::Reset));
+    assert_eq!(replies[1].fault, None);
+    assert_eq!(text(&replies[1]), messages::your_id(TRADER));
+
+    // Telegram answers after the client gave up: sent again. (The fake took the slow
+    // one too: a time-out cannot tell, the at-least-once window of transport::send.)
+    app.fake
+        .fail_next("sendMessage", Fault::Delay(Duration::from_secs(2)));
+    let replies = app.say(TRADER, "/help", 2).await;
+    assert!(matches!(replies[0].fault, Some(Fault::Delay(_))));
+    assert_eq!(replies[1].fault, None);
+    assert!(
+        text(&replies[1]).contains("/reason"),
+        "{}",
+        text(&replies[1])
+    );
+    assert_eq!(
+        delivered(&app.fake, TRADER).len(),
+        2,
+        "one /myid, one /help"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taps_answer_and_edit_that_fail_on_the_way_are_sent_again() {
+    let db = TestDb::sqlite().await;
+    fixture(&db).await;
+    reconcile_all(&db).await;
+    let app = App::start(&db).await;
+    let m = app
+        .matches_of(TRADER)
+        .await
+        .into_iter()
+        .find(|m| m.match_type == MatchType::Modify)
+        .unwrap();
+    let data = Callback::Reason {
+        match_id: m.id,
+        code: ReasonCode::Timing,
+    }
+    .encode();
+    app.fake.fail_next("editMessageText", Fault::Reset);
+    app.fake
+        .fail_next("answerCallbackQuery", Fault::Status(502));
+    app.fake
+        .push_update(callback_query(TRADER, TRADER, 1000, &data));
+    let edits = app.fake.wait_for("editMessageText", 2).await;
+    assert_eq!(edits[0].fault, Some(Fault::Reset));
+    assert_eq!(edits[1].fault, None);
+    assert!(
+        text(&edits[1]).contains("✅ Reason: timing"),
+        "{}",
+        text(&edits[1])
+    );
+    let answers = app
+        .fake
+        .wait_for_within("answerCallbackQuery", 2, Duration::from_secs(40))
+        .await;
+    assert_eq!(answers[0].fault, Some(Fault::Status(502)));
+    assert_eq!(answers[1].fault, None);
+    assert_eq!(answers[1].str("text").as_deref(), Some("Recorded: Timing"));
+    let stored = db.store.match_detail(m.id, Scope::All).await.unwrap();
+    assert_eq!(stored.reason_code.as_deref(), Some("timing"));
+}
+
+async fn a_late_tap_is_recorded_shown_and_answered_once(db: &TestDb) {
+    fixture(db).await;
+    reconcile_all(db).await;
+    let app = App::start(db).await;
+    let m = app
+        .matches_of(TRADER)
+        .await
+        .into_iter()
+        .find(|m| m.match_type == MatchType::Modify)
+        .unwrap();
+    let too_old = || {
+        Fault::BadRequest(
+            "query is too old and response timeout expired or query ID is invalid".to_owned(),
+        )
+    };
+    // A tap answered after Telegram's deadline.
+    app.fake.fail_next("answerCallbackQuery", too_old());
+    let data = Callback::Reason {
+        match_id: m.id,
+        code: ReasonCode::Timing,
+    }
+    .encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &data).await;
+    assert_eq!(answer.fault, Some(too_old()));
+    let stored = db.store.match_detail(m.id, Scope::All).await.unwrap();
+    assert_eq!(stored.reason_code.as_deref(), Some("timing"), "recorded");
+    let edits = app.fake.wait_for("editMessageText", 1).await;
+    assert!(
+        text(&edits[0]).contains("✅ Reason: timing"),
+        "the card shows it: {}",
+        text(&edits[0])
+    );
+    // The work came first, the answer last.
+    let methods: Vec<String> = app.fake.requests().into_iter().map(|r| r.method).collect();
+    let edited = methods.iter().position(|m| m == "editMessageText").unwrap();
+    let answered = methods
+        .iter()
+        .position(|m| m == "answerCallbackQuery")
+        .unwrap();
+    assert!(edited < answered, "{methods:?}");
+
+    // A late tap that fails (another account's match) is answered once too.
+    app.fake.fail_next("answerCallbackQuery", too_old());
+    let others = app.matches_of(OTHER).await[0].id;
+    let forged = Callback::Reason {
+        match_id: others,
+        code: ReasonCode::Timing,
+    }
+    .encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &forged).await;
+    assert!(answer.str("text").unwrap().contains("there is no match"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.fake.count("answerCallbackQuery"),
+        2,
+        "each expired query was answered once"
+    );
+}
+both!(late_tap, a_late_tap_is_recorded_shown_and_answered_once);
+
+/// Puts candidate `id` in validation with a report, so it waits for a verdict.
+async fn validating(db: &TestDb, id: i64) {
+    use rlhf_bot::learning::candidates::{State, ValidationReport};
+    let now = common::now();
+    let c = db.store.candidate(id, Scope::All).await.unwrap();
+    let c = db
+        .store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: None,
+                validation_from: Some("2025-01-13".parse().unwrap()),
+                report: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let report = ValidationReport {
+        before: period("2024-12-16", "2025-01-12"),
+        after: period("2025-01-13", "2025-02-09"),
+        outcome: rlhf_bot::learning::candidates::Outcome::Improved,
+        divergence_p: Some(0.03),
+        pnl_p: None,
+        sentence: "Divergence fell from 40% to 10%".to_owned(),
+    };
+    db.store
+        .transition_candidate(
+            &c,
+            rlhf_bot::store::Transition {
+                state: State::Validating,
+                actor: "system",
+                reason: Some(&report.sentence),
+                validation_from: None,
+                report: Some(&report),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+}
+
+async fn every_waiting_state_is_cancelled_by_cancel(db: &TestDb) {
+    use rlhf_bot::learning::candidates::{Decision, Final, State, Step};
+    fixture(db).await;
+    reconcile_all(db).await;
+    db.store
+        .apply_candidate_steps(
+            AccountId(TRADER),
+            &[
+                Step::Propose(proposal("dte_shift", "Change dte")),
+                Step::Propose(proposal("strike_shift", "Change strike")),
+            ],
+            common::now(),
+        )
+        .await
+        .unwrap();
+    let mine = candidates_of(db, TRADER).await;
+    let (proposed, tested) = (mine[0].id, mine[1].id);
+    validating(db, tested).await;
+    let independent = app_match(db, MatchType::Independent).await;
+    let app = App::start(db).await;
+    let taps = [
+        Callback::Reason {
+            match_id: independent,
+            code: ReasonCode::Other,
+        },
+        Callback::Decide {
+            candidate: proposed,
+            decision: Decision::Reject,
+        },
+        Callback::Verdict {
+            candidate: tested,
+            verdict: Final::Rollback,
+        },
+        Callback::Verdict {
+            candidate: tested,
+            verdict: Final::Modify,
+        },
+    ];
+    for tap in taps {
+        let before = app.fake.count("sendMessage");
+        let answer = app.tap(TRADER, TRADER, 1000, &tap.encode()).await;
+        assert_eq!(
+            answer.str("text").as_deref(),
+            Some(messages::ASK_TEXT_TOAST),
+            "{tap:?}"
+        );
+        let asked = app.fake.wait_for("sendMessage", before + 1).await;
+        assert!(text(&asked[before]).contains("/cancel"), "{tap:?}");
+        let reply = app.say(TRADER, "/cancel", 1).await;
+        assert_eq!(text(&reply[0]), messages::cancelled(), "{tap:?}");
+        let reply = app.say(TRADER, "this is not an answer", 1).await;
+        assert_eq!(text(&reply[0]), messages::not_understood(), "{tap:?}");
+    }
+    let after = candidates_of(db, TRADER).await;
+    assert_eq!(after[0].state, State::Proposed);
+    assert_eq!(after[1].state, State::Validating);
+    let m = db
+        .store
+        .match_detail(independent, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(m.reason_code, None);
+}
+both!(
+    cancel_every_state,
+    every_waiting_state_is_cancelled_by_cancel
+);
+
+/// The id of TRADER's match of type `t` on DAY.
+async fn app_match(db: &TestDb, t: MatchType) -> i64 {
+    db.store
+        .matches(&MatchFilter {
+            account: Some(AccountId(TRADER)),
+            ..MatchFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.match_type == t)
+        .unwrap()
+        .id
+}
+
+async fn a_question_takes_only_the_answer_it_asked_for(db: &TestDb) {
+    use rlhf_bot::bot::dialogue::{CandidateStep, State as Asked};
+    use rlhf_bot::learning::candidates::{Decision, State, Step};
+    fixture(db).await;
+    reconcile_all(db).await;
+    db.store
+        .apply_candidate_steps(
+            AccountId(TRADER),
+            &[Step::Propose(proposal("dte_shift", "Change dte"))],
+            common::now(),
+        )
+        .await
+        .unwrap();
+    let candidate = candidates_of(db, TRADER).await[0].id;
+    let independent = app_match(db, MatchType::Independent).await;
+    let app = App::start(db).await;
+    let reject = Callback::Decide {
+        candidate,
+        decision: Decision::Reject,
+    }
+    .encode();
+    let ask = async |app: &App| {
+        let before = app.fake.count("sendMessage");
+        app.tap(TRADER, TRADER, 1000, &reject).await;
+        app.fake.wait_for("sendMessage", before + 1).await;
+    };
+
+    // A photo is not the reason: the question stays.
+    ask(&app).await;
+    let before = app.fake.count("sendMessage");
+    app.fake.push_update(private_photo(TRADER));
+    let reply = app.fake.wait_for("sendMessage", before + 1).await;
+    assert_eq!(text(&reply[before]), messages::text_expected());
+
+    // A command ends the question, says so, and runs.
+    let replies = app.say(TRADER, "/myid", 2).await;
+    let asked = Asked::AwaitingCandidateReason {
+        candidate,
+        step: CandidateStep::Reject,
+    };
+    assert_eq!(Some(text(&replies[0])), messages::question_dropped(&asked));
+    assert_eq!(text(&replies[1]), messages::your_id(TRADER));
+    let reply = app.say(TRADER, "strikes are fine", 1).await;
+    assert_eq!(text(&reply[0]), messages::not_understood());
+    assert_eq!(candidates_of(db, TRADER).await[0].state, State::Proposed);
+
+    // A tap that decides otherwise ends the question: Defer after Reject defers, and the
+    // next words do not reject.
+    ask(&app).await;
+    let defer = Callback::Decide {
+        candidate,
+        decision: Decision::Defer,
+    }
+    .encode();
+    let answer = app.tap(TRADER, TRADER, 1000, &defer).await;
+    assert!(
+        answer.str("text").unwrap().contains("deferred"),
+        "{answer:?}"
+    );
+    let reply = app.say(TRADER, "changed my mind", 1).await;
+    assert_eq!(text(&reply[0]), messages::not_understood());
+    assert_eq!(candidates_of(db, TRADER).await[0].state, State::Deferred);
+
+    // A tap on another card that asks its own question replaces the first: the words go
+    // to the card tapped last.
+    ask(&app).await;
+    let other = Callback::Reason {
+        match_id: independent,
+        code: ReasonCode::Other,
+    }
+    .encode();
+    let before = app.fake.count("sendMessage");
+    app.tap(TRADER, TRADER, 1000, &other).await;
+    app.fake.wait_for("sendMessage", before + 1).await;
+    let reply = app.say(TRADER, "hedging the NVDA move", 1).await;
+    assert!(
+        text(&reply[0]).contains("Recorded for match"),
+        "{}",
+        text(&reply[0])
+    );
+    let m = db
+        .store
+        .match_detail(independent, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(m.reason_text.as_deref(), Some("hedging the NVDA move"));
+    assert_eq!(candidates_of(db, TRADER).await[0].state, State::Deferred);
+
+    // Paging a list does not end a question.
+    ask(&app).await;
+    let page = Callback::Candidates { page: 0 }.encode();
+    app.tap(TRADER, TRADER, 1000, &page).await;
+    let reply = app.say(TRADER, "too far out of the money", 1).await;
+    assert!(
+        text(&reply[0]).contains("Now rejected"),
+        "{}",
+        text(&reply[0])
+    );
+    assert_eq!(candidates_of(db, TRADER).await[0].state, State::Rejected);
+}
+both!(
+    question_answers,
+    a_question_takes_only_the_answer_it_asked_for
+);
+
+#[tokio::test]
+async fn an_unreadable_question_is_dropped_and_the_trader_still_served() {
+    let db = TestDb::sqlite().await;
+    db.store
+        .save_dialogue(
+            TRADER,
+            "{\"state\":\"from_a_newer_version\"}",
+            common::now(),
+        )
+        .await
+        .unwrap();
+    let app = App::start(&db).await;
+    let reply = app.say(TRADER, "/myid", 1).await;
+    assert_eq!(text(&reply[0]), messages::your_id(TRADER));
+    assert_eq!(db.store.dialogue(TRADER).await.unwrap(), None);
 }

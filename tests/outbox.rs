@@ -572,3 +572,247 @@ async fn the_binary_stops_cleanly_on_sigterm_and_never_logs_the_token() {
     );
     assert!(!stderr.contains("TEST"), "the token leaked into the log");
 }
+
+// ---------------------------------------------------------------------------------------
+// Faults (issue 13): a crash mid-send, a slow chat, Telegram away or refusing at start.
+
+/// A clock the test moves by hand.
+struct ManualClock(std::sync::Mutex<chrono::DateTime<Utc>>);
+
+impl rlhf_bot::domain::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    fn set(&self, t: chrono::DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+async fn a_chat_held_by_a_dead_sender_resumes_after_about_the_send_timeout(db: &TestDb) {
+    let fake = FakeTelegram::start().await;
+    let send_timeout = StdDuration::from_secs(30);
+    let config = SenderConfig::for_timeout(send_timeout);
+    let lease = config.lease.to_std().unwrap();
+    assert!(
+        lease > send_timeout && lease <= send_timeout + StdDuration::from_secs(30),
+        "a claim lasts about the send time-out, not minutes: {lease:?}"
+    );
+    let t0 = Utc::now();
+    db.store
+        .enqueue(&[msg(9, "m1"), msg(9, "m2")], t0)
+        .await
+        .unwrap();
+    // A process claims m1 with the production lease, then dies (kill -9) mid-send.
+    let m1 = db.store.outbox_head(AccountId(9)).await.unwrap().unwrap();
+    assert!(
+        db.store
+            .claim_message(m1.id, t0, t0 + config.lease)
+            .await
+            .unwrap()
+    );
+    // The restarted process: its own connection, its own sender, a clock we move.
+    let store = Store::open(&db.url).await.unwrap();
+    let clock = Arc::new(ManualClock(std::sync::Mutex::new(t0)));
+    let after = Sender::new(store.clone(), fake.bot(), config, clock.clone());
+    // While a live sender could still be waiting for Telegram, the claim holds.
+    clock.set(t0 + Duration::from_std(send_timeout).unwrap());
+    assert_eq!(after.drain().await.unwrap().sent, 0, "m1 is still claimed");
+    assert!(delivered(&fake, 9).is_empty(), "m2 waits for m1");
+    // Just past the lease — the send time-out and a margin — the chat goes on, in order.
+    clock.set(t0 + config.lease + Duration::seconds(1));
+    assert_eq!(after.drain().await.unwrap().sent, 2);
+    assert_eq!(delivered(&fake, 9), ["m1", "m2"]);
+    store.close().await;
+}
+both!(
+    a_chat_held_by_a_dead_sender_resumes_after_about_the_send_timeout,
+    a_chat_held_by_a_dead_sender_resumes_after_about_the_send_timeout
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_waiting_out_a_server_error_does_not_hold_the_other_chats() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    fake.fail_next("sendMessage", Fault::Status(502));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(sender(&db.store, fake.bot(), config()).run(shutdown));
+    db.store
+        .enqueue(&[msg(1, "slow 1"), msg(1, "slow 2")], Utc::now())
+        .await
+        .unwrap();
+    fake.wait_for("sendMessage", 1).await;
+    // Chat 1 is now inside teloxide's 10 s pause after the 502.
+    let started = Instant::now();
+    db.store
+        .enqueue(&[msg(2, "quick")], Utc::now())
+        .await
+        .unwrap();
+    while delivered(&fake, 2).is_empty() {
+        assert!(
+            started.elapsed() < StdDuration::from_secs(5),
+            "chat 2 waited for chat 1"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    println!(
+        "chat 2 delivered {:?} into chat 1's pause",
+        started.elapsed()
+    );
+    assert!(delivered(&fake, 1).is_empty(), "chat 1 is still paused");
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    while delivered(&fake, 1).len() < 2 {
+        assert!(Instant::now() < deadline, "chat 1 never resumed");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert_eq!(delivered(&fake, 1), ["slow 1", "slow 2"]);
+    stop.send(true).unwrap();
+    tokio::time::timeout(StdDuration::from_secs(5), task)
+        .await
+        .expect("the sender stops")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_waits_for_telegram_at_start_then_serves() {
+    let db = TestDb::sqlite().await;
+    // Nothing listens there yet: connections are refused.
+    let port = FakeTelegram::free_port();
+    let mut settings = run_settings_at(&db, &FakeTelegram::url_on(port), TOKEN);
+    settings.send_timeout = StdDuration::from_secs(1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let running = tokio::spawn(rlhf_bot::startup::run_until(settings, async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(StdDuration::from_millis(1200)).await;
+    assert!(
+        !running.is_finished(),
+        "refused connections do not end the start"
+    );
+    // Telegram comes up, but answers its first getMe with a 502, then too slowly.
+    let fake = FakeTelegram::start_failing_on(
+        port,
+        &[
+            ("getMe", Fault::Status(502)),
+            ("getMe", Fault::Delay(StdDuration::from_secs(2))),
+        ],
+    )
+    .await;
+    let asked = fake
+        .wait_for_within("getMe", 3, StdDuration::from_secs(60))
+        .await;
+    assert_eq!(asked[0].fault, Some(Fault::Status(502)));
+    assert!(matches!(asked[1].fault, Some(Fault::Delay(_))));
+    assert_eq!(asked[2].fault, None);
+    fake.push_update(private_message(42, "/help"));
+    fake.wait_for_within("sendMessage", 1, StdDuration::from_secs(30))
+        .await;
+    println!("served {:?} after the start", started.elapsed());
+    assert_eq!(fake.count("setMyCommands"), 1, "the menu is registered");
+    stop.send(()).unwrap();
+    tokio::time::timeout(StdDuration::from_secs(15), running)
+        .await
+        .expect("run stops after the signal")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_ends_at_once_when_telegram_refuses_the_token() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let settings = run_settings_at(&db, &fake.url(), "999:WRONG");
+    let error = tokio::time::timeout(
+        StdDuration::from_secs(10),
+        rlhf_bot::startup::run_until(settings, std::future::pending()),
+    )
+    .await
+    .expect("a refused token ends the start")
+    .unwrap_err();
+    assert!(
+        matches!(
+            error.downcast_ref::<rlhf_bot::startup::StartupError>(),
+            Some(rlhf_bot::startup::StartupError::BadToken)
+        ),
+        "{error:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_says_a_refused_token_in_one_sentence_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeTelegram::start().await;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rlhf-bot"));
+    command
+        .arg("run")
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("t.db").display()),
+        )
+        .env("TELOXIDE_TOKEN", "999:WRONG")
+        .env("TELOXIDE_API_URL", fake.url())
+        .env("ALLOWED_USER_IDS", "42")
+        .env("RUST_LOG", "trace");
+    let out = tokio::time::timeout(
+        StdDuration::from_secs(20),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("the bot exits")
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim().lines().last(),
+        Some(
+            "error: Telegram refused the bot token in TELOXIDE_TOKEN (401 Unauthorized); copy it again from @BotFather"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WRONG") && !stderr.contains("999:"),
+        "the token leaked: {stderr}"
+    );
+}
+
+fn run_settings_at(db: &TestDb, api_url: &str, token: &str) -> Settings {
+    let env: std::collections::HashMap<&str, String> = [
+        ("DATABASE_URL", db.url.clone()),
+        ("TELOXIDE_TOKEN", token.to_owned()),
+        ("TELOXIDE_API_URL", api_url.to_owned()),
+        ("ALLOWED_USER_IDS", "42".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    Settings::from_lookup(|k| env.get(k).cloned()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_ends_when_the_token_is_revoked_while_running() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeTelegram::start().await;
+    let running = tokio::spawn(rlhf_bot::startup::run_until(
+        run_settings(&db, &fake, &[]),
+        std::future::pending(),
+    ));
+    fake.push_update(private_message(42, "/help"));
+    fake.wait_for("sendMessage", 1).await;
+    fake.fail_next("getUpdates", Fault::Status(401));
+    let error = tokio::time::timeout(StdDuration::from_secs(15), running)
+        .await
+        .expect("a revoked token ends the run")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error.downcast_ref::<rlhf_bot::startup::StartupError>(),
+            Some(rlhf_bot::startup::StartupError::BadToken)
+        ),
+        "{error:#}"
+    );
+}

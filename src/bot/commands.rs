@@ -65,6 +65,12 @@ pub struct ArgError {
     pub example: &'static str,
 }
 
+/// The trader's input as an error quotes it: cut to [`MAX_ECHO`](super::messages::MAX_ECHO)
+/// characters, so a pasted page does not come back whole.
+fn shown(s: &str) -> String {
+    super::messages::clip(s, super::messages::MAX_ECHO)
+}
+
 fn wrong(problem: impl Into<String>, example: &'static str) -> ArgError {
     ArgError {
         problem: problem.into(),
@@ -158,7 +164,10 @@ pub fn parse_matches(args: &str) -> Result<MatchesQuery, ArgError> {
             Some("symbol") => q.symbol = Some(symbol(value)?),
             Some(other) => {
                 return Err(wrong(
-                    format!("`{other}` is not a filter (use from, to, type or symbol)"),
+                    format!(
+                        "`{}` is not a filter (use from, to, type or symbol)",
+                        shown(other)
+                    ),
                     EX_MATCHES,
                 ));
             }
@@ -214,7 +223,7 @@ pub fn parse_reason(args: &str) -> Result<(i64, ReasonCode, Option<String>), Arg
     }
     let code = code
         .parse::<ReasonCode>()
-        .map_err(|e| wrong(e.to_string(), EX_REASON))?;
+        .map_err(|e| wrong(unknown(e).to_string(), EX_REASON))?;
     let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     Ok((id, code, text))
 }
@@ -242,13 +251,18 @@ pub fn parse_week(args: &str) -> Result<Week, ArgError> {
         .parse()
         .ok()
         .filter(|y| (2000..=2100).contains(y))
-        .ok_or_else(|| wrong(format!("`{year}` is not a year"), EX_WEEK))?;
+        .ok_or_else(|| wrong(format!("`{}` is not a year", shown(year)), EX_WEEK))?;
     let week_s = week.trim_start_matches(['W', 'w']);
     week_s
         .parse()
         .ok()
         .and_then(|w| Week::new(year, w).ok())
-        .ok_or_else(|| wrong(format!("`{week}` is not a week of {year}"), EX_WEEK))
+        .ok_or_else(|| {
+            wrong(
+                format!("`{}` is not a week of {year}", shown(week)),
+                EX_WEEK,
+            )
+        })
 }
 
 /// `/summaries [YEAR]`.
@@ -261,7 +275,12 @@ pub fn parse_optional_year(args: &str) -> Result<Option<i32>, ArgError> {
         .ok()
         .filter(|y| (2000..=2100).contains(y))
         .map(Some)
-        .ok_or_else(|| wrong(format!("`{args}` is not a year"), "/summaries 2025"))
+        .ok_or_else(|| {
+            wrong(
+                format!("`{}` is not a year", shown(args)),
+                "/summaries 2025",
+            )
+        })
 }
 
 /// `[DAYS]` of the analytics commands, 1 to [`MAX_DAYS`], default [`DEFAULT_DAYS`].
@@ -275,7 +294,10 @@ pub fn parse_days(args: &str) -> Result<u32, ArgError> {
         .filter(|d| (1..=MAX_DAYS).contains(d))
         .ok_or_else(|| {
             wrong(
-                format!("`{args}` is not a number of days from 1 to {MAX_DAYS}"),
+                format!(
+                    "`{}` is not a number of days from 1 to {MAX_DAYS}",
+                    shown(args)
+                ),
                 EX_DAYS,
             )
         })
@@ -329,7 +351,10 @@ pub fn parse_decide(args: &str) -> Result<(i64, Decision, Option<String>), ArgEr
         .ok_or_else(|| wrong("give a decision: implement, defer or reject", EX_DECIDE))?;
     let decision = decision.parse::<Decision>().map_err(|_| {
         wrong(
-            format!("`{decision}` is not a decision (implement, defer or reject)"),
+            format!(
+                "`{}` is not a decision (implement, defer or reject)",
+                shown(decision)
+            ),
             EX_DECIDE,
         )
     })?;
@@ -356,7 +381,7 @@ pub fn parse_chart(args: &str) -> Result<(ChartKind, u32), ArgError> {
         None => return Err(wrong("say which chart: divergence or pnl", EX_CHART)),
         Some(other) => {
             return Err(wrong(
-                format!("`{other}` is not a chart (divergence or pnl)"),
+                format!("`{}` is not a chart (divergence or pnl)", shown(other)),
                 EX_CHART,
             ));
         }
@@ -379,17 +404,28 @@ fn one_date(args: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
 }
 
 fn date(s: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| wrong(format!("`{s}` is not a date (YYYY-MM-DD)"), example))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        wrong(
+            format!("`{}` is not a date (YYYY-MM-DD)", shown(s)),
+            example,
+        )
+    })
 }
 
 fn match_type(s: &str) -> Result<MatchType, ArgError> {
     s.parse()
-        .map_err(|e: crate::domain::UnknownName| wrong(e.to_string(), EX_MATCHES))
+        .map_err(|e| wrong(unknown(e).to_string(), EX_MATCHES))
+}
+
+/// An unknown name, quoting no more of the input than [`shown`] does.
+fn unknown(mut e: crate::domain::UnknownName) -> crate::domain::UnknownName {
+    e.value = shown(&e.value);
+    e
 }
 
 fn symbol(s: &str) -> Result<Symbol, ArgError> {
-    Symbol::parse(s).map_err(|_| wrong(format!("`{s}` is not a ticker symbol"), EX_MATCHES))
+    Symbol::parse(s)
+        .map_err(|_| wrong(format!("`{}` is not a ticker symbol", shown(s)), EX_MATCHES))
 }
 
 fn row_id(s: &str, what: &str, example: &'static str) -> Result<i64, ArgError> {
@@ -399,7 +435,7 @@ fn row_id(s: &str, what: &str, example: &'static str) -> Result<i64, ArgError> {
         .filter(|n| *n > 0)
         .ok_or_else(|| {
             wrong(
-                format!("`{s}` is not a {what} id (a positive number)"),
+                format!("`{}` is not a {what} id (a positive number)", shown(s)),
                 example,
             )
         })

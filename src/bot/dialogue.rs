@@ -7,8 +7,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use teloxide::dispatching::dialogue::{Dialogue, Storage};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::dispatching::dialogue::{Dialogue, GetChatId, Storage};
 use teloxide::types::ChatId;
+
+use super::BotError;
 
 use crate::store::{Store, StoreError};
 
@@ -37,6 +40,36 @@ pub enum CandidateStep {
 
 /// The dialogue handle handlers receive.
 pub type ChatDialogue = Dialogue<State, DbStorage>;
+
+/// Enters a chat's dialogue: puts its [`ChatDialogue`] and its [`State`] within the
+/// handlers' reach (what teloxide's `enter_dialogue` does), except when the state cannot
+/// be read. teloxide then drops the update, so a served trader fell through to the
+/// stranger's refusal; here the failure is logged and the chat taken as `Idle` (a state
+/// this version cannot read is removed), so commands keep working.
+pub fn enter<Upd>() -> UpdateHandler<BotError>
+where
+    Upd: GetChatId + Clone + Send + Sync + 'static,
+{
+    teloxide::dptree::filter_map(|storage: Arc<DbStorage>, upd: Upd| {
+        Some(ChatDialogue::new(storage, upd.chat_id()?))
+    })
+    .map_async(|dialogue: ChatDialogue| async move {
+        match dialogue.get().await {
+            Ok(state) => state.unwrap_or_default(),
+            Err(DialogueStorageError::Corrupt(e)) => {
+                tracing::warn!(error = %e, chat = dialogue.chat_id().0, "an unreadable dialogue state was dropped");
+                if let Err(e) = dialogue.exit().await {
+                    tracing::error!(error = %e, "the unreadable dialogue state could not be removed");
+                }
+                State::Idle
+            }
+            Err(e) => {
+                tracing::error!(error = %e, chat = dialogue.chat_id().0, "the dialogue state could not be read; taken as idle");
+                State::Idle
+            }
+        }
+    })
+}
 
 /// Errors of the dialogue storage.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Every sentence the bot says, in Telegram HTML, with every dynamic value escaped; and
-//! the one splitter that keeps messages under Telegram's 4096-character limit.
+//! the one splitter that keeps messages under Telegram's 4096-character limit (counted as
+//! Telegram counts it: the parsed text, in UTF-16 units).
 //!
 //! Wording is reviewed here and nowhere else: handlers and posts call these functions.
 //! Cards stay narrow (short lines) so they read on a phone.
@@ -23,9 +24,10 @@ use crate::learning::summary::Week;
 use crate::store::MatchRecord;
 use crate::store::StoredSummary;
 
-/// Telegram's limit on a message, in characters.
+/// Telegram's limit on a message: characters of its text once the HTML is parsed, in
+/// UTF-16 code units ([`telegram_len`]).
 pub const MAX_MESSAGE: usize = 4096;
-/// Telegram's limit on a photo caption, in characters.
+/// Telegram's limit on a photo caption, counted as [`MAX_MESSAGE`].
 pub const MAX_CAPTION: usize = 1024;
 
 pub const PREVIOUS: &str = "‹ Previous";
@@ -50,73 +52,257 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// Length as Telegram counts it (UTF-16 code units), an upper bound of the characters
-/// left after the HTML is parsed.
-pub fn telegram_len(s: &str) -> usize {
-    s.encode_utf16().count()
+/// Length as Telegram counts it: the text left once the HTML is parsed (a tag counts
+/// nothing, `&amp;` counts one), in UTF-16 code units. This is what the 4096 limit of a
+/// message (and the 1024 of a caption) applies to.
+pub fn telegram_len(html: &str) -> usize {
+    tokens(html).map(|(_, t)| t.units()).sum()
 }
 
-/// Splits `html` into messages of at most `limit` characters, at line boundaries. A
-/// single line longer than `limit` is cut, never inside an HTML tag or entity (the lines
-/// this module writes keep their tags within a line, so every piece stays valid HTML).
+/// The longest piece of the trader's own input an error reply quotes, in characters.
+pub const MAX_ECHO: usize = 40;
+/// The longest problem sentence an error reply shows, in characters.
+const MAX_PROBLEM: usize = 300;
+
+/// `s` cut to `max` characters, with `…` when something was cut: what an error reply
+/// quotes of the trader's input, so a pasted page does not come back whole.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
+/// Splits `html` into messages of at most `limit` characters as Telegram counts them
+/// ([`telegram_len`]).
+///
+/// A cut falls, in this order of preference, at a line break, at a space, or between two
+/// characters — always outside every element (`<b>…</b>`, `<code>…</code>`), never inside
+/// a tag, an entity (`&amp;`) or a surrogate pair. The line break or space of a cut is
+/// dropped (Telegram would trim it anyway), and a part with nothing but white space is
+/// not sent (Telegram refuses it). Only an element longer than a whole message — which
+/// this module never writes — is cut inside: its tags are closed at the end of one part
+/// and opened again at the start of the next, so every part stays valid HTML.
+///
+/// A single character or entity wider than `limit` (only possible with a limit under 2)
+/// is a part of its own.
 pub fn split(html: &str, limit: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut current_len = 0;
-    for line in html.split('\n') {
-        let line_len = telegram_len(line);
-        let needed = if current.is_empty() {
-            line_len
-        } else {
-            current_len + 1 + line_len
-        };
-        if needed <= limit {
-            if !current.is_empty() {
-                current.push('\n');
-            }
-            current.push_str(line);
-            current_len = needed;
-            continue;
-        }
-        if !current.trim().is_empty() {
-            parts.push(std::mem::take(&mut current));
-        }
-        current.clear();
-        let mut rest = line;
-        while telegram_len(rest) > limit {
-            let cut = cut_point(rest, limit);
-            parts.push(rest[..cut].to_owned());
-            rest = &rest[cut..];
-        }
-        current.push_str(rest);
-        current_len = telegram_len(rest);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current);
-    }
-    parts
+    pieces(html, limit)
+        .into_iter()
+        .filter(|p| !p.blank)
+        .map(|p| format!("{}{}{}", p.reopen, &html[p.range], p.close))
+        .collect()
 }
 
-/// The byte index at which to cut `line` so the head has at most `limit` UTF-16 units
-/// and does not end inside a tag or an entity.
-fn cut_point(line: &str, limit: usize) -> usize {
-    let mut units = 0;
-    let mut end = 0;
-    for (i, c) in line.char_indices() {
-        if units + c.len_utf16() > limit {
-            break;
+/// One part of a split: a slice of the original, with the tags closed after it and
+/// reopened before it when the cut fell inside an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    reopen: String,
+    range: std::ops::Range<usize>,
+    close: String,
+    /// Nothing but white space (and tags): not sent.
+    blank: bool,
+}
+
+/// What Telegram's HTML parser sees: tags and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    /// `<name …>`.
+    Open(&'a str),
+    /// `</name>`.
+    Close(&'a str),
+    /// A character or an entity: what it adds to the text, in UTF-16 units.
+    Text { units: usize, kind: TextKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextKind {
+    Newline,
+    Space,
+    Other,
+}
+
+impl Token<'_> {
+    fn units(self) -> usize {
+        match self {
+            Token::Text { units, .. } => units,
+            Token::Open(_) | Token::Close(_) => 0,
         }
-        units += c.len_utf16();
-        end = i + c.len_utf8();
     }
-    let head = &line[..end];
-    // Back up to before an unfinished `<...` or `&...`.
-    let open_tag = head.rfind('<').filter(|&i| !head[i..].contains('>'));
-    let open_entity = head.rfind('&').filter(|&i| !head[i..].contains(';'));
-    match open_tag.into_iter().chain(open_entity).min() {
-        Some(i) if i > 0 => i,
-        _ => end.max(line.chars().next().map_or(0, char::len_utf8)),
+}
+
+/// The tokens of `html` with their byte ranges.
+fn tokens(html: &str) -> impl Iterator<Item = (std::ops::Range<usize>, Token<'_>)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = &html[at..];
+        let c = rest.chars().next()?;
+        let start = at;
+        let (len, token) = match c {
+            '<' => match rest.find('>') {
+                Some(end) => {
+                    let inner = &rest[1..end];
+                    let token = match inner.strip_prefix('/') {
+                        Some(name) => Token::Close(tag_name(name)),
+                        None => Token::Open(tag_name(inner)),
+                    };
+                    (end + 1, token)
+                }
+                None => (1, text_token(1, c)),
+            },
+            '&' => match entity(rest) {
+                Some((len, units)) => (
+                    len,
+                    Token::Text {
+                        units,
+                        kind: TextKind::Other,
+                    },
+                ),
+                None => (1, text_token(1, c)),
+            },
+            c => (c.len_utf8(), text_token(c.len_utf16(), c)),
+        };
+        at += len;
+        Some((start..at, token))
+    })
+}
+
+fn tag_name(inner: &str) -> &str {
+    let inner = inner.trim_start();
+    let end = inner
+        .find(|c: char| c.is_whitespace() || c == '/')
+        .unwrap_or(inner.len());
+    &inner[..end]
+}
+
+fn text_token(units: usize, c: char) -> Token<'static> {
+    let kind = match c {
+        '\n' => TextKind::Newline,
+        c if c.is_whitespace() => TextKind::Space,
+        _ => TextKind::Other,
+    };
+    Token::Text { units, kind }
+}
+
+/// The byte length and parsed UTF-16 width of the entity `rest` starts with, if it starts
+/// with one. Telegram knows `&lt;` `&gt;` `&amp;` `&quot;` and numeric entities; any
+/// other `&name;` is counted as written (an upper bound).
+fn entity(rest: &str) -> Option<(usize, usize)> {
+    let end = rest.bytes().take(12).position(|b| b == b';')?;
+    let name = &rest[1..end];
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#') {
+        return None;
     }
+    let units = match name {
+        "lt" | "gt" | "amp" | "quot" => 1,
+        _ => name
+            .strip_prefix("#x")
+            .or_else(|| name.strip_prefix("#X"))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+            .and_then(char::from_u32)
+            .map_or(end + 1, char::len_utf16),
+    };
+    Some((end + 1, units))
+}
+
+/// The parts of a split (blank ones included), in order; together with the dropped
+/// line breaks and spaces between them they cover `html` exactly.
+fn pieces(html: &str, limit: usize) -> Vec<Piece> {
+    let tokens: Vec<_> = tokens(html).collect();
+    let mut pieces = Vec::new();
+    // Elements left open by a cut inside them: (name, opening tag as written).
+    let mut carried: Vec<(&str, &str)> = Vec::new();
+    let mut first = 0;
+    while first < tokens.len() {
+        let reopen: String = carried.iter().map(|(_, tag)| *tag).collect();
+        let mut open = carried.clone();
+        let mut units = 0;
+        // The last token after which a cut may fall, by preference.
+        let (mut at_newline, mut at_space, mut outside, mut inside) = (None, None, None, None);
+        let mut next = first;
+        while next < tokens.len() {
+            let (range, token) = tokens[next].clone();
+            if units + token.units() > limit && next > first {
+                break;
+            }
+            units += token.units();
+            match token {
+                Token::Open(name) => open.push((name, &html[range])),
+                Token::Close(name) => {
+                    if let Some(i) = open.iter().rposition(|(n, _)| *n == name) {
+                        open.truncate(i);
+                    }
+                }
+                Token::Text { kind, .. } => {
+                    if open.is_empty() {
+                        match kind {
+                            TextKind::Newline => at_newline = Some(next),
+                            TextKind::Space => at_space = Some(next),
+                            TextKind::Other => {}
+                        }
+                    }
+                    inside = Some(next);
+                }
+            }
+            if open.is_empty() {
+                outside = Some(next);
+            }
+            next += 1;
+        }
+        let start = tokens[first].0.start;
+        let (end, resume, close) = if next == tokens.len() {
+            (html.len(), next, String::new())
+        } else if let Some(k) = at_newline.or(at_space) {
+            // The line break or space itself is dropped.
+            (tokens[k].0.start, k + 1, String::new())
+        } else if let Some(k) = outside {
+            (tokens[k].0.end, k + 1, String::new())
+        } else {
+            // One element longer than the limit: close it here, open it again after.
+            let k = inside.unwrap_or(next - 1);
+            open = carried.clone();
+            for (range, token) in &tokens[first..=k] {
+                match *token {
+                    Token::Open(name) => open.push((name, &html[range.clone()])),
+                    Token::Close(name) => {
+                        if let Some(i) = open.iter().rposition(|(n, _)| *n == name) {
+                            open.truncate(i);
+                        }
+                    }
+                    Token::Text { .. } => {}
+                }
+            }
+            let close = open
+                .iter()
+                .rev()
+                .map(|(name, _)| format!("</{name}>"))
+                .collect();
+            (tokens[k].0.end, k + 1, close)
+        };
+        let blank = tokens[first..resume]
+            .iter()
+            .filter(|(r, _)| r.end <= end)
+            .all(|(_, t)| {
+                !matches!(
+                    t,
+                    Token::Text {
+                        kind: TextKind::Other,
+                        ..
+                    }
+                )
+            });
+        pieces.push(Piece {
+            reopen,
+            range: start..end,
+            close: close.clone(),
+            blank,
+        });
+        carried = if close.is_empty() { Vec::new() } else { open };
+        first = resume;
+    }
+    pieces
 }
 
 // ---- onboarding, help, authorization ----
@@ -185,17 +371,20 @@ pub fn not_understood() -> String {
     "I only understand commands. See /help.".to_owned()
 }
 
+/// A wrong argument with its example. The problem quotes the trader's input (cut to
+/// [`MAX_ECHO`] where it is made); the sentence as a whole is bounded here too.
 pub fn bad_argument(e: &ArgError) -> String {
     format!(
         "⚠️ {}. Example: <code>{}</code>",
-        esc(&e.problem),
+        esc(&clip(&e.problem, MAX_PROBLEM)),
         esc(e.example)
     )
 }
 
-/// A store refusal or missing row, said as it is (the store words them for people).
+/// A store refusal or missing row, said as it is (the store words them for people),
+/// bounded: a refusal may quote what the trader sent.
 pub fn refused(reason: &str) -> String {
-    format!("⚠️ {}.", esc(reason))
+    format!("⚠️ {}.", esc(&clip(reason, MAX_PROBLEM)))
 }
 
 pub fn internal_error() -> String {
@@ -445,6 +634,29 @@ pub fn cancelled() -> String {
 
 pub fn nothing_to_cancel() -> String {
     "There is nothing to cancel.".to_owned()
+}
+
+/// Said when a command ends a question the bot was waiting on (the command then runs).
+pub fn question_dropped(asked: &super::dialogue::State) -> Option<String> {
+    use super::dialogue::State;
+    match asked {
+        State::Idle => None,
+        State::AwaitingReasonText { match_id } => Some(format!(
+            "I stopped waiting for the reason for match <code>#{match_id}</code>; tap \
+             <i>Other…</i> again to give it."
+        )),
+        State::AwaitingCandidateReason { candidate, step } => {
+            let what = match step {
+                CandidateStep::Reject => "rejecting",
+                CandidateStep::Rollback => "rolling back",
+                CandidateStep::Modify => "modifying",
+            };
+            Some(format!(
+                "I stopped waiting for why you are {what} candidate <code>#{candidate}</code>; \
+                 tap the button again to give it."
+            ))
+        }
+    }
 }
 
 pub fn text_expected() -> String {
@@ -813,6 +1025,215 @@ mod tests {
             let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
             prop_assert_eq!(squeeze(&parts.concat()), squeeze(&text));
         }
+    }
+
+    /// The text Telegram keeps of `html`, worked out independently of the splitter: tags
+    /// dropped, the four named entities and numeric ones decoded.
+    fn parsed(html: &str) -> String {
+        let mut out = String::new();
+        let mut rest = html;
+        while let Some(c) = rest.chars().next() {
+            if c == '<' {
+                let end = rest.find('>').expect("a closed tag");
+                rest = &rest[end + 1..];
+            } else if c == '&' {
+                let end = rest.find(';').expect("a closed entity");
+                let name = &rest[1..end];
+                let decoded = match name {
+                    "lt" => '<',
+                    "gt" => '>',
+                    "amp" => '&',
+                    "quot" => '"',
+                    n => n
+                        .strip_prefix('#')
+                        .and_then(|d| d.parse().ok())
+                        .and_then(char::from_u32)
+                        .expect("a known entity"),
+                };
+                out.push(decoded);
+                rest = &rest[end + 1..];
+            } else {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        out
+    }
+
+    /// Whether `html` is what Telegram accepts: tags balanced and properly nested, every
+    /// `&` an entity, no `<` or `>` outside a tag.
+    fn valid_html(html: &str) -> Result<(), String> {
+        let mut open: Vec<String> = Vec::new();
+        let mut rest = html;
+        while let Some(c) = rest.chars().next() {
+            match c {
+                '<' => {
+                    let end = rest.find('>').ok_or("an unclosed tag")?;
+                    let tag = &rest[1..end];
+                    if let Some(name) = tag.strip_prefix('/') {
+                        match open.pop() {
+                            Some(o) if o == name => {}
+                            o => return Err(format!("</{name}> closes {o:?}")),
+                        }
+                    } else {
+                        open.push(tag.split(' ').next().unwrap_or_default().to_owned());
+                    }
+                    rest = &rest[end + 1..];
+                }
+                '>' => return Err("a bare >".to_owned()),
+                '&' => {
+                    let end = rest.find(';').ok_or("an unfinished entity")?;
+                    let name = &rest[1..end];
+                    let numeric = name
+                        .strip_prefix('#')
+                        .is_some_and(|d| d.parse::<u32>().is_ok());
+                    if !(numeric || ["lt", "gt", "amp", "quot"].contains(&name)) {
+                        return Err(format!("&{name}; is not an entity"));
+                    }
+                    rest = &rest[end + 1..];
+                }
+                c => rest = &rest[c.len_utf8()..],
+            }
+        }
+        if open.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("left open: {open:?}"))
+        }
+    }
+
+    fn utf16(s: &str) -> usize {
+        s.encode_utf16().count()
+    }
+
+    /// Telegram HTML as this module writes it: escaped text (with emoji, spaces and line
+    /// breaks) and short elements, some nested, some holding line breaks.
+    fn html_strategy() -> impl Strategy<Value = String> {
+        let text = "[a-z😀<>&\" \n]{0,40}".prop_map(|t| esc(&t));
+        let short = "[a-z😀<>& ]{1,12}".prop_map(|t| esc(&t));
+        let element = prop_oneof![
+            short.clone().prop_map(|t| format!("<b>{t}</b>")),
+            short.clone().prop_map(|t| format!("<code>{t}</code>")),
+            short
+                .clone()
+                .prop_map(|t| format!("<a href=\"https://example.com/?a=1&amp;b=2\">{t}</a>")),
+            short.clone().prop_map(|t| format!("<b><i>{t}</i> x</b>")),
+            short.prop_map(|t| format!("<pre>{t}\n{t}</pre>")),
+            Just("&#128512;".to_owned()),
+        ];
+        proptest::collection::vec(prop_oneof![3 => text, 1 => element], 0..80)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn parts_rejoin_to_the_original_are_valid_html_and_fit(
+            html in html_strategy(),
+            limit in 30usize..400,
+        ) {
+            let pieces = pieces(&html, limit);
+            // The parts and the line breaks or spaces dropped between them tile the text.
+            let mut at = 0;
+            for p in &pieces {
+                prop_assert!(html[at..p.range.start].chars().all(char::is_whitespace));
+                at = p.range.end;
+                // Every element here is shorter than a message: no cut falls inside one.
+                prop_assert!(p.reopen.is_empty() && p.close.is_empty(), "{:?}", p);
+                if p.blank {
+                    prop_assert!(parsed(&html[p.range.clone()]).trim().is_empty());
+                }
+            }
+            prop_assert!(html[at..].chars().all(char::is_whitespace));
+            let parts = split(&html, limit);
+            for part in &parts {
+                prop_assert!(valid_html(part).is_ok(), "{:?}: {}", valid_html(part), part);
+                prop_assert!(utf16(&parsed(part)) <= limit, "{} > {limit}: {part}", utf16(&parsed(part)));
+                prop_assert_eq!(telegram_len(part), utf16(&parsed(part)));
+                prop_assert!(!parsed(part).trim().is_empty());
+            }
+            let kept: String = parts.concat().chars().filter(|c| !c.is_whitespace()).collect();
+            let all: String = html.chars().filter(|c| !c.is_whitespace()).collect();
+            prop_assert_eq!(kept, all);
+        }
+
+        #[test]
+        fn an_element_longer_than_a_message_is_closed_and_reopened(
+            inner in "[a-z😀<>& \n]{50,400}",
+            limit in 20usize..60,
+        ) {
+            let html = format!("x <b>bold <code>{}</code></b> y", esc(&inner));
+            let parts = split(&html, limit);
+            for part in &parts {
+                prop_assert!(valid_html(part).is_ok(), "{:?}: {}", valid_html(part), part);
+                prop_assert!(utf16(&parsed(part)) <= limit);
+            }
+            let text: String = parts.iter().map(|p| parsed(p)).collect::<String>()
+                .chars().filter(|c| !c.is_whitespace()).collect();
+            let whole: String = parsed(&html).chars().filter(|c| !c.is_whitespace()).collect();
+            prop_assert_eq!(text, whole);
+        }
+    }
+
+    #[test]
+    fn length_is_counted_after_parsing_in_utf16_units() {
+        assert_eq!(telegram_len("a &amp; b"), 5);
+        assert_eq!(
+            telegram_len("<b>bold</b> <a href=\"https://x.y/?q=1&amp;r=2\">link</a>"),
+            9
+        );
+        assert_eq!(telegram_len("😀"), 2);
+        assert_eq!(telegram_len("&#128512;"), 2);
+        assert_eq!(telegram_len("&lt;&gt;&quot;"), 3);
+        // Escaped text is as long as the text it escapes.
+        let raw = "P&L <10> \"x\" & 😀".repeat(50);
+        assert_eq!(telegram_len(&esc(&raw)), utf16(&raw));
+    }
+
+    #[test]
+    fn a_short_reply_full_of_entities_is_one_message() {
+        // 1,500 ampersands: 7,500 bytes of HTML, 1,500 characters on the phone.
+        let html = esc(&"&".repeat(1500));
+        assert_eq!(split(&html, MAX_MESSAGE), vec![html]);
+    }
+
+    #[test]
+    fn no_cut_falls_inside_an_element() {
+        let code = format!("<code>{}</code>", "c".repeat(30));
+        let html = format!("{} {code} tail", "a".repeat(20));
+        let parts = split(&html, 40);
+        // 20 + 1 + 30 characters do not fit in 40: the cut falls before the element.
+        assert_eq!(parts, vec!["a".repeat(20), format!("{code} tail")]);
+    }
+
+    #[test]
+    fn no_cut_falls_inside_a_surrogate_pair() {
+        let html = "😀".repeat(30);
+        for part in split(&html, 7) {
+            assert!(utf16(&part) <= 7);
+            assert!(part.chars().all(|c| c == '😀'));
+        }
+    }
+
+    #[test]
+    fn echoed_input_is_bounded() {
+        assert_eq!(clip("short", MAX_ECHO), "short");
+        let long = "x".repeat(10_000);
+        let clipped = clip(&long, MAX_ECHO);
+        assert_eq!(clipped.chars().count(), MAX_ECHO + 1);
+        assert!(clipped.ends_with('…'));
+        let e = crate::bot::commands::parse_match_id(&long).unwrap_err();
+        assert!(
+            telegram_len(&bad_argument(&e)) < 200,
+            "{}",
+            bad_argument(&e)
+        );
+        let e = crate::bot::commands::parse_reason(&format!("1 {long}")).unwrap_err();
+        assert!(
+            telegram_len(&bad_argument(&e)) < 400,
+            "{}",
+            bad_argument(&e)
+        );
+        assert!(telegram_len(&refused(&long)) < 400);
     }
 
     #[test]

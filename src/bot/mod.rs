@@ -17,8 +17,29 @@ pub mod sender;
 pub use crate::domain::{Button, Outgoing};
 pub use schema::{dispatcher, register_commands, schema};
 
-/// The bot as the program uses it: throttled to Telegram's limits.
-pub type TgBot = teloxide::adaptors::Throttle<teloxide::Bot>;
+/// The bot as the handlers see it: throttled to Telegram's limits, with the bot's own
+/// user (`getMe`) cached. Start-up asks for it, retrying until Telegram answers
+/// (`startup::reach_telegram`), so the dispatcher's own `getMe` — which, failing, would
+/// stop it for good — is answered from the cache.
+pub type TgBot = teloxide::adaptors::CacheMe<teloxide::adaptors::Throttle<teloxide::Bot>>;
+
+/// What [`dispatcher`] takes as its bot: the throttled bot (the dispatcher then asks
+/// `getMe` itself), or a [`TgBot`] whose `getMe` is already cached.
+pub trait IntoTgBot {
+    fn into_tg_bot(self) -> TgBot;
+}
+
+impl IntoTgBot for TgBot {
+    fn into_tg_bot(self) -> TgBot {
+        self
+    }
+}
+
+impl IntoTgBot for teloxide::adaptors::Throttle<teloxide::Bot> {
+    fn into_tg_bot(self) -> TgBot {
+        teloxide::adaptors::CacheMe::new(self)
+    }
+}
 
 /// Errors of the bot layer. Handlers turn the trader's mistakes into replies; what
 /// reaches the dispatcher is logged.

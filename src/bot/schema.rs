@@ -13,11 +13,11 @@ use teloxide::prelude::*;
 use teloxide::utils::command::BotCommands;
 
 use super::commands::Command;
-use super::dialogue::{DbStorage, State};
+use super::dialogue::{self, DbStorage, State};
 use super::handlers::commands::{self as cmd, Trader};
 use super::handlers::{self, Memory, callbacks};
 use super::posts::BotPosts;
-use super::{BotError, TgBot};
+use super::{BotError, IntoTgBot, TgBot};
 use crate::app::App;
 use crate::config::Settings;
 use crate::store::Store;
@@ -28,6 +28,7 @@ pub fn schema() -> UpdateHandler<BotError> {
 
     let commands = dptree::entry()
         .filter_command::<Command>()
+        .inspect_async(cmd::end_question)
         .branch(case![Command::Start(args)].endpoint(cmd::start))
         .branch(case![Command::Help(args)].endpoint(cmd::help))
         .branch(case![Command::Myid(args)].endpoint(cmd::myid))
@@ -58,7 +59,7 @@ pub fn schema() -> UpdateHandler<BotError> {
             tracing::error!(error = %e, account = t.account.0, "the account could not be recorded");
         }
     })
-    .enter_dialogue::<Message, DbStorage, State>()
+    .chain(dialogue::enter::<Message>())
     .branch(commands)
     .branch(case![State::AwaitingReasonText { match_id }].endpoint(callbacks::reason_text))
     .branch(
@@ -74,7 +75,7 @@ pub fn schema() -> UpdateHandler<BotError> {
     let served_callbacks = dptree::filter(|q: CallbackQuery, settings: Arc<Settings>| {
         handlers::is_served_callback(&q, &settings)
     })
-    .enter_dialogue::<CallbackQuery, DbStorage, State>()
+    .chain(dialogue::enter::<CallbackQuery>())
     .endpoint(callbacks::callback);
 
     let callbacks = Update::filter_callback_query()
@@ -89,10 +90,11 @@ pub fn schema() -> UpdateHandler<BotError> {
 /// table) and the bot's in-memory refusal list. Updates of one chat are handled in
 /// order, chats concurrently. Shut it down through its `shutdown_token()`.
 pub fn dispatcher(
-    bot: TgBot,
+    bot: impl IntoTgBot,
     store: Store,
     settings: Arc<Settings>,
 ) -> Dispatcher<TgBot, BotError, DefaultKey> {
+    let bot = bot.into_tg_bot();
     let app = App::new(store, settings.clone(), Arc::new(BotPosts));
     if settings.allowed_user_ids.is_empty() {
         tracing::warn!("ALLOWED_USER_IDS is empty: the bot serves nobody and refuses every chat");
@@ -118,7 +120,10 @@ pub fn dispatcher(
 }
 
 /// Registers the commands (`setMyCommands`), so Telegram shows the menu.
-pub async fn register_commands(bot: &TgBot) -> Result<(), BotError> {
+pub async fn register_commands<R>(bot: &R) -> Result<(), BotError>
+where
+    R: Requester<Err = teloxide::RequestError>,
+{
     // Telegram wants the names without the slash `bot_commands()` puts in front.
     let commands = Command::bot_commands()
         .into_iter()
@@ -127,6 +132,6 @@ pub async fn register_commands(bot: &TgBot) -> Result<(), BotError> {
             c
         })
         .collect::<Vec<_>>();
-    bot.set_my_commands(commands).await?;
+    bot.set_my_commands(commands).send().await?;
     Ok(())
 }

@@ -10,6 +10,14 @@
 //!   after Telegram took the message but before `sent_at` is written — or a request
 //!   times out after Telegram received it — the message is sent again when its claim
 //!   expires (a visible duplicate beats a lost message). Nothing else can duplicate it.
+//! - **The claim is short**: it lasts the send time-out plus a margin
+//!   ([`SenderConfig::for_timeout`]), so a process killed in the middle of a send holds
+//!   its chat for about the send time-out, not minutes. A send never outlives its claim:
+//!   it is abandoned (and retried as a time-out) at three quarters of the lease, so
+//!   another sender never takes over a message that is still being sent.
+//! - **Chats do not wait for each other**: the running sender drains each chat in a
+//!   task of its own, so a chat held by a slow request (teloxide pauses 10 s after any
+//!   5xx) delays only that chat; the other chats' messages go out meanwhile.
 //! - **Failures**: a 429 that reaches us (Throttle retries them itself) reschedules the
 //!   message after `retry_after`; network errors, timeouts and 5xx answers are retried
 //!   with a doubling backoff, for as long as it takes (an outage delays, never drops);
@@ -19,6 +27,7 @@
 //!
 //! Error texts are stored and logged with any bot token removed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -31,6 +40,7 @@ use teloxide::requests::Requester;
 use teloxide::types::{ChatId, InputFile, ParseMode};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::bot::Outgoing;
 use crate::domain::AccountId;
@@ -43,12 +53,18 @@ const MIN_WAIT: StdDuration = StdDuration::from_millis(20);
 /// The bot the sender talks through (the same type as `crate::bot::TgBot`).
 pub type ThrottledBot = Throttle<teloxide::Bot>;
 
+/// How much longer a claim lasts than the send time-out: the time to mark the message
+/// sent, and the throttle's queue.
+pub const LEASE_MARGIN: StdDuration = StdDuration::from_secs(15);
+
 /// How the sender paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct SenderConfig {
     /// How often the outbox is looked at when there is nothing to send.
     pub poll: StdDuration,
-    /// How long a claim on a message lasts: longer than any one request may take.
+    /// How long a claim on a message lasts. A send is abandoned at three quarters of it,
+    /// so it must be longer than any one request may take (the send time-out); it is
+    /// also how long a chat waits after a process died in the middle of a send.
     pub lease: Duration,
     /// The wait after the first transient failure; it doubles per failure.
     pub backoff: Duration,
@@ -57,13 +73,29 @@ pub struct SenderConfig {
 }
 
 impl Default for SenderConfig {
+    /// The pacing for the default send time-out (`SEND_TIMEOUT_SECS`, 30 s).
     fn default() -> Self {
+        Self::for_timeout(StdDuration::from_secs(30))
+    }
+}
+
+impl SenderConfig {
+    /// The pacing for requests that time out after `send_timeout`: a claim lasts
+    /// `send_timeout` + [`LEASE_MARGIN`].
+    pub fn for_timeout(send_timeout: StdDuration) -> Self {
         Self {
             poll: StdDuration::from_secs(1),
-            lease: Duration::minutes(5),
+            lease: Duration::from_std(send_timeout + LEASE_MARGIN).unwrap_or(Duration::seconds(45)),
             backoff: Duration::seconds(2),
             max_backoff: Duration::minutes(5),
         }
+    }
+
+    /// How long one send may take before it is abandoned: well inside the claim.
+    fn send_deadline(&self) -> StdDuration {
+        (self.lease * 3 / 4)
+            .to_std()
+            .unwrap_or(StdDuration::from_secs(1))
     }
 }
 
@@ -209,7 +241,14 @@ impl Sender {
                 break;
             }
             let attempt = m.attempts + 1;
-            match self.send(&m).await {
+            let sent = tokio::time::timeout(self.config.send_deadline(), self.send(&m))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Transient(
+                        "the request took longer than its claim on the message".to_owned(),
+                    ))
+                });
+            match sent {
                 Ok(()) => {
                     self.store.mark_sent(m.id, self.clock.now()).await?;
                     tracing::debug!(id = m.id, chat = account.0, kind = %m.kind, attempt, "sent");
@@ -295,53 +334,87 @@ impl Sender {
         result.map_err(|e| classify(&e))
     }
 
-    /// Drains, then waits `poll` (or less when a message falls due sooner), until
-    /// `shutdown` turns true. A drain in progress finishes first, so no message is left
-    /// between "sent" and "marked sent" by a shutdown.
+    /// Drains until `shutdown` turns true: each chat with a message due is drained in a
+    /// task of its own (one at a time per chat), so a chat held by a slow request does
+    /// not hold the others. The outbox is looked at again every `poll`, sooner when a
+    /// message falls due or a chat's drain ends. Drains in progress finish first, so no
+    /// message is left between "sent" and "marked sent" by a shutdown.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("outbox sender started");
+        let mut draining: JoinSet<Result<DrainReport, StoreError>> = JoinSet::new();
+        // The chat each running drain serves.
+        let mut busy: HashMap<tokio::task::Id, AccountId> = HashMap::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let drained = match self.drain().await {
-                Ok(r) => {
-                    if r != DrainReport::default() {
-                        tracing::info!(
-                            sent = r.sent,
-                            retried = r.retried,
-                            parked = r.parked,
-                            "outbox drained"
-                        );
+            while let Some(done) = draining.try_join_next_with_id() {
+                finished(done, &mut busy);
+            }
+            // Sooner than `poll` only when a message falls due sooner, and never a busy
+            // loop: after a failed look (the database is away) wait the whole `poll`.
+            let wait = match self.store.outbox_heads().await {
+                Ok(heads) => {
+                    let now = self.clock.now();
+                    let mut next = self.config.poll;
+                    for m in heads {
+                        if busy.values().any(|a| *a == m.account) {
+                            continue;
+                        }
+                        if m.send_after <= now {
+                            let sender = self.clone();
+                            let task =
+                                draining.spawn(async move { sender.drain_chat(m.account).await });
+                            busy.insert(task.id(), m.account);
+                        } else {
+                            next = next.min((m.send_after - now).to_std().unwrap_or_default());
+                        }
                     }
-                    true
+                    next.max(MIN_WAIT)
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "outbox drain failed; trying again");
-                    false
+                    tracing::error!(error = %e, "the outbox cannot be read; trying again");
+                    self.config.poll
                 }
-            };
-            // Sooner than `poll` only when a message falls due sooner, and never a busy
-            // loop: after a failed drain (the database is away) wait the whole `poll`.
-            let wait = match self.store.outbox_heads().await {
-                Ok(heads) if drained => heads
-                    .iter()
-                    .map(|m| {
-                        (m.send_after - self.clock.now())
-                            .to_std()
-                            .unwrap_or_default()
-                    })
-                    .min()
-                    .map_or(self.config.poll, |w| w.min(self.config.poll))
-                    .max(MIN_WAIT),
-                _ => self.config.poll,
             };
             tokio::select! {
                 _ = shutdown.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
+                Some(done) = draining.join_next_with_id() => finished(done, &mut busy),
             }
         }
+        while let Some(done) = draining.join_next_with_id().await {
+            finished(done, &mut busy);
+        }
         tracing::info!("outbox sender stopped");
+    }
+}
+
+/// Logs what a chat's drain did and frees the chat for the next one.
+fn finished(
+    done: Result<(tokio::task::Id, Result<DrainReport, StoreError>), tokio::task::JoinError>,
+    busy: &mut HashMap<tokio::task::Id, AccountId>,
+) {
+    let (id, report) = match done {
+        Ok((id, report)) => (id, report),
+        Err(e) => {
+            // A drain that panicked: its claim expires with its lease.
+            tracing::error!(error = %e, "an outbox drain stopped unexpectedly");
+            busy.remove(&e.id());
+            return;
+        }
+    };
+    let chat = busy.remove(&id).map_or(0, |a| a.0);
+    match report {
+        Ok(r) if r != DrainReport::default() => tracing::info!(
+            chat,
+            sent = r.sent,
+            retried = r.retried,
+            parked = r.parked,
+            "outbox drained"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, chat, "outbox drain failed; trying again"),
     }
 }
 

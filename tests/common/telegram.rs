@@ -16,7 +16,9 @@
 //! ```
 //!
 //! Note for fault tests: teloxide's client sleeps 10 s after any 5xx before it returns
-//! the error, so a `Fault::Status(500)` costs a test ten seconds.
+//! the error, so a `Fault::Status(500)` costs a test ten seconds. A fake can be started
+//! on a chosen port ([`FakeTelegram::start_on`]) after the bot began knocking on it, to
+//! test a Bot API that refuses connections for the first seconds.
 
 #![allow(dead_code)]
 
@@ -107,6 +109,9 @@ pub enum Fault {
     BadRequest(String),
     /// HTTP 403 `Forbidden: bot was blocked by the user`.
     Blocked,
+    /// The connection breaks in the middle of the answer (as a reset connection does);
+    /// the request is not carried out.
+    Reset,
 }
 
 struct Inner {
@@ -137,6 +142,29 @@ impl Drop for FakeTelegram {
 impl FakeTelegram {
     /// Starts a server on `127.0.0.1:0`.
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// A port on loopback nothing listens on (yet): requests to it are refused until
+    /// [`Self::start_on`] starts a fake there.
+    pub fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        l.local_addr().expect("local addr").port()
+    }
+
+    /// The URL of a fake that would listen on `port`.
+    pub fn url_on(port: u16) -> String {
+        format!("http://127.0.0.1:{port}/")
+    }
+
+    /// Starts a server on `127.0.0.1:port` (`0`: any free port).
+    pub async fn start_on(port: u16) -> Self {
+        Self::start_failing_on(port, &[]).await
+    }
+
+    /// Starts a server on `127.0.0.1:port` whose first answers are the faults given
+    /// (queued before the first request can arrive, as [`Self::fail_next`] would).
+    pub async fn start_failing_on(port: u16, faults: &[(&str, Fault)]) -> Self {
         let inner = Arc::new(Inner {
             requests: Mutex::new(Vec::new()),
             counts: Mutex::new(HashMap::new()),
@@ -147,7 +175,16 @@ impl FakeTelegram {
             next_message_id: AtomicI64::new(1000),
             faults: Mutex::new(HashMap::new()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        for (method, fault) in faults {
+            inner
+                .faults
+                .lock()
+                .unwrap()
+                .entry((*method).to_owned())
+                .or_default()
+                .push_back(fault.clone());
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the fake Bot API");
         let addr = listener.local_addr().expect("local addr");
@@ -306,6 +343,21 @@ pub fn private_message(user_id: i64, text: &str) -> Value {
             "from": user(user_id),
             "text": text,
             "entities": command_entities(text),
+        }
+    })
+}
+
+/// A photo (no text) from user `user_id` in their private chat with the bot.
+pub fn private_photo(user_id: i64) -> Value {
+    json!({
+        "message": {
+            "message_id": 1,
+            "date": DATE,
+            "chat": { "id": user_id, "type": "private", "first_name": "Trader" },
+            "from": user(user_id),
+            "photo": [{
+                "file_id": "p1", "file_unique_id": "up1", "width": 10, "height": 10
+            }],
         }
     })
 }
@@ -594,6 +646,23 @@ fn fault_response(fault: &Fault) -> Response {
             StatusCode::FORBIDDEN,
             "Forbidden: bot was blocked by the user",
         ),
+        Fault::Reset => {
+            // Headers, half a body, then the connection breaks.
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from_static(b"{\"ok\":tr")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by the fake",
+                )),
+            ];
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(futures_util::stream::iter(
+                    chunks,
+                )))
+                .expect("a response")
+        }
         Fault::Delay(_) => unreachable!("a delay answers normally"),
     }
 }

@@ -1,6 +1,6 @@
 //! Button taps, and the text a tap asked for (a reason in words, a candidate step's
-//! reason). A tap is answered, recorded through one use case, and its card edited to
-//! show what was recorded.
+//! reason). A tap is recorded through one use case, its card edited to show what was
+//! recorded, and then answered (best effort: see [`callback`]).
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use teloxide::types::{CallbackQuery, MessageId};
 
 use super::transport::{answer, drop_keyboard, edit_html, send_html};
 use super::{
-    HandlerResult, Memory, answer_failure, candidates_page, ensure_account, failure_text,
+    HandlerResult, Memory, candidates_page, ensure_account, failure_text, failure_toast,
     matches_page, summaries_page,
 };
 use crate::app::{App, CHAT_ACTOR};
@@ -58,42 +58,82 @@ pub async fn reason_text(
     send_html(&bot, msg.chat.id, &html, &[]).await
 }
 
-/// A button tap by a served trader.
+/// A button tap by a served trader: the work first (record, edit the card, ask a
+/// question), then one answer with its toast. The answer is a courtesy
+/// ([`transport::answer`](super::transport::answer)): a tap answered after Telegram's
+/// deadline — slow handling, or a tap made while the bot was down — is still recorded
+/// and its card still edited, and its expired query is answered once, not twice.
+///
+/// A tap that changes something (a reason, a decision, a verdict, a review) ends a
+/// question the bot was waiting on ([`State`]): the words typed next must not become
+/// the reason of an earlier tap. Paging through a list does not.
 pub async fn callback(
     bot: TgBot,
     q: CallbackQuery,
     app: App,
     dialogue: ChatDialogue,
     memory: Arc<Memory>,
+    state: State,
 ) -> HandlerResult {
     let account = AccountId(q.from.id.0 as i64);
-    let Some(card) = q.message.as_ref().map(|m| (m.chat().id, m.id())) else {
-        return answer(&bot, &q, messages::CALLBACK_STALE).await;
+    let card = q.message.as_ref().map(|m| (m.chat().id, m.id()));
+    let cb = q.data.as_deref().and_then(Callback::decode);
+    let toast = match (card, cb) {
+        (None, _) => messages::CALLBACK_STALE.to_owned(),
+        (Some(_), None) => {
+            tracing::info!(user = account.0, data = ?q.data, "a tap with unknown callback data");
+            messages::CALLBACK_STALE.to_owned()
+        }
+        (Some(card), Some(cb)) => {
+            let result = async {
+                ensure_account(&app, &memory, account, &q.from.first_name).await?;
+                if changes_something(&cb) && state != State::Idle {
+                    dialogue.exit().await?;
+                }
+                on_callback(&bot, cb, card, account, &app, &dialogue).await
+            }
+            .await;
+            result.unwrap_or_else(|e| failure_toast(&e))
+        }
     };
-    let Some(cb) = q.data.as_deref().and_then(Callback::decode) else {
-        tracing::info!(user = account.0, data = ?q.data, "a tap with unknown callback data");
-        return answer(&bot, &q, messages::CALLBACK_STALE).await;
-    };
-    let result = async {
-        ensure_account(&app, &memory, account, &q.from.first_name).await?;
-        on_callback(&bot, &q, cb, card, account, &app, &dialogue).await
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) => answer_failure(&bot, &q, &e).await,
+    answer(&bot, &q, &toast).await;
+    Ok(())
+}
+
+/// Whether a tap records or decides something (paging and dismissing do not).
+fn changes_something(cb: &Callback) -> bool {
+    !matches!(
+        cb,
+        Callback::Matches(_)
+            | Callback::Summaries { .. }
+            | Callback::Candidates { .. }
+            | Callback::Dismiss
+    )
+}
+
+/// Shows what a tap recorded on its card. The record stands whatever happens here, so a
+/// card that cannot be edited (deleted, or Telegram refuses) is logged, not an error.
+async fn show(
+    bot: &TgBot,
+    (chat, message): (ChatId, MessageId),
+    html: &str,
+    keyboard: &[Vec<crate::domain::Button>],
+) {
+    if let Err(e) = edit_html(bot, chat, message, html, keyboard).await {
+        tracing::warn!(error = %e, chat = chat.0, "a card could not be edited to show what was recorded");
     }
 }
 
+/// Does a tap's work and returns its toast.
 async fn on_callback(
     bot: &TgBot,
-    q: &CallbackQuery,
     cb: Callback,
-    (chat, message): (ChatId, MessageId),
+    card: (ChatId, MessageId),
     account: AccountId,
     app: &App,
     dialogue: &ChatDialogue,
-) -> Result<(), BotError> {
+) -> Result<String, BotError> {
+    let (chat, message) = card;
     let scope = Scope::Account(account);
     match cb {
         Callback::Reason {
@@ -110,8 +150,8 @@ async fn on_callback(
             dialogue
                 .update(State::AwaitingReasonText { match_id })
                 .await?;
-            answer(bot, q, messages::ASK_TEXT_TOAST).await?;
-            send_html(bot, chat, &messages::ask_reason_text(match_id), &[]).await
+            send_html(bot, chat, &messages::ask_reason_text(match_id), &[]).await?;
+            Ok(messages::ASK_TEXT_TOAST.to_owned())
         }
         Callback::Reason { match_id, code } => {
             let current = app.match_detail(match_id, scope).await?;
@@ -126,23 +166,23 @@ async fn on_callback(
                     .await?;
                 (m, messages::reason_toast(code))
             };
-            answer(bot, q, &toast).await?;
-            edit_html(bot, chat, message, &messages::reason_recorded(&m), &[]).await
+            show(bot, card, &messages::reason_recorded(&m), &[]).await;
+            Ok(toast)
         }
         Callback::Matches(query) => {
             let reply = matches_page(app, account, &query).await?;
-            answer(bot, q, "").await?;
-            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await?;
+            Ok(String::new())
         }
         Callback::Summaries { page, year } => {
             let reply = summaries_page(app, scope, year, page).await?;
-            answer(bot, q, "").await?;
-            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await?;
+            Ok(String::new())
         }
         Callback::Candidates { page } => {
             let reply = candidates_page(&app.candidates(scope).await?, page);
-            answer(bot, q, "").await?;
-            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await
+            edit_html(bot, chat, message, &reply.html, &reply.keyboard).await?;
+            Ok(String::new())
         }
         Callback::Decide {
             candidate,
@@ -150,12 +190,11 @@ async fn on_callback(
         } => {
             let c = app.candidate(candidate, scope).await?;
             if !messages::awaits_decision(&c) {
-                answer(bot, q, &messages::candidate_toast(&c)).await?;
-                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+                show(bot, card, &messages::candidate_card(&c), &[]).await;
+                return Ok(messages::candidate_toast(&c));
             }
             match decision {
                 Decision::Implement => {
-                    answer(bot, q, "").await?;
                     edit_html(
                         bot,
                         chat,
@@ -163,7 +202,8 @@ async fn on_callback(
                         &messages::confirm_implement(&c),
                         &keyboards::confirm_implement(c.id),
                     )
-                    .await
+                    .await?;
+                    Ok(String::new())
                 }
                 Decision::Defer => {
                     let c = app
@@ -176,11 +216,11 @@ async fn on_callback(
                             Utc::now(),
                         )
                         .await?;
-                    answer(bot, q, &messages::candidate_toast(&c)).await?;
-                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                    show(bot, card, &messages::candidate_updated(&c), &[]).await;
+                    Ok(messages::candidate_toast(&c))
                 }
                 Decision::Reject => {
-                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Reject)
+                    ask_candidate_reason(bot, dialogue, chat, candidate, CandidateStep::Reject)
                         .await
                 }
             }
@@ -188,8 +228,8 @@ async fn on_callback(
         Callback::ConfirmImplement { candidate } => {
             let c = app.candidate(candidate, scope).await?;
             if !messages::awaits_decision(&c) {
-                answer(bot, q, &messages::candidate_toast(&c)).await?;
-                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+                show(bot, card, &messages::candidate_card(&c), &[]).await;
+                return Ok(messages::candidate_toast(&c));
             }
             let c = app
                 .decide(
@@ -201,29 +241,29 @@ async fn on_callback(
                     Utc::now(),
                 )
                 .await?;
-            answer(bot, q, &messages::candidate_toast(&c)).await?;
-            edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+            show(bot, card, &messages::candidate_updated(&c), &[]).await;
+            Ok(messages::candidate_toast(&c))
         }
         Callback::Verdict { candidate, verdict } => {
             let c = app.candidate(candidate, scope).await?;
             if !messages::awaits_verdict(&c) {
-                answer(bot, q, &messages::candidate_toast(&c)).await?;
-                return edit_html(bot, chat, message, &messages::candidate_card(&c), &[]).await;
+                show(bot, card, &messages::candidate_card(&c), &[]).await;
+                return Ok(messages::candidate_toast(&c));
             }
             match verdict {
                 Final::Keep => {
                     let c = app
                         .finalize(scope, candidate, Final::Keep, "", CHAT_ACTOR, Utc::now())
                         .await?;
-                    answer(bot, q, &messages::candidate_toast(&c)).await?;
-                    edit_html(bot, chat, message, &messages::candidate_updated(&c), &[]).await
+                    show(bot, card, &messages::candidate_updated(&c), &[]).await;
+                    Ok(messages::candidate_toast(&c))
                 }
                 Final::Rollback => {
-                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Rollback)
+                    ask_candidate_reason(bot, dialogue, chat, candidate, CandidateStep::Rollback)
                         .await
                 }
                 Final::Modify => {
-                    ask_candidate_reason(bot, q, dialogue, chat, candidate, CandidateStep::Modify)
+                    ask_candidate_reason(bot, dialogue, chat, candidate, CandidateStep::Modify)
                         .await
                 }
             }
@@ -240,19 +280,19 @@ async fn on_callback(
                     .await?;
                 (s, messages::summary_reviewed_toast(week))
             };
-            answer(bot, q, &toast).await?;
             let html = messages::summary(&s);
             if messages::telegram_len(&html) <= MAX_MESSAGE {
-                edit_html(bot, chat, message, &html, &[]).await
-            } else {
+                show(bot, card, &html, &[]).await;
+            } else if let Err(e) = drop_keyboard(bot, chat, message).await {
                 // A summary sent in several parts: the buttons sit under the last one,
                 // which cannot hold the whole text; only the buttons go.
-                drop_keyboard(bot, chat, message).await
+                tracing::warn!(error = %e, "the review button could not be removed");
             }
+            Ok(toast)
         }
         Callback::Dismiss => {
-            answer(bot, q, "").await?;
-            drop_keyboard(bot, chat, message).await
+            drop_keyboard(bot, chat, message).await?;
+            Ok(String::new())
         }
     }
 }
@@ -260,23 +300,22 @@ async fn on_callback(
 /// Asks for the words a candidate step needs, and waits for them.
 async fn ask_candidate_reason(
     bot: &TgBot,
-    q: &CallbackQuery,
     dialogue: &ChatDialogue,
     chat: ChatId,
     candidate: i64,
     step: CandidateStep,
-) -> HandlerResult {
+) -> Result<String, BotError> {
     dialogue
         .update(State::AwaitingCandidateReason { candidate, step })
         .await?;
-    answer(bot, q, messages::ASK_TEXT_TOAST).await?;
     send_html(
         bot,
         chat,
         &messages::ask_candidate_reason(candidate, step),
         &[],
     )
-    .await
+    .await?;
+    Ok(messages::ASK_TEXT_TOAST.to_owned())
 }
 
 /// Text while the bot waits for the reason of a candidate step (reject, roll back,

@@ -286,6 +286,30 @@ pub async fn chart(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResu
     respond(&bot, &t, result).await
 }
 
+/// A command while the bot waits for words (a reason's text, a candidate step's reason)
+/// ends the wait, and says so before the command runs: the words typed next must not
+/// become the answer to an earlier question. `/cancel` ends it itself.
+pub async fn end_question(
+    bot: TgBot,
+    t: Trader,
+    command: commands::Command,
+    state: State,
+    dialogue: ChatDialogue,
+) {
+    if state == State::Idle || matches!(command, commands::Command::Cancel(_)) {
+        return;
+    }
+    if let Err(e) = dialogue.exit().await {
+        tracing::error!(error = %e, chat = t.account.0, "a pending question could not be ended");
+        return;
+    }
+    if let Some(note) = messages::question_dropped(&state)
+        && let Err(e) = send_html(&bot, t.chat(), &note, &[]).await
+    {
+        tracing::warn!(error = %e, chat = t.account.0, "the end of a question could not be said");
+    }
+}
+
 /// Leaves whatever the bot was waiting for (a reason's text, a candidate step's words).
 pub async fn cancel(bot: TgBot, t: Trader, dialogue: ChatDialogue) -> HandlerResult {
     let result = async {

@@ -24,7 +24,7 @@ use crate::config::Settings;
 use crate::domain::AccountId;
 use crate::learning::candidates::Candidate;
 use crate::store::{MatchFilter, Scope, StoreError, StoredSummary};
-use transport::{answer, send, send_html};
+use transport::{answer, send_html};
 
 /// What a handler returns to the dispatcher (errors are logged there).
 pub type HandlerResult = Result<(), BotError>;
@@ -104,12 +104,7 @@ pub async fn refuse_callback(bot: TgBot, q: CallbackQuery) -> HandlerResult {
         user = q.from.id.0,
         "refused a button tap from a user who is not served"
     );
-    send(
-        transport::direct(&bot)
-            .answer_callback_query(q.id.clone())
-            .text(messages::CALLBACK_REFUSED),
-    )
-    .await?;
+    answer(&bot, &q, messages::CALLBACK_REFUSED).await;
     Ok(())
 }
 
@@ -274,9 +269,4 @@ async fn matches_page(app: &App, account: AccountId, q: &MatchesQuery) -> Result
         html: messages::match_list(q, &matches),
         keyboard: keyboards::pages(q, has_more),
     })
-}
-
-/// Answers a tap whose handling failed, with the failure's short form.
-async fn answer_failure(bot: &TgBot, q: &CallbackQuery, e: &BotError) -> HandlerResult {
-    answer(bot, q, &failure_toast(e)).await
 }
