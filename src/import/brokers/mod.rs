@@ -15,6 +15,7 @@
 //! it has one, otherwise the event's content and its ordinal among identical events
 //! (so overlapping downloads give the same refs).
 
+mod robinhood;
 mod schwab;
 #[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
 mod sheet;
@@ -83,6 +84,7 @@ impl FormatName {
         match self {
             FormatName::Generic => &[&["broker_ref", "executed_at", "action", "contracts"]],
             FormatName::Schwab => schwab::SIGNATURES,
+            FormatName::Robinhood => robinhood::SIGNATURES,
             _ => &[],
         }
     }
@@ -330,6 +332,7 @@ pub fn parse(
     let parsed = match format {
         FormatName::Generic => Parsed::default(),
         FormatName::Schwab => schwab::parse(&sheet, file_name)?,
+        FormatName::Robinhood => robinhood::parse(&sheet)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))
