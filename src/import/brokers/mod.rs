@@ -15,6 +15,7 @@
 //! it has one, otherwise the event's content and its ordinal among identical events
 //! (so overlapping downloads give the same refs).
 
+mod fidelity;
 mod robinhood;
 mod schwab;
 #[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
@@ -85,6 +86,7 @@ impl FormatName {
             FormatName::Generic => &[&["broker_ref", "executed_at", "action", "contracts"]],
             FormatName::Schwab => schwab::SIGNATURES,
             FormatName::Robinhood => robinhood::SIGNATURES,
+            FormatName::Fidelity => fidelity::SIGNATURES,
             _ => &[],
         }
     }
@@ -333,6 +335,7 @@ pub fn parse(
         FormatName::Generic => Parsed::default(),
         FormatName::Schwab => schwab::parse(&sheet, file_name)?,
         FormatName::Robinhood => robinhood::parse(&sheet)?,
+        FormatName::Fidelity => fidelity::parse(&sheet, file_name)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))
