@@ -20,6 +20,7 @@ mod robinhood;
 mod schwab;
 #[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
 mod sheet;
+mod tastytrade;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,6 +88,7 @@ impl FormatName {
             FormatName::Schwab => schwab::SIGNATURES,
             FormatName::Robinhood => robinhood::SIGNATURES,
             FormatName::Fidelity => fidelity::SIGNATURES,
+            FormatName::Tastytrade => tastytrade::SIGNATURES,
             _ => &[],
         }
     }
@@ -336,6 +338,7 @@ pub fn parse(
         FormatName::Schwab => schwab::parse(&sheet, file_name)?,
         FormatName::Robinhood => robinhood::parse(&sheet)?,
         FormatName::Fidelity => fidelity::parse(&sheet, file_name)?,
+        FormatName::Tastytrade => tastytrade::parse(&sheet)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))
