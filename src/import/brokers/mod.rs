@@ -16,6 +16,7 @@
 //! (so overlapping downloads give the same refs).
 
 mod fidelity;
+mod ibkr;
 mod robinhood;
 mod schwab;
 #[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
@@ -89,6 +90,7 @@ impl FormatName {
             FormatName::Robinhood => robinhood::SIGNATURES,
             FormatName::Fidelity => fidelity::SIGNATURES,
             FormatName::Tastytrade => tastytrade::SIGNATURES,
+            FormatName::Ibkr => ibkr::SIGNATURES,
             _ => &[],
         }
     }
@@ -339,6 +341,7 @@ pub fn parse(
         FormatName::Robinhood => robinhood::parse(&sheet)?,
         FormatName::Fidelity => fidelity::parse(&sheet, file_name)?,
         FormatName::Tastytrade => tastytrade::parse(&sheet)?,
+        FormatName::Ibkr => ibkr::parse(&sheet)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))

@@ -76,14 +76,19 @@ impl Rec {
             .all(|n| (0..self.len()).any(|i| same_name(&self.cell(i), n)))
     }
 
-    /// The record as a header of `F`, when it names every one of `required`.
+    /// The record as a header of `F`, when it names every one of `required`. A field
+    /// named twice (two spellings of one thing) is read from its first column.
     pub fn header<F: Column>(
         &self,
         named: impl Fn(&str) -> Option<F>,
         required: &[F],
     ) -> Option<Header<F>> {
         let cells: Vec<Cow<'_, str>> = (0..self.len()).map(|i| self.cell(i)).collect();
-        let header = Header::new(cells.iter().map(|c| c.as_ref()), named).ok()?;
+        let seen = std::cell::RefCell::new(vec![false; F::COUNT]);
+        let first = |name: &str| {
+            named(name).filter(|f| !std::mem::replace(&mut seen.borrow_mut()[f.index()], true))
+        };
+        let header = Header::new(cells.iter().map(|c| c.as_ref()), first).ok()?;
         required.iter().all(|f| header.has(*f)).then_some(header)
     }
 
