@@ -22,6 +22,7 @@ mod schwab;
 #[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
 mod sheet;
 mod tastytrade;
+mod thinkorswim;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -91,6 +92,7 @@ impl FormatName {
             FormatName::Fidelity => fidelity::SIGNATURES,
             FormatName::Tastytrade => tastytrade::SIGNATURES,
             FormatName::Ibkr => ibkr::SIGNATURES,
+            FormatName::Thinkorswim => thinkorswim::SIGNATURES,
             _ => &[],
         }
     }
@@ -342,6 +344,7 @@ pub fn parse(
         FormatName::Fidelity => fidelity::parse(&sheet, file_name)?,
         FormatName::Tastytrade => tastytrade::parse(&sheet)?,
         FormatName::Ibkr => ibkr::parse(&sheet)?,
+        FormatName::Thinkorswim => thinkorswim::parse(&sheet)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))
