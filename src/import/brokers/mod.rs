@@ -23,6 +23,7 @@ mod schwab;
 mod sheet;
 mod tastytrade;
 mod thinkorswim;
+mod webull;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -93,6 +94,7 @@ impl FormatName {
             FormatName::Tastytrade => tastytrade::SIGNATURES,
             FormatName::Ibkr => ibkr::SIGNATURES,
             FormatName::Thinkorswim => thinkorswim::SIGNATURES,
+            FormatName::Webull => webull::SIGNATURES,
             _ => &[],
         }
     }
@@ -345,6 +347,7 @@ pub fn parse(
         FormatName::Tastytrade => tastytrade::parse(&sheet)?,
         FormatName::Ibkr => ibkr::parse(&sheet)?,
         FormatName::Thinkorswim => thinkorswim::parse(&sheet)?,
+        FormatName::Webull => webull::parse(&sheet)?,
         _ => Parsed::default(),
     };
     Ok(finish(format, parsed, known))
