@@ -14,7 +14,6 @@ pub mod brokers;
 pub mod generic;
 pub mod load;
 pub(crate) mod reading;
-#[allow(dead_code)] // TEMPORARY: until every format uses the parsers
 pub(crate) mod values;
 
 use std::fmt;

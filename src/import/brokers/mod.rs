@@ -15,11 +15,11 @@
 //! it has one, otherwise the event's content and its ordinal among identical events
 //! (so overlapping downloads give the same refs).
 
+mod etrade;
 mod fidelity;
 mod ibkr;
 mod robinhood;
 mod schwab;
-#[allow(dead_code)] // TEMPORARY: until every format uses the toolkit
 mod sheet;
 mod tastytrade;
 mod thinkorswim;
@@ -95,7 +95,7 @@ impl FormatName {
             FormatName::Ibkr => ibkr::SIGNATURES,
             FormatName::Thinkorswim => thinkorswim::SIGNATURES,
             FormatName::Webull => webull::SIGNATURES,
-            _ => &[],
+            FormatName::Etrade => etrade::SIGNATURES,
         }
     }
 }
@@ -348,7 +348,7 @@ pub fn parse(
         FormatName::Ibkr => ibkr::parse(&sheet)?,
         FormatName::Thinkorswim => thinkorswim::parse(&sheet)?,
         FormatName::Webull => webull::parse(&sheet)?,
-        _ => Parsed::default(),
+        FormatName::Etrade => etrade::parse(&sheet)?,
     };
     Ok(finish(format, parsed, known))
 }

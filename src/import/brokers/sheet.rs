@@ -362,12 +362,6 @@ impl Parsed {
         *self.ignored.entry(kind).or_default() += 1;
     }
 
-    pub fn skip_n(&mut self, kind: Skip, n: u64) {
-        if n > 0 {
-            *self.ignored.entry(kind).or_default() += n;
-        }
-    }
-
     pub fn reject(&mut self, e: RowError) {
         self.rejected.push(e);
     }
