@@ -116,7 +116,7 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
             let name = path.file_name().unwrap().to_string_lossy();
-            !name.ends_with(".json") && !name.ends_with(".md")
+            !name.starts_with('.') && !name.ends_with(".json") && !name.ends_with(".md")
         })
         .map(|path| {
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
