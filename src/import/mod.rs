@@ -2,9 +2,9 @@
 //! format. Parsing is pure; the caller stores the good rows and reports the bad ones by
 //! line, so one bad row never stops the rest of a file.
 //!
-//! - [`reading`]: framing shared by every format (CSV or JSON Lines, BOMs, blank lines,
+//! - `reading`: framing shared by every format (CSV or JSON Lines, BOMs, blank lines,
 //!   line numbers, header names to columns);
-//! - [`values`]: the value parsers shared by every format (money, strikes, dates, …);
+//! - `values`: the value parsers shared by every format (money, strikes, dates, …);
 //! - [`generic`]: the project's own columns (SPEC §10);
 //! - [`brokers`]: broker exports (Schwab, thinkorswim, Fidelity, IBKR, tastytrade,
 //!   Robinhood, Webull, E*TRADE), read whole into option events;

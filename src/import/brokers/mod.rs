@@ -1,19 +1,47 @@
 //! Broker exports in: the files traders download from their brokers, read into option
-//! events (SPEC §8, issue 11). Parsing is pure: bytes (and the file's name, and the
-//! positions already known for the account) in, a [`BrokerFile`] out. Storing it, and
-//! deciding which Telegram account it belongs to, is the application layer's job.
+//! events (SPEC §8, issue 11; the formats are digested in `shared/brokers/FORMATS.md`).
+//! Parsing is pure: the bytes, the file's name and the positions already known for the
+//! account in; a [`BrokerFile`] out. Storing it, and deciding which Telegram chat it
+//! belongs to, is the application layer's job.
 //!
-//! FORMATS
+//! # Using it
 //!
-//! What every format shares: columns are found by header name, never position;
-//! byte order marks, preambles, section titles, headers, subtotals, totals, disclaimers
-//! and footers are skipped and counted ([`BrokerFile::ignored`]); only option events
-//! come out, everything else is counted by kind; date-only rows happen at 16:00
+//! [`parse_any`]`(format, bytes, file_name, &known)` with [`ImportFormat::Auto`] detects
+//! the format ([`detect`]) and reads it; a forced format skips detection. `known` holds
+//! the account's net positions just before the file's first event and only matters for
+//! formats without an open/close flag (Webull, E*TRADE's bare `Bought`/`Sold`). The
+//! result serialises to the dry-run JSON of SPEC §10; [`BrokerExecution::to_execution`]
+//! gives the store's [`Execution`] once the chat is known.
+//!
+//! # Formats
+//!
+//! Each is detected by a row that names every column of one of its signatures (header
+//! names, trimmed, any case); when several match, the longest signature wins.
+//!
+//! | format | detected by a row naming | what is taken |
+//! |---|---|---|
+//! | `generic` | `broker_ref, executed_at, action, contracts` (or a first `{`: JSON Lines) | every row, as SPEC §10 says; its `account` is the chat |
+//! | `schwab` | `Date, Action, Symbol, Description, Quantity, Price, Fees & Comm, Amount` | `Date` (the `as of` date when given), `Action`, `Symbol` (`AAPL 01/17/2025 230.00 P`), `Quantity`, `Price`, `Fees & Comm`; account from the legacy title or the file name |
+//! | `thinkorswim` | `DATE, TIME, TYPE, REF #, DESCRIPTION, Misc Fees, Commissions & Fees, AMOUNT, BALANCE` or `Exec Time, Spread, Side, Qty, Pos Effect, Symbol, Exp, Strike, Type, Price, Net Price` | legs from `Account Trade History`; fees and `REF #` from the matching `Cash Balance` `TRD` line; `RAD` lines for expirations, assignments, exercises; zone from the `BAL` lines; account from `Account Statement for …` |
+//! | `fidelity` | `Run Date, Action, Symbol, Quantity` | `Run Date` (the `as of` date in `Action` when given), `Action` words, `Symbol` (` -AAPL250117P230`), `Quantity`, `Price ($)`, `Commission ($)` + `Fees ($)`, `Account Number`; account from the file name otherwise |
+//! | `ibkr` | `Statement, Header, Field Name, Field Value`, or `Trades, Header, Symbol, Date/Time, Quantity, T. Price`, or `Buy/Sell, Quantity` with one of `ClientAccountID`, `AssetClass`, `Put/Call`, `IBExecID`, `TradeID`, `Open/CloseIndicator` (Flex) | Activity Statement: `Trades` rows of option categories (`Trade` rows, else `Order` rows), `Symbol`, `Date/Time` (New York), `Quantity`, `T. Price`, `Comm/Fee`, `Code`, `Account`; Flex: the same by Flex names, ids as refs |
+//! | `tastytrade` | `Date, Type, Action, Symbol, Instrument Type, Description, Value, Quantity, Average Price, Commissions, Fees, Multiplier` or `Date/Time, Transaction Code, Transaction Subcode, Symbol, Buy/Sell, Open/Close, Quantity, Expiration Date, Strike, Call/Put, Price, Fees` | web: `Date` (with its offset), `Sub Type` / `Action` / `Description`, padded OCC `Symbol` (else the contract columns), `Quantity`, `Average Price` ÷ `Multiplier`, `Commissions` + `Fees`, `Order #` in the ref; desktop: the same by its names, times in New York, `Account Reference` |
+//! | `robinhood` | `Activity Date, Process Date, Settle Date, Instrument, Description, Trans Code, Quantity, Price, Amount` | `Activity Date`, `Trans Code`, the contract in `Description`, `Quantity` (`1S`), `Price`; fees from `Amount` |
+//! | `webull` | `Name, Symbol, Side, Status, Filled, Total Qty, Price, Avg Price, Filled Time` | orders that filled: leg rows, `Symbol` (or the contract in words), `Side`, `Filled`, `Avg Price`, `Filled Time` (EST/EDT); open or close from the running position; no fees |
+//! | `etrade` | `TransactionDate, TransactionType, SecurityType, Symbol, Quantity, Amount, Price, Commission, Description` or `Activity/Trade Date, Transaction Date, Settlement Date, Activity Type, Description, Symbol, Quantity #, Price $, Amount $` | the date, the activity words, the contract in `Symbol` or `Description` (`COF Mar 21 '25 $210 Call`, `PUT  IWM    02/27/26   260.000`), `Quantity`, `Price`, `Commission`; account from the preamble |
+//!
+//! What every format shares: columns are found by header name, never position; byte
+//! order marks, preambles, section titles, headers, subtotals, totals, disclaimers and
+//! footers are skipped and counted ([`BrokerFile::ignored`]); only option events come
+//! out and everything else is counted by kind (`stock`, `dividend`, `interest`,
+//! `transfer`, `fee`, `cancelled`, `correction`, `corporate_action`, `summary`, …);
+//! a cancelled trade leaves with the trade it cancels; date-only rows happen at 16:00
 //! America/New_York that day; expirations, assignments and exercises carry their
-//! effective date and never a date after the contract's expiration; prices are per
-//! share; fees are positive and the row's own; a `broker_ref` is the broker's id where
-//! it has one, otherwise the event's content and its ordinal among identical events
-//! (so overlapping downloads give the same refs).
+//! effective date, never one after the contract's expiration; prices are per share;
+//! fees are positive and the row's own (an order's fees given once are split over its
+//! legs by contracts); a `broker_ref` is the broker's id where it has one, otherwise
+//! the event's content and its ordinal among identical events, so overlapping
+//! downloads give the overlap the same refs.
 
 mod etrade;
 mod fidelity;
@@ -335,10 +363,10 @@ pub fn parse(
     file_name: Option<&str>,
     known: &Positions,
 ) -> Result<BrokerFile, FileError> {
-    if format == FormatName::Generic {
-        return Ok(parse_generic(bytes));
-    }
-    let sheet = sheet::read_sheet(bytes)?;
+    let sheet = match format {
+        FormatName::Generic => return parse_generic(bytes),
+        _ => sheet::read_sheet(bytes)?,
+    };
     let parsed = match format {
         FormatName::Generic => Parsed::default(),
         FormatName::Schwab => schwab::parse(&sheet, file_name)?,
@@ -526,27 +554,15 @@ fn content_key(d: &Draft, hint: Option<&str>) -> String {
 }
 
 /// The generic format's executions, as a broker file (its rows name their chat).
-fn parse_generic(bytes: &[u8]) -> BrokerFile {
+fn parse_generic(bytes: &[u8]) -> Result<BrokerFile, FileError> {
     let mut file = BrokerFile {
         format: FormatName::Generic,
         executions: Vec::new(),
         ignored: BTreeMap::new(),
         rejected: Vec::new(),
     };
-    let rows = match super::generic::read_rows(
-        ImportKind::Executions,
-        std::io::Cursor::new(bytes.to_vec()),
-    ) {
-        Ok(rows) => rows,
-        Err(e) => {
-            file.rejected.push(RowError {
-                line: 1,
-                column: None,
-                reason: e.to_string(),
-            });
-            return file;
-        }
-    };
+    let rows =
+        super::generic::read_rows(ImportKind::Executions, std::io::Cursor::new(bytes.to_vec()))?;
     for row in rows {
         match row.result {
             Ok(Record::Execution(e)) => file.executions.push(BrokerExecution {
@@ -566,7 +582,7 @@ fn parse_generic(bytes: &[u8]) -> BrokerFile {
             Err(e) => file.rejected.push(e),
         }
     }
-    file
+    Ok(file)
 }
 
 #[cfg(test)]
