@@ -336,3 +336,37 @@ proptest! {
         prop_assert_eq!(in_whole.len(), count, "one ref per event");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Whatever bytes come in, under any format: events, rejected rows or one file
+    /// error — never a panic. The inputs are fixtures cut short and with bytes changed.
+    #[test]
+    fn no_file_makes_any_format_panic(
+        which in 0usize..64,
+        cut in 0.0f64..=1.0,
+        flips in prop::collection::vec((0.0f64..1.0, any::<u8>()), 0..12),
+        format in 0usize..16,
+    ) {
+        use clap::ValueEnum;
+        let cases = cases();
+        let (path, _) = &cases[which % cases.len()];
+        let mut bytes = std::fs::read(path).unwrap();
+        for (at, byte) in flips {
+            let i = (at * bytes.len() as f64) as usize;
+            if let Some(b) = bytes.get_mut(i) {
+                *b = byte;
+            }
+        }
+        bytes.truncate((cut * bytes.len() as f64) as usize);
+        let formats = ImportFormat::value_variants();
+        let format = formats[format % formats.len()];
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Ok(file) = parse_any(format, &bytes, Some(&name), &Positions::new()) {
+            for e in &file.rejected {
+                prop_assert!(!e.reason.is_empty() && !e.reason.contains("Some("), "{e}");
+            }
+        }
+    }
+}

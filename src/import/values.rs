@@ -183,6 +183,17 @@ pub(crate) fn quantity(s: &str) -> Result<i64, String> {
     Ok(sign * n)
 }
 
+/// A signed number of option contracts as brokers write it (see [`quantity`]): the
+/// sign is the side, the size is from 1 to [`MAX_CONTRACTS`].
+pub(crate) fn signed_contracts(s: &str) -> Result<i64, String> {
+    match quantity(s) {
+        Ok(n) if (1..=MAX_CONTRACTS).contains(&n.abs()) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of contracts (expected a whole number from 1 to {MAX_CONTRACTS}, with or without a sign)"
+        )),
+    }
+}
+
 /// A two-digit year as in `25` or `'25`: 2000–2099 (options listed before 2000 have
 /// long expired).
 fn full_year(s: &str) -> Option<i32> {
@@ -361,6 +372,15 @@ mod broker_tests {
         }
         for bad in ["1.5", "USD", "", "-"] {
             assert!(quantity(bad).is_err(), "{bad}");
+        }
+        assert_eq!(signed_contracts("-2"), Ok(-2));
+        for bad in ["0", "0.000", "100001", "-100001"] {
+            assert_eq!(
+                signed_contracts(bad),
+                Err(format!(
+                    "`{bad}` is not a number of contracts (expected a whole number from 1 to 100000, with or without a sign)"
+                ))
+            );
         }
     }
 

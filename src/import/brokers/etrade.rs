@@ -172,7 +172,7 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Outcome, 
     };
     let lifecycle = matches!(act, Act::Known(a) if a.is_lifecycle());
     let day = p.required(F::Date, values::us_date);
-    let quantity = p.required(F::Quantity, values::quantity);
+    let quantity = p.required(F::Quantity, values::signed_contracts);
     let price = if lifecycle {
         Some(Money::ZERO)
     } else {
@@ -191,9 +191,6 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Outcome, 
         return Err(p.take_error());
     };
     p.check()?;
-    if quantity == 0 {
-        return Err(p.error(F::Quantity, "`0` contracts is not a trade"));
-    }
     Ok(Outcome::Event(Draft {
         line: rec.line,
         broker_account: account.map(str::to_owned),

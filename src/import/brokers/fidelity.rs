@@ -144,7 +144,7 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Row, RowE
         None => p.required(F::RunDate, values::us_date),
     };
     let contract = p.required(F::Symbol, contract);
-    let quantity = p.required(F::Quantity, values::quantity);
+    let quantity = p.required(F::Quantity, values::signed_contracts);
     let cancel = upper.contains("CANCEL");
     let price = if action.is_lifecycle() {
         Some(Money::ZERO)
@@ -175,9 +175,6 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Row, RowE
     };
     p.check()?;
     let contracts = quantity.abs();
-    if contracts == 0 {
-        return Err(p.error(F::Quantity, "`0` contracts is not a trade"));
-    }
     if cancel {
         return Ok(Row::Cancel(Cancel {
             broker_account,

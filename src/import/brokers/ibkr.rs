@@ -176,7 +176,7 @@ fn trade_row(
     let codes = codes(p.text(T::Code).unwrap_or_default());
     let executed_at = p.required(T::DateTime, ib_time);
     let contract = p.required(T::Symbol, ib_symbol);
-    let quantity = p.required(T::Quantity, values::quantity);
+    let quantity = p.required(T::Quantity, values::signed_contracts);
     let act = quantity.map(|q| act(&codes, q));
     let price = match act {
         Some(Act::Known(a)) if a.is_lifecycle() => Some(Money::ZERO),
@@ -192,9 +192,6 @@ fn trade_row(
         return Err(p.take_error());
     };
     p.check()?;
-    if quantity == 0 {
-        return Err(p.error(T::Quantity, "`0` contracts is not a trade"));
-    }
     let draft = Draft {
         line: rec.line,
         broker_account,
@@ -440,7 +437,7 @@ fn flex_row(
         None => p.required(X::TradeDate, ib_time),
     };
     let contract = flex_contract(&mut p);
-    let quantity = p.required(X::Quantity, values::quantity);
+    let quantity = p.required(X::Quantity, values::signed_contracts);
     // The sign of the quantity is the side; `Buy/Sell` says it when the sign does not.
     let quantity = quantity.map(|q| {
         if buy_sell.starts_with("SELL") {
@@ -467,9 +464,6 @@ fn flex_row(
         return Err(p.take_error());
     };
     p.check()?;
-    if quantity == 0 {
-        return Err(p.error(X::Quantity, "`0` contracts is not a trade"));
-    }
     let draft = Draft {
         line: rec.line,
         broker_account,

@@ -683,4 +683,76 @@ pub(super) mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn a_generic_executions_file_is_detected_and_keeps_its_chat() {
+        let text = "broker_ref,account,executed_at,action,symbol,contracts,price\n\
+                    F1,123,2025-01-02T10:01:00-05:00,sell_to_open,AAPL250117P00150000,1,1.30\n\
+                    F2,123,2025-01-02T10:01:00-05:00,sell_to_open,AAPL250117P00150000,0,1.30\n";
+        let file = parse_any(ImportFormat::Auto, text.as_bytes(), None, &Positions::new()).unwrap();
+        assert_eq!(file.format, FormatName::Generic);
+        assert_eq!(file.executions[0].account, Some(AccountId(123)));
+        assert_eq!(file.executions[0].broker, "generic");
+        assert_eq!(file.executions[0].broker_ref, "F1");
+        assert_eq!(file.rejected[0].line, 3);
+        let json = "{\"broker_ref\":\"F1\"}\n";
+        assert_eq!(detect(json.as_bytes()), Ok(FormatName::Generic));
+    }
+
+    #[test]
+    fn a_forced_format_that_does_not_fit_is_one_sentence() {
+        let robinhood = "\"Activity Date\",\"Process Date\",\"Settle Date\",\"Instrument\",\"Description\",\"Trans Code\",\"Quantity\",\"Price\",\"Amount\"\n";
+        for format in FormatName::ALL {
+            if matches!(format, FormatName::Robinhood | FormatName::Generic) {
+                continue;
+            }
+            let e = parse(format, robinhood.as_bytes(), None, &Positions::new()).unwrap_err();
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "the file has no {format} header row (expected the columns "
+                )),
+                "{format}: {e}"
+            );
+        }
+        let e = parse(
+            FormatName::Generic,
+            robinhood.as_bytes(),
+            None,
+            &Positions::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no `broker_ref` column"), "{e}");
+    }
+
+    #[test]
+    fn nothing_and_noise_are_not_exports() {
+        for bytes in [
+            &b""[..],
+            b"\xef\xbb\xbf",
+            b"\x00\x01\x02\xff\xfe",
+            b"\"unterminated",
+        ] {
+            let e = detect(bytes).unwrap_err();
+            assert!(
+                e.to_string()
+                    .ends_with("nothing in it looks like any of them"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_broker_format_is_not_read_row_by_row() {
+        let e = crate::import::read_rows(
+            ImportKind::Executions,
+            ImportFormat::Schwab,
+            std::io::Cursor::new(Vec::new()),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "a schwab export is read whole as broker executions (import::brokers::parse_any), not row by row"
+        );
+    }
 }

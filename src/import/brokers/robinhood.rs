@@ -92,7 +92,7 @@ fn row(rec: &Rec, header: &Header<F>) -> Result<Outcome, RowError> {
     };
     let day = p.required(F::ActivityDate, values::us_date);
     let contract = p.required(F::Description, contract);
-    let quantity = p.required(F::Quantity, values::quantity);
+    let quantity = p.required(F::Quantity, values::signed_contracts);
     let (price, amount) = if action.is_lifecycle() {
         (Some(Money::ZERO), Money::ZERO)
     } else {
@@ -114,9 +114,6 @@ fn row(rec: &Rec, header: &Header<F>) -> Result<Outcome, RowError> {
     };
     p.check()?;
     let contracts = quantity.abs();
-    if contracts == 0 {
-        return Err(p.error(F::Quantity, "`0` contracts is not a trade"));
-    }
     let price = price.abs();
     // No fee column: the fees are the gap between the gross and the net amount.
     let fees = if action.is_lifecycle() || amount.is_zero() {

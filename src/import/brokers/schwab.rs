@@ -101,7 +101,7 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Outcome, 
     };
     let day = p.required(F::Date, effective_date);
     let contract = p.required(F::Symbol, contract);
-    let quantity = p.required(F::Quantity, values::quantity);
+    let quantity = p.required(F::Quantity, values::signed_contracts);
     let price = if action.is_lifecycle() {
         Some(Money::ZERO)
     } else {
@@ -123,9 +123,6 @@ fn row(rec: &Rec, header: &Header<F>, account: Option<&str>) -> Result<Outcome, 
     p.check()?;
     // An expired long is written with a negative quantity; the sign is the side.
     let contracts = quantity.abs();
-    if contracts == 0 {
-        return Err(p.error(F::Quantity, "`0` contracts is not a trade"));
-    }
     Ok(Outcome::Event(Draft {
         line: rec.line,
         broker_account: account.map(str::to_owned),

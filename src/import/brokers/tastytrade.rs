@@ -200,7 +200,7 @@ fn web_row(rec: &Rec, header: &Header<W>) -> Result<Outcome, RowError> {
         What::Skip(kind) => return Ok(Outcome::Skip(kind)),
     };
     let executed_at = p.required(W::Date, timestamp);
-    let quantity = p.required(W::Quantity, values::quantity);
+    let quantity = p.required(W::Quantity, values::signed_contracts);
     let multiplier = p.optional(W::Multiplier, values::quantity).unwrap_or(100);
     let average = if action.is_lifecycle() {
         Some(Money::ZERO)
@@ -230,9 +230,6 @@ fn web_row(rec: &Rec, header: &Header<W>) -> Result<Outcome, RowError> {
         ));
     }
     let contracts = quantity.abs();
-    if contracts == 0 {
-        return Err(p.error(W::Quantity, "`0` contracts is not a trade"));
-    }
     Ok(Outcome::Event(Draft {
         line: rec.line,
         broker_account: None,
@@ -396,7 +393,7 @@ fn desktop_row(rec: &Rec, header: &Header<D>) -> Result<Outcome, RowError> {
     let expiration = p.required(D::Expiration, values::us_date);
     let strike = p.required(D::Strike, values::broker_money);
     let right = p.required(D::CallPut, values::right);
-    let quantity = p.required(D::Quantity, values::quantity);
+    let quantity = p.required(D::Quantity, values::signed_contracts);
     let price = if action.is_lifecycle() {
         Some(Money::ZERO)
     } else {
@@ -436,9 +433,6 @@ fn desktop_row(rec: &Rec, header: &Header<D>) -> Result<Outcome, RowError> {
     let contract = values::contract(root.as_str(), expiration, right, strike)
         .map_err(|reason| p.error(D::Strike, reason))?;
     let contracts = quantity.abs();
-    if contracts == 0 {
-        return Err(p.error(D::Quantity, "`0` contracts is not a trade"));
-    }
     Ok(Outcome::Event(Draft {
         line: rec.line,
         broker_account: account,

@@ -399,7 +399,7 @@ fn removed_contract(text: &str) -> Result<(Contract, i64), String> {
         .iter()
         .position(|w| values::quantity(w).is_ok())
         .ok_or_else(bad)?;
-    let quantity = values::quantity(words[at]).map_err(|_| bad())?;
+    let quantity = values::signed_contracts(words[at])?;
     // quantity, root, multiplier, day, month, year, strike, right
     let [root, _multiplier, day, month, year, strike, right] =
         words.get(at + 1..at + 8).ok_or_else(bad)?
@@ -464,7 +464,7 @@ fn trade_row(
         .text(H::PosEffect)
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let quantity = p.required(H::Qty, values::quantity);
+    let quantity = p.required(H::Qty, values::signed_contracts);
     let root = p.required(H::Symbol, values::ticker);
     let expiration = p.required(H::Exp, |e| {
         let e: String = e
@@ -509,9 +509,6 @@ fn trade_row(
         // `AUTO` (or nothing): the running position decides.
         (side, _) => Act::Side(side),
     };
-    if quantity == 0 {
-        return Err(p.error(H::Qty, "`0` contracts is not a trade"));
-    }
     Ok(TradeRow::Leg(Leg {
         order: *orders,
         first,

@@ -104,6 +104,15 @@ fn row(rec: &Rec, header: &Header<F>) -> Result<Outcome, RowError> {
     if filled <= 0 {
         return Ok(Outcome::Skip(unfilled));
     }
+    if filled > values::MAX_CONTRACTS {
+        return Err(p.error(
+            F::Filled,
+            format!(
+                "`{filled}` is not a number of contracts (expected a whole number from 1 to {})",
+                values::MAX_CONTRACTS
+            ),
+        ));
+    }
     let Some(contract) = contract(symbol).or_else(|| contract(name)) else {
         if values::ticker(symbol).is_ok() {
             // The share leg of a covered-stock order.
