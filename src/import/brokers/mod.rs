@@ -53,7 +53,7 @@ mod tastytrade;
 mod thinkorswim;
 mod webull;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -301,22 +301,31 @@ pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
     }
     // Headers sit near the top; a preamble or a leading section is a few dozen lines.
     const LOOK: usize = 400;
-    let records = sheet::read_head(bytes, LOOK).unwrap_or_default();
-    let mut best: Option<(FormatName, usize, usize)> = None; // format, matched, of
+    let records: Vec<HashSet<String>> = sheet::read_head(bytes, LOOK)
+        .unwrap_or_default()
+        .iter()
+        .map(sheet::Rec::names)
+        .collect();
+    let has = |names: &HashSet<String>, name: &str| names.contains(&name.to_ascii_lowercase());
+    // The most names of `signature` one row has.
+    let matched = |signature: &[&str]| {
+        records
+            .iter()
+            .map(|names| signature.iter().filter(|n| has(names, n)).count())
+            .max()
+            .unwrap_or(0)
+    };
     let mut full: Option<(FormatName, usize)> = None;
+    let mut best: Option<(FormatName, &[&str], usize)> = None; // format, signature, matched
     for format in FormatName::ALL {
         for signature in format.signatures() {
-            let matched = records
-                .iter()
-                .map(|r| signature.iter().filter(|n| r.has_names(&[n])).count())
-                .max()
-                .unwrap_or(0);
-            if matched == signature.len() {
+            let hits = matched(signature);
+            if hits == signature.len() {
                 if full.is_none_or(|(_, len)| signature.len() > len) {
                     full = Some((format, signature.len()));
                 }
-            } else if best.is_none_or(|(_, m, of)| matched * of > m * signature.len()) {
-                best = Some((format, matched, signature.len()));
+            } else if best.is_none_or(|(_, sig, m)| hits * sig.len() > m * signature.len()) {
+                best = Some((format, signature, hits));
             }
         }
     }
@@ -325,25 +334,11 @@ pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
     }
     // Half a signature is a resemblance worth naming; less is noise.
     let closest = best
-        .filter(|(_, matched, of)| *matched * 2 >= *of)
-        .map(|(format, _, _)| {
-            let signature = format
-                .signatures()
-                .iter()
-                .max_by_key(|sig| {
-                    records
-                        .iter()
-                        .map(|r| {
-                            sig.iter().filter(|n| r.has_names(&[n])).count() * 1000 / sig.len()
-                        })
-                        .max()
-                        .unwrap_or(0)
-                })
-                .copied()
-                .unwrap_or_default();
+        .filter(|(_, signature, hits)| hits * 2 >= signature.len())
+        .map(|(format, signature, _)| {
             let missing = signature
                 .iter()
-                .filter(|n| !records.iter().any(|r| r.has_names(&[n])))
+                .filter(|n| !records.iter().any(|names| has(names, n)))
                 .copied()
                 .collect();
             (format, missing)

@@ -69,11 +69,17 @@ impl Rec {
             .unwrap_or(Cow::Borrowed(""))
     }
 
-    /// The record names every one of `names` (case-insensitive, trimmed).
-    pub fn has_names(&self, names: &[&str]) -> bool {
-        names
-            .iter()
-            .all(|n| (0..self.len()).any(|i| same_name(&self.cell(i), n)))
+    /// The record's cells as header names: trimmed, lower case.
+    pub fn names(&self) -> std::collections::HashSet<String> {
+        (0..self.len())
+            .map(|i| {
+                let cell = self.cell(i);
+                cell.strip_prefix('\u{feff}')
+                    .unwrap_or(&cell)
+                    .trim_ascii()
+                    .to_ascii_lowercase()
+            })
+            .collect()
     }
 
     /// The record as a header of `F`, when it names every one of `required`. A field
@@ -107,7 +113,6 @@ impl Rec {
     }
 }
 
-/// Header names compare trimmed, without a byte order mark, case-insensitive.
 /// The file has no header row of the format: a sentence listing the names it needs.
 pub(super) fn no_header(format: super::FormatName, names: &[&str]) -> FileError {
     FileError::NoHeader {
@@ -116,10 +121,13 @@ pub(super) fn no_header(format: super::FormatName, names: &[&str]) -> FileError 
     }
 }
 
+/// Header names compare trimmed, without a byte order mark, case-insensitive. (Every
+/// record is tried as a header, so this stays cheap: ASCII trimming only.)
 pub(super) fn same_name(cell: &str, name: &str) -> bool {
-    cell.trim_start_matches('\u{feff}')
-        .trim()
-        .eq_ignore_ascii_case(name.trim())
+    cell.strip_prefix('\u{feff}')
+        .unwrap_or(cell)
+        .trim_ascii()
+        .eq_ignore_ascii_case(name)
 }
 
 pub(super) fn read_sheet(bytes: &[u8]) -> Result<Sheet, FileError> {
