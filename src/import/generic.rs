@@ -1,10 +1,10 @@
 //! The generic import format (SPEC §10): CSV with a header row, or JSON Lines with the
 //! same keys.
 //!
-//! Both layouts come down to the same thing (see [`super::reading`]): for each row, the
+//! Both layouts come down to the same thing (see `reading`): for each row, the
 //! cells of the columns this kind of file knows, each with its position in the row. This
 //! module maps those cells to domain values with the shared parsers of
-//! [`super::values`], so a value means the same in either layout and a bad value gets
+//! `values`, so a value means the same in either layout and a bad value gets
 //! the same sentence.
 
 use std::io::Read;

@@ -2,12 +2,15 @@
 //! format. Parsing is pure; the caller stores the good rows and reports the bad ones by
 //! line, so one bad row never stops the rest of a file.
 //!
-//! - [`reading`]: framing shared by every format (CSV or JSON Lines, BOMs, blank lines,
+//! - `reading`: framing shared by every format (CSV or JSON Lines, BOMs, blank lines,
 //!   line numbers, header names to columns);
-//! - [`values`]: the value parsers shared by every format (money, strikes, dates, …);
+//! - `values`: the value parsers shared by every format (money, strikes, dates, …);
 //! - [`generic`]: the project's own columns (SPEC §10);
+//! - [`brokers`]: broker exports (Schwab, thinkorswim, Fidelity, IBKR, tastytrade,
+//!   Robinhood, Webull, E*TRADE), read whole into option events;
 //! - [`load`]: storing a parsed file.
 
+pub mod brokers;
 pub mod generic;
 pub(crate) mod reading;
 pub(crate) mod values;
@@ -45,9 +48,31 @@ impl fmt::Display for ImportKind {
 /// How a file is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum ImportFormat {
+    /// Detected from the content: the generic columns or a broker's export.
+    Auto,
     /// The generic columns (see the README), as CSV with a header row or as JSON Lines.
     #[default]
     Generic,
+    /// Charles Schwab "History" export (current and legacy layouts).
+    Schwab,
+    /// thinkorswim "Account Statement" export.
+    #[value(alias = "tos")]
+    Thinkorswim,
+    /// Fidelity "Activity & Orders → History" download (single and all accounts).
+    Fidelity,
+    /// Interactive Brokers Activity Statement or Flex Query CSV.
+    #[value(alias = "interactive-brokers")]
+    Ibkr,
+    /// tastytrade / tastyworks transactions (2024+, 2021 web, desktop).
+    #[value(alias = "tastyworks")]
+    Tastytrade,
+    /// Robinhood "Account activity" report.
+    Robinhood,
+    /// Webull options orders export.
+    Webull,
+    /// E*TRADE transaction history (legacy and 2025 layouts).
+    #[value(alias = "e-trade")]
+    Etrade,
 }
 
 /// One good row, as a domain value.
@@ -97,6 +122,13 @@ pub enum FileError {
     MissingContractColumn { column: &'static str },
     #[error("the header has more than one `{column}` column")]
     DuplicateColumn { column: &'static str },
+    #[error("the file has no {format} header row (expected the columns {names})")]
+    NoHeader { format: &'static str, names: String },
+    #[error(
+        "a {format} export is read whole as broker executions (import::brokers::parse_any), \
+         not row by row"
+    )]
+    BrokerExport { format: &'static str },
 }
 
 /// One row of a file, good or bad, with its line.
@@ -117,7 +149,11 @@ pub fn read_rows<R: Read + 'static>(
     format: ImportFormat,
     input: R,
 ) -> Result<Box<dyn Iterator<Item = ParsedRow>>, FileError> {
-    match format {
-        ImportFormat::Generic => generic::read_rows(kind, input),
+    match format.format_name() {
+        // Row by row, only the generic columns are read; `auto` means them here.
+        None | Some(brokers::FormatName::Generic) => generic::read_rows(kind, input),
+        Some(broker) => Err(FileError::BrokerExport {
+            format: broker.as_str(),
+        }),
     }
 }

@@ -124,6 +124,16 @@ pub(crate) fn open<R: Read>(input: R) -> Result<Framing<R>, FileError> {
     Ok(Framing::Csv(CsvRecords::new(head, start, reader)))
 }
 
+/// Opens `input` as CSV whatever its first byte (broker exports are never JSON).
+pub(crate) fn open_csv<R: Read>(input: R) -> Result<CsvRecords<R>, FileError> {
+    let mut reader = BufReader::new(input);
+    let head = read_head(&mut reader)?;
+    let Some(start) = head.iter().position(|b| !is_blank(*b)) else {
+        return Err(FileError::Empty);
+    };
+    Ok(CsvRecords::new(head, start, reader))
+}
+
 // ---------------------------------------------------------------------------------------
 // CSV records with the line they start on
 

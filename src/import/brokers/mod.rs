@@ -1,0 +1,753 @@
+//! Broker exports in: the files traders download from their brokers, read into option
+//! events (SPEC §8, issue 11; the formats are digested in `shared/brokers/FORMATS.md`).
+//! Parsing is pure: the bytes, the file's name and the positions already known for the
+//! account in; a [`BrokerFile`] out. Storing it, and deciding which Telegram chat it
+//! belongs to, is the application layer's job.
+//!
+//! # Using it
+//!
+//! [`parse_any`]`(format, bytes, file_name, &known)` with [`ImportFormat::Auto`] detects
+//! the format ([`detect`]) and reads it; a forced format skips detection. `known` holds
+//! the account's net positions just before the file's first event and only matters for
+//! formats without an open/close flag (Webull, E*TRADE's bare `Bought`/`Sold`). The
+//! result serialises to the dry-run JSON of SPEC §10; [`BrokerExecution::to_execution`]
+//! gives the store's [`Execution`] once the chat is known.
+//!
+//! # Formats
+//!
+//! Each is detected by a row that names every column of one of its signatures (header
+//! names, trimmed, any case); when several match, the longest signature wins.
+//!
+//! | format | detected by a row naming | what is taken |
+//! |---|---|---|
+//! | `generic` | `broker_ref, executed_at, action, contracts` (or a first `{`: JSON Lines) | every row, as SPEC §10 says; its `account` is the chat |
+//! | `schwab` | `Date, Action, Symbol, Description, Quantity, Price, Fees & Comm, Amount` | `Date` (the `as of` date when given), `Action`, `Symbol` (`AAPL 01/17/2025 230.00 P`), `Quantity`, `Price`, `Fees & Comm`; account from the legacy title or the file name |
+//! | `thinkorswim` | `DATE, TIME, TYPE, REF #, DESCRIPTION, Misc Fees, Commissions & Fees, AMOUNT, BALANCE` or `Exec Time, Spread, Side, Qty, Pos Effect, Symbol, Exp, Strike, Type, Price, Net Price` | legs from `Account Trade History`; fees and `REF #` from the matching `Cash Balance` `TRD` line; `RAD` lines for expirations, assignments, exercises; zone from the `BAL` lines; account from `Account Statement for …` |
+//! | `fidelity` | `Run Date, Action, Symbol, Quantity` | `Run Date` (the `as of` date in `Action` when given), `Action` words, `Symbol` (` -AAPL250117P230`), `Quantity`, `Price ($)`, `Commission ($)` + `Fees ($)`, `Account Number`; account from the file name otherwise |
+//! | `ibkr` | `Statement, Header, Field Name, Field Value`, or `Trades, Header, Symbol, Date/Time, Quantity, T. Price`, or `Buy/Sell, Quantity` with one of `ClientAccountID`, `AssetClass`, `Put/Call`, `IBExecID`, `TradeID`, `Open/CloseIndicator` (Flex) | Activity Statement: `Trades` rows of option categories (`Trade` rows, else `Order` rows), `Symbol`, `Date/Time` (New York), `Quantity`, `T. Price`, `Comm/Fee`, `Code`, `Account`; Flex: the same by Flex names, ids as refs |
+//! | `tastytrade` | `Date, Type, Action, Symbol, Instrument Type, Description, Value, Quantity, Average Price, Commissions, Fees, Multiplier` or `Date/Time, Transaction Code, Transaction Subcode, Symbol, Buy/Sell, Open/Close, Quantity, Expiration Date, Strike, Call/Put, Price, Fees` | web: `Date` (with its offset), `Sub Type` / `Action` / `Description`, padded OCC `Symbol` (else the contract columns), `Quantity`, `Average Price` ÷ `Multiplier`, `Commissions` + `Fees`, `Order #` in the ref; desktop: the same by its names, times in New York, `Account Reference` |
+//! | `robinhood` | `Activity Date, Process Date, Settle Date, Instrument, Description, Trans Code, Quantity, Price, Amount` | `Activity Date`, `Trans Code`, the contract in `Description`, `Quantity` (`1S`), `Price`; fees from `Amount` |
+//! | `webull` | `Name, Symbol, Side, Status, Filled, Total Qty, Price, Avg Price, Filled Time` | orders that filled: leg rows, `Symbol` (or the contract in words), `Side`, `Filled`, `Avg Price`, `Filled Time` (EST/EDT); open or close from the running position; no fees |
+//! | `etrade` | `TransactionDate, TransactionType, SecurityType, Symbol, Quantity, Amount, Price, Commission, Description` or `Activity/Trade Date, Transaction Date, Settlement Date, Activity Type, Description, Symbol, Quantity #, Price $, Amount $` | the date, the activity words, the contract in `Symbol` or `Description` (`COF Mar 21 '25 $210 Call`, `PUT  IWM    02/27/26   260.000`), `Quantity`, `Price`, `Commission`; account from the preamble |
+//!
+//! What every format shares: columns are found by header name, never position; byte
+//! order marks, preambles, section titles, headers, subtotals, totals, disclaimers and
+//! footers are skipped and counted ([`BrokerFile::ignored`]); only option events come
+//! out and everything else is counted by kind (`stock`, `dividend`, `interest`,
+//! `transfer`, `fee`, `cancelled`, `correction`, `corporate_action`, `summary`, …);
+//! a cancelled trade leaves with the trade it cancels; date-only rows happen at 16:00
+//! America/New_York that day; expirations, assignments and exercises carry their
+//! effective date, never one after the contract's expiration; prices are per share;
+//! fees are positive and the row's own (an order's fees given once are split over its
+//! legs by contracts); a `broker_ref` is the broker's id where it has one, otherwise
+//! the event's content and its ordinal among identical events, so overlapping
+//! downloads give the overlap the same refs.
+
+mod etrade;
+mod fidelity;
+mod ibkr;
+mod robinhood;
+mod schwab;
+mod sheet;
+mod tastytrade;
+mod thinkorswim;
+mod webull;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
+
+use self::sheet::{Act, Draft, Parsed, RefKey};
+use super::{FileError, ImportFormat, ImportKind, Record, RowError};
+use crate::domain::calendar::day_of;
+use crate::domain::{AccountId, Contract, ExecAction, Execution, Money};
+
+// ---------------------------------------------------------------------------------------
+// Public types
+
+/// A file layout rlhf-bot reads executions from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FormatName {
+    /// The project's own columns (SPEC §10), CSV or JSON Lines.
+    Generic,
+    Schwab,
+    Thinkorswim,
+    Fidelity,
+    Ibkr,
+    Tastytrade,
+    Robinhood,
+    Webull,
+    Etrade,
+}
+
+impl FormatName {
+    pub const ALL: [FormatName; 9] = [
+        FormatName::Generic,
+        FormatName::Schwab,
+        FormatName::Thinkorswim,
+        FormatName::Fidelity,
+        FormatName::Ibkr,
+        FormatName::Tastytrade,
+        FormatName::Robinhood,
+        FormatName::Webull,
+        FormatName::Etrade,
+    ];
+
+    /// The name on the command line (`--format NAME`) and in JSON; a broker format's
+    /// name is also the `broker` of its executions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormatName::Generic => "generic",
+            FormatName::Schwab => "schwab",
+            FormatName::Thinkorswim => "thinkorswim",
+            FormatName::Fidelity => "fidelity",
+            FormatName::Ibkr => "ibkr",
+            FormatName::Tastytrade => "tastytrade",
+            FormatName::Robinhood => "robinhood",
+            FormatName::Webull => "webull",
+            FormatName::Etrade => "etrade",
+        }
+    }
+
+    /// The header names that identify the format, one list per layout.
+    fn signatures(self) -> &'static [&'static [&'static str]] {
+        match self {
+            FormatName::Generic => &[&["broker_ref", "executed_at", "action", "contracts"]],
+            FormatName::Schwab => schwab::SIGNATURES,
+            FormatName::Robinhood => robinhood::SIGNATURES,
+            FormatName::Fidelity => fidelity::SIGNATURES,
+            FormatName::Tastytrade => tastytrade::SIGNATURES,
+            FormatName::Ibkr => ibkr::SIGNATURES,
+            FormatName::Thinkorswim => thinkorswim::SIGNATURES,
+            FormatName::Webull => webull::SIGNATURES,
+            FormatName::Etrade => etrade::SIGNATURES,
+        }
+    }
+}
+
+impl fmt::Display for FormatName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FormatName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl ImportFormat {
+    /// The format this choice names; `None` for `auto`, which detects it.
+    pub fn format_name(self) -> Option<FormatName> {
+        match self {
+            ImportFormat::Auto => None,
+            ImportFormat::Generic => Some(FormatName::Generic),
+            ImportFormat::Schwab => Some(FormatName::Schwab),
+            ImportFormat::Thinkorswim => Some(FormatName::Thinkorswim),
+            ImportFormat::Fidelity => Some(FormatName::Fidelity),
+            ImportFormat::Ibkr => Some(FormatName::Ibkr),
+            ImportFormat::Tastytrade => Some(FormatName::Tastytrade),
+            ImportFormat::Robinhood => Some(FormatName::Robinhood),
+            ImportFormat::Webull => Some(FormatName::Webull),
+            ImportFormat::Etrade => Some(FormatName::Etrade),
+        }
+    }
+}
+
+/// Buy or sell, for formats that do not say whether a trade opens or closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuySell {
+    Buy,
+    Sell,
+}
+
+/// Net open contracts per contract for one account: positive long, negative short.
+pub type Positions = BTreeMap<Contract, i64>;
+
+/// One option event read from a broker export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerExecution {
+    /// The Telegram chat the event belongs to: unknown to a broker file (the
+    /// application layer assigns it); the generic format names it in each row.
+    pub account: Option<AccountId>,
+    pub broker: String,
+    /// The broker's account as the file names it, if it does.
+    pub broker_account: Option<String>,
+    pub broker_ref: String,
+    pub executed_at: DateTime<Utc>,
+    pub action: ExecAction,
+    pub contract: Contract,
+    pub contracts: i64,
+    /// Per share; zero for expirations, assignments and exercises.
+    pub price: Money,
+    /// Every commission and fee of the event, positive.
+    pub fees: Money,
+    /// The line of the file the event was read from (not part of the JSON).
+    pub line: u64,
+}
+
+impl BrokerExecution {
+    /// The event as the store takes it, in the chat `account`.
+    pub fn to_execution(&self, account: AccountId) -> Execution {
+        Execution {
+            account,
+            broker: self.broker.clone(),
+            broker_ref: self.broker_ref.clone(),
+            executed_at: self.executed_at,
+            action: self.action,
+            contract: self.contract.clone(),
+            contracts: self.contracts,
+            price: self.price,
+            fees: self.fees,
+        }
+    }
+}
+
+/// The dry-run shape of SPEC §10: money as decimal strings, `executed_at` RFC 3339.
+impl Serialize for BrokerExecution {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("BrokerExecution", 13)?;
+        s.serialize_field("account", &self.account)?;
+        s.serialize_field("broker", &self.broker)?;
+        s.serialize_field("broker_account", &self.broker_account)?;
+        s.serialize_field("broker_ref", &self.broker_ref)?;
+        s.serialize_field(
+            "executed_at",
+            &self
+                .executed_at
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        )?;
+        s.serialize_field("action", self.action.as_str())?;
+        s.serialize_field("underlying", &self.contract.underlying)?;
+        s.serialize_field("right", self.contract.right.as_str())?;
+        s.serialize_field("strike", &self.contract.strike)?;
+        s.serialize_field(
+            "expiration",
+            &self.contract.expiration.format("%Y-%m-%d").to_string(),
+        )?;
+        s.serialize_field("contracts", &self.contracts)?;
+        s.serialize_field("price", &self.price)?;
+        s.serialize_field("fees", &self.fees)?;
+        s.end()
+    }
+}
+
+/// A whole export, read: its option events, what was left out by kind, and the rows
+/// that could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrokerFile {
+    pub format: FormatName,
+    /// In time order.
+    pub executions: Vec<BrokerExecution>,
+    /// Rows (and marks) left out, by kind: `stock`, `dividend`, `header`, `total`, …
+    pub ignored: BTreeMap<String, u64>,
+    /// By line.
+    pub rejected: Vec<RowError>,
+}
+
+/// A file that matches no format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DetectError {
+    closest: Option<(FormatName, Vec<&'static str>)>,
+}
+
+impl fmt::Display for DetectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<&str> = FormatName::ALL.iter().map(|n| n.as_str()).collect();
+        write!(
+            f,
+            "the file is not an export rlhf-bot knows (it reads {})",
+            known.join(", ")
+        )?;
+        match &self.closest {
+            Some((format, missing)) => {
+                let missing: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+                write!(
+                    f,
+                    "; the closest is {format}, but its header lacks {} (pass --format {format} to read it anyway)",
+                    missing.join(", ")
+                )
+            }
+            None => f.write_str("; nothing in it looks like any of them"),
+        }
+    }
+}
+
+/// Why a file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry points
+
+/// Picks the format of an export from its content.
+pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
+    let first = bytes
+        .strip_prefix(super::reading::BOM)
+        .unwrap_or(bytes)
+        .iter()
+        .find(|b| !super::reading::is_blank(**b));
+    if first == Some(&b'{') {
+        return Ok(FormatName::Generic);
+    }
+    // Headers sit near the top; a preamble or a leading section is a few dozen lines.
+    const LOOK: usize = 400;
+    let records: Vec<HashSet<String>> = sheet::read_head(bytes, LOOK)
+        .unwrap_or_default()
+        .iter()
+        .map(sheet::Rec::names)
+        .collect();
+    let has = |names: &HashSet<String>, name: &str| names.contains(&name.to_ascii_lowercase());
+    // The most names of `signature` one row has.
+    let matched = |signature: &[&str]| {
+        records
+            .iter()
+            .map(|names| signature.iter().filter(|n| has(names, n)).count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut full: Option<(FormatName, usize)> = None;
+    let mut best: Option<(FormatName, &[&str], usize)> = None; // format, signature, matched
+    for format in FormatName::ALL {
+        for signature in format.signatures() {
+            let hits = matched(signature);
+            if hits == signature.len() {
+                if full.is_none_or(|(_, len)| signature.len() > len) {
+                    full = Some((format, signature.len()));
+                }
+            } else if best.is_none_or(|(_, sig, m)| hits * sig.len() > m * signature.len()) {
+                best = Some((format, signature, hits));
+            }
+        }
+    }
+    if let Some((format, _)) = full {
+        return Ok(format);
+    }
+    // Half a signature is a resemblance worth naming; less is noise.
+    let closest = best
+        .filter(|(_, signature, hits)| hits * 2 >= signature.len())
+        .map(|(format, signature, _)| {
+            let missing = signature
+                .iter()
+                .filter(|n| !records.iter().any(|names| has(names, n)))
+                .copied()
+                .collect();
+            (format, missing)
+        });
+    Err(DetectError { closest })
+}
+
+/// Reads an export in a known format. `file_name` is where some brokers keep the
+/// account (Fidelity `History_for_Account_X12345678-3.csv`, Schwab
+/// `Individual_XXX000_Transactions_…`). `known` is the account's net positions just
+/// before the file's first event, from which open and close are inferred where the
+/// format does not say (Webull): pass the positions of the executions stored before
+/// the file's first `executed_at` (parse once with no positions to learn it).
+pub fn parse(
+    format: FormatName,
+    bytes: &[u8],
+    file_name: Option<&str>,
+    known: &Positions,
+) -> Result<BrokerFile, FileError> {
+    let sheet = match format {
+        FormatName::Generic => return parse_generic(bytes),
+        _ => sheet::read_sheet(bytes)?,
+    };
+    let parsed = match format {
+        FormatName::Generic => Parsed::default(),
+        FormatName::Schwab => schwab::parse(&sheet, file_name)?,
+        FormatName::Robinhood => robinhood::parse(&sheet)?,
+        FormatName::Fidelity => fidelity::parse(&sheet, file_name)?,
+        FormatName::Tastytrade => tastytrade::parse(&sheet)?,
+        FormatName::Ibkr => ibkr::parse(&sheet)?,
+        FormatName::Thinkorswim => thinkorswim::parse(&sheet)?,
+        FormatName::Webull => webull::parse(&sheet)?,
+        FormatName::Etrade => etrade::parse(&sheet)?,
+    };
+    Ok(finish(format, parsed, known))
+}
+
+/// Reads an export in the format chosen (`auto` detects it from the content).
+pub fn parse_any(
+    format: ImportFormat,
+    bytes: &[u8],
+    file_name: Option<&str>,
+    known: &Positions,
+) -> Result<BrokerFile, ParseError> {
+    let format = match format.format_name() {
+        Some(format) => format,
+        None => detect(bytes)?,
+    };
+    Ok(parse(format, bytes, file_name, known)?)
+}
+
+/// Which trades open and which close, for rows that only say buy or sell.
+///
+/// `known` is the net position per contract before the first row; `fills` are the
+/// rows in time order: (contract, side, contracts). A buy closes a short position
+/// first and opens a long with the rest; a sell closes a long first and opens a short
+/// with the rest. Each row gives one leg, or two when it crosses through zero.
+pub fn infer_open_close(
+    known: &Positions,
+    fills: &[(Contract, BuySell, i64)],
+) -> Vec<Vec<(ExecAction, i64)>> {
+    let mut positions = known.clone();
+    fills
+        .iter()
+        .map(|(contract, side, contracts)| {
+            step(&mut positions, contract, Act::Side(*side), *contracts)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// From drafts to events
+
+/// Moves `positions` by one event and says what it was.
+fn step(
+    positions: &mut Positions,
+    contract: &Contract,
+    act: Act,
+    contracts: i64,
+) -> Vec<(ExecAction, i64)> {
+    let position = positions.entry(contract.clone()).or_default();
+    let legs = match act {
+        Act::Known(action) => vec![(action, contracts)],
+        Act::Side(side) => {
+            let (against, close, open) = match side {
+                BuySell::Buy => (-*position, ExecAction::BuyToClose, ExecAction::BuyToOpen),
+                BuySell::Sell => (*position, ExecAction::SellToClose, ExecAction::SellToOpen),
+            };
+            let closing = contracts.min(against.max(0));
+            [(close, closing), (open, contracts - closing)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        }
+    };
+    for (action, n) in &legs {
+        *position = match action {
+            ExecAction::SellToOpen | ExecAction::SellToClose => *position - n,
+            ExecAction::BuyToOpen | ExecAction::BuyToClose => *position + n,
+            // A position's life ends toward zero, never past it.
+            ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => {
+                if *position > 0 {
+                    (*position - n).max(0)
+                } else {
+                    (*position + n).min(0)
+                }
+            }
+        };
+    }
+    legs
+}
+
+/// Gives every draft its action, date and ref, in time order.
+fn finish(format: FormatName, parsed: Parsed, known: &Positions) -> BrokerFile {
+    let Parsed {
+        mut drafts,
+        ignored,
+        mut rejected,
+    } = parsed;
+    // Refs come first, from each row as the file gives it, so they do not depend on
+    // what the positions make of it.
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_line: Vec<usize> = (0..drafts.len()).collect();
+    by_line.sort_by_key(|i| drafts[*i].line);
+    let mut refs = vec![String::new(); drafts.len()];
+    for i in by_line {
+        let d = &drafts[i];
+        let base = match &d.key {
+            RefKey::Id(id) => id.clone(),
+            RefKey::Content(hint) => content_key(d, hint.as_deref()),
+        };
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        refs[i] = match (&d.key, *n) {
+            (RefKey::Id(_), 1) => base,
+            _ => format!("{base}#{n}"),
+        };
+    }
+    // Positions move in time order; the file's order breaks ties.
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    order.sort_by_key(|i| (drafts[*i].executed_at, drafts[*i].line));
+    let mut positions = known.clone();
+    let mut executions = Vec::with_capacity(drafts.len());
+    for i in order {
+        let d = &mut drafts[i];
+        if let Act::Known(action) = d.act
+            && action.is_lifecycle()
+            && day_of(d.executed_at, sheet::NEW_YORK) > d.contract.expiration
+        {
+            // Posted after the fact: it happened by the expiration at the latest.
+            d.executed_at = sheet::at_close(d.contract.expiration);
+        }
+        let legs = step(&mut positions, &d.contract, d.act, d.contracts);
+        let split = legs.len() > 1;
+        let fees =
+            sheet::split_by_contracts(d.fees, &legs.iter().map(|(_, n)| *n).collect::<Vec<_>>());
+        for ((action, contracts), fees) in legs.into_iter().zip(fees) {
+            let broker_ref = if split {
+                let part = if action.is_open() { "open" } else { "close" };
+                format!("{}/{part}", refs[i])
+            } else {
+                refs[i].clone()
+            };
+            executions.push(BrokerExecution {
+                account: None,
+                broker: format.as_str().to_owned(),
+                broker_account: d.broker_account.clone(),
+                broker_ref,
+                executed_at: d.executed_at,
+                action,
+                contract: d.contract.clone(),
+                contracts,
+                price: d.price,
+                fees,
+                line: d.line,
+            });
+        }
+    }
+    executions.sort_by_key(|e| (e.executed_at, e.line));
+    rejected.sort_by_key(|e| e.line);
+    BrokerFile {
+        format,
+        executions,
+        ignored: ignored
+            .into_iter()
+            .map(|(kind, n)| (kind.as_str().to_owned(), n))
+            .collect(),
+        rejected,
+    }
+}
+
+/// An event's content as a ref: account, the format's narrowing value, instant, what
+/// was done (the side, for rows that only give one), contract, size and price.
+fn content_key(d: &Draft, hint: Option<&str>) -> String {
+    let what = match d.act {
+        Act::Known(action) => action.as_str(),
+        Act::Side(BuySell::Buy) => "buy",
+        Act::Side(BuySell::Sell) => "sell",
+    };
+    let mut parts: Vec<String> = Vec::with_capacity(6);
+    parts.extend(d.broker_account.clone());
+    parts.extend(hint.map(str::to_owned));
+    parts.push(d.executed_at.format("%Y%m%dT%H%M%SZ").to_string());
+    parts.push(what.to_owned());
+    parts.push(d.contract.occ().replace(' ', ""));
+    parts.push(format!("{}@{}", d.contracts, d.price));
+    parts.join("/")
+}
+
+/// The generic format's executions, as a broker file (its rows name their chat).
+fn parse_generic(bytes: &[u8]) -> Result<BrokerFile, FileError> {
+    let mut file = BrokerFile {
+        format: FormatName::Generic,
+        executions: Vec::new(),
+        ignored: BTreeMap::new(),
+        rejected: Vec::new(),
+    };
+    let rows =
+        super::generic::read_rows(ImportKind::Executions, std::io::Cursor::new(bytes.to_vec()))?;
+    for row in rows {
+        match row.result {
+            Ok(Record::Execution(e)) => file.executions.push(BrokerExecution {
+                account: Some(e.account),
+                broker: e.broker,
+                broker_account: None,
+                broker_ref: e.broker_ref,
+                executed_at: e.executed_at,
+                action: e.action,
+                contract: e.contract,
+                contracts: e.contracts,
+                price: e.price,
+                fees: e.fees,
+                line: row.line,
+            }),
+            Ok(_) => {}
+            Err(e) => file.rejected.push(e),
+        }
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::domain::{Right, Symbol};
+    use chrono::NaiveDate;
+
+    /// Parses `text` in `format` with no known positions.
+    pub(crate) fn parse_text(
+        format: FormatName,
+        text: &str,
+        file_name: Option<&str>,
+    ) -> BrokerFile {
+        parse(format, text.as_bytes(), file_name, &Positions::new()).expect("the file reads")
+    }
+
+    /// Each event on one line: account, instant (UTC), action, contract, size, price, fees.
+    pub(crate) fn events(file: &BrokerFile) -> Vec<String> {
+        file.executions
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {} {} {} {} @{} fees {}",
+                    e.broker_account.as_deref().unwrap_or("-"),
+                    e.executed_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    e.action,
+                    e.contract.underlying,
+                    e.contract.expiration,
+                    e.contract.strike,
+                    e.contract.right,
+                    e.contracts,
+                    e.price,
+                    e.fees
+                )
+            })
+            .collect()
+    }
+
+    fn contract(strike: i64) -> Contract {
+        Contract::new(
+            Symbol::parse("SPY").unwrap(),
+            NaiveDate::from_ymd_opt(2025, 1, 17).unwrap(),
+            Right::Put,
+            Money::from_dollars(strike),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn open_and_close_follow_the_running_position() {
+        let c = contract(580);
+        let flat = Positions::new();
+        let legs = infer_open_close(
+            &flat,
+            &[
+                (c.clone(), BuySell::Sell, 2),
+                (c.clone(), BuySell::Buy, 1),
+                (c.clone(), BuySell::Buy, 3),
+                (c.clone(), BuySell::Sell, 2),
+            ],
+        );
+        assert_eq!(
+            legs,
+            vec![
+                vec![(ExecAction::SellToOpen, 2)],
+                vec![(ExecAction::BuyToClose, 1)],
+                vec![(ExecAction::BuyToClose, 1), (ExecAction::BuyToOpen, 2)],
+                vec![(ExecAction::SellToClose, 2)],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_position_opened_before_the_file_is_closed_by_it() {
+        let c = contract(580);
+        let known = Positions::from([(c.clone(), -2)]);
+        let legs = infer_open_close(&known, &[(c.clone(), BuySell::Buy, 2)]);
+        assert_eq!(legs, vec![vec![(ExecAction::BuyToClose, 2)]]);
+        // Another contract's position changes nothing.
+        let legs = infer_open_close(&known, &[(contract(570), BuySell::Buy, 2)]);
+        assert_eq!(legs, vec![vec![(ExecAction::BuyToOpen, 2)]]);
+    }
+
+    #[test]
+    fn a_file_matching_nothing_names_the_known_formats_and_the_closest() {
+        let e = detect(b"broker_ref,executed_at,action\n1,2,3\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the file is not an export rlhf-bot knows (it reads generic, schwab, thinkorswim, \
+             fidelity, ibkr, tastytrade, robinhood, webull, etrade); the closest is generic, but \
+             its header lacks `contracts` (pass --format generic to read it anyway)"
+        );
+        let e = detect(b"hello,world\n1,2\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("; nothing in it looks like any of them"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_generic_executions_file_is_detected_and_keeps_its_chat() {
+        let text = "broker_ref,account,executed_at,action,symbol,contracts,price\n\
+                    F1,123,2025-01-02T10:01:00-05:00,sell_to_open,AAPL250117P00150000,1,1.30\n\
+                    F2,123,2025-01-02T10:01:00-05:00,sell_to_open,AAPL250117P00150000,0,1.30\n";
+        let file = parse_any(ImportFormat::Auto, text.as_bytes(), None, &Positions::new()).unwrap();
+        assert_eq!(file.format, FormatName::Generic);
+        assert_eq!(file.executions[0].account, Some(AccountId(123)));
+        assert_eq!(file.executions[0].broker, "generic");
+        assert_eq!(file.executions[0].broker_ref, "F1");
+        assert_eq!(file.rejected[0].line, 3);
+        let json = "{\"broker_ref\":\"F1\"}\n";
+        assert_eq!(detect(json.as_bytes()), Ok(FormatName::Generic));
+    }
+
+    #[test]
+    fn a_forced_format_that_does_not_fit_is_one_sentence() {
+        let robinhood = "\"Activity Date\",\"Process Date\",\"Settle Date\",\"Instrument\",\"Description\",\"Trans Code\",\"Quantity\",\"Price\",\"Amount\"\n";
+        for format in FormatName::ALL {
+            if matches!(format, FormatName::Robinhood | FormatName::Generic) {
+                continue;
+            }
+            let e = parse(format, robinhood.as_bytes(), None, &Positions::new()).unwrap_err();
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "the file has no {format} header row (expected the columns "
+                )),
+                "{format}: {e}"
+            );
+        }
+        let e = parse(
+            FormatName::Generic,
+            robinhood.as_bytes(),
+            None,
+            &Positions::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no `broker_ref` column"), "{e}");
+    }
+
+    #[test]
+    fn nothing_and_noise_are_not_exports() {
+        for bytes in [
+            &b""[..],
+            b"\xef\xbb\xbf",
+            b"\x00\x01\x02\xff\xfe",
+            b"\"unterminated",
+        ] {
+            let e = detect(bytes).unwrap_err();
+            assert!(
+                e.to_string()
+                    .ends_with("nothing in it looks like any of them"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_broker_format_is_not_read_row_by_row() {
+        let e = crate::import::read_rows(
+            ImportKind::Executions,
+            ImportFormat::Schwab,
+            std::io::Cursor::new(Vec::new()),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "a schwab export is read whole as broker executions (import::brokers::parse_any), not row by row"
+        );
+    }
+}
