@@ -130,6 +130,52 @@ async fn closures_inside_a_window_keep_it_open(db: &TestDb) {
 }
 both!(closures_in_windows, closures_inside_a_window_keep_it_open);
 
+/// The night of MLK Day: the trader is told the Friday recommendation is still open, and
+/// until when — in the reconciliation post, through the outbox, on both backends.
+async fn a_closed_day_says_what_stays_open(db: &TestDb) {
+    use rlhf_bot::bot::posts::BotPosts;
+    use rlhf_bot::config::Settings;
+    use std::sync::Arc;
+    import(
+        db,
+        ImportKind::Recommendations,
+        REC_HEADER,
+        "fri,100,2025-01-17T09:30:00-08:00,sell_to_open,AAPL,put,200,2025-02-21,1,2.00\n",
+    )
+    .await;
+    let settings =
+        Settings::from_lookup(|k| (k == "ALLOWED_USER_IDS").then(|| "100".to_owned())).unwrap();
+    let app = app::App::new(db.store.clone(), Arc::new(settings), Arc::new(BotPosts));
+    app.reconcile_day(Scope::All, d("2025-01-17"), now())
+        .await
+        .unwrap();
+    let done = app
+        .reconcile_day(Scope::All, d("2025-01-20"), now())
+        .await
+        .unwrap();
+    assert_eq!(done.queued, 1);
+    let outbox = db.store.outbox(Some(AccountId(100))).await.unwrap();
+    let last = outbox.last().expect("the holiday's post");
+    assert!(
+        last.payload
+            .contains("Market closed today: 1 recommendation stays open until 2025-01-21."),
+        "{}",
+        last.payload
+    );
+    // On the next session the window closes; nothing more is said about closures.
+    app.reconcile_day(Scope::All, d("2025-01-21"), now())
+        .await
+        .unwrap();
+    let outbox = db.store.outbox(Some(AccountId(100))).await.unwrap();
+    assert_eq!(outbox.len(), 3, "the Tuesday summary and the reject's card");
+    assert!(
+        !outbox[1].payload.contains("Market closed"),
+        "{}",
+        outbox[1].payload
+    );
+}
+both!(closed_day_notice, a_closed_day_says_what_stays_open);
+
 async fn every_name_of_an_underlying_is_stored_as_one_and_kept_as_written(db: &TestDb) {
     import(
         db,

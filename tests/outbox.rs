@@ -413,6 +413,9 @@ async fn run_serves_chats_sends_the_outbox_and_stops_on_the_signal() {
     }));
     fake.wait_for("sendMessage", 1).await;
     assert_eq!(delivered(&fake, 42), ["waiting since yesterday"]);
+    // The sender starts at once; the menu is registered once Telegram answered getMe,
+    // which may come a moment after the first delivery.
+    fake.wait_for("setMyCommands", 1).await;
     assert_eq!(fake.count("setMyCommands"), 1, "the menu is registered");
     fake.push_update(private_message(42, "/help"));
     fake.wait_for("sendMessage", 2).await;

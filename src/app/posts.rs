@@ -11,17 +11,20 @@ use chrono::NaiveDate;
 
 use super::learning::WeekNews;
 use super::scheduler::Job;
+use crate::domain::reconcile::ClosureNotice;
 use crate::domain::{AccountId, Outgoing, Week};
 use crate::store::MatchRecord;
 
 /// How the use cases' messages are worded: `(dedupe key, message)` each.
 pub trait Posts: Send + Sync {
-    /// The posts of one account's reconciled day, from its stored matches.
+    /// The posts of one account's reconciled day, from its stored matches, and what
+    /// the market's closure that day kept open.
     fn reconciliation(
         &self,
         day: NaiveDate,
         account: AccountId,
         matches: &[MatchRecord],
+        closure: Option<&ClosureNotice>,
     ) -> Vec<(String, Outgoing)>;
 
     /// The posts of one account's matches whose outcomes became final as of `day`
@@ -58,6 +61,7 @@ impl Posts for NoPosts {
         _: NaiveDate,
         _: AccountId,
         _: &[MatchRecord],
+        _: Option<&ClosureNotice>,
     ) -> Vec<(String, Outgoing)> {
         Vec::new()
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{App, Posts};
 use crate::domain::MessageKind;
-use crate::domain::reconcile::{MatchRules, reconcile_day};
+use crate::domain::reconcile::{ClosureNotice, MatchRules, closure_notice, reconcile_day};
 use crate::domain::{AccountId, MatchType};
 use crate::store::{MatchFilter, MatchRecord, NewMessage, Result, Scope, Store, Tx};
 
@@ -50,8 +50,8 @@ impl App {
         let account = scope.account();
         let s = &self.settings;
         let mut tx = self.store.begin().await?;
-        let report = run_day_in(&mut tx, &s.rules, s.tz, day, account, now).await?;
-        let queued = queue_day_posts(&mut tx, self, day, account, now).await?;
+        let (report, closures) = run_day_in(&mut tx, &s.rules, s.tz, day, account, now).await?;
+        let queued = queue_day_posts(&mut tx, self, day, account, &closures, now).await?;
         tx.commit().await?;
         Ok(Reconciled { report, queued })
     }
@@ -63,6 +63,7 @@ async fn queue_day_posts(
     app: &App,
     day: NaiveDate,
     account: Option<AccountId>,
+    closures: &Closures,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let filter = MatchFilter {
@@ -75,13 +76,17 @@ async fn queue_day_posts(
     for m in tx.matches(&filter).await? {
         by_account.entry(m.account).or_default().push(m);
     }
+    // An account with nothing decided on a closed day still hears what stays open.
+    for a in closures.keys() {
+        by_account.entry(*a).or_default();
+    }
     let posts: &dyn Posts = app.posts.as_ref();
     let messages: Vec<NewMessage> = by_account
         .iter()
         .filter(|(account, _)| app.served(**account))
         .flat_map(|(account, matches)| {
             posts
-                .reconciliation(day, *account, matches)
+                .reconciliation(day, *account, matches, closures.get(account))
                 .into_iter()
                 .map(move |(key, payload)| NewMessage {
                     account: *account,
@@ -106,12 +111,12 @@ pub async fn run_day(
     now: DateTime<Utc>,
 ) -> Result<DayReport> {
     let mut tx = store.begin().await?;
-    let report = run_day_in(&mut tx, rules, tz, day, account, now).await?;
+    let (report, _) = run_day_in(&mut tx, rules, tz, day, account, now).await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// [`run_day`] inside a caller's transaction.
+/// [`run_day`] inside a caller's transaction; also what a closure kept open that day.
 async fn run_day_in(
     tx: &mut Tx,
     rules: &MatchRules,
@@ -119,11 +124,11 @@ async fn run_day_in(
     day: NaiveDate,
     account: Option<AccountId>,
     now: DateTime<Utc>,
-) -> Result<DayReport> {
-    let (mut report, accounts) = one_day(tx, rules, tz, day, account, now).await?;
+) -> Result<(DayReport, Closures)> {
+    let (mut report, accounts, closures) = one_day(tx, rules, tz, day, account, now).await?;
     report.day = Some(day);
     if report.written == 0 {
-        return Ok(report);
+        return Ok((report, closures));
     }
     // Work list of (day, accounts) to revisit, in day order.
     let span = Duration::days(rules.window.max_span_days());
@@ -137,7 +142,7 @@ async fn run_day_in(
     while let Some((d, accts)) = work.pop_first() {
         report.revisited.push(d);
         for a in accts {
-            let (r, _) = one_day(tx, rules, tz, d, Some(a), now).await?;
+            let (r, _, _) = one_day(tx, rules, tz, d, Some(a), now).await?;
             if r.written > 0 {
                 for (later, more) in tx.reconciled_days_between(d, d + span, &[a]).await? {
                     work.entry(later).or_default().extend(more);
@@ -145,8 +150,11 @@ async fn run_day_in(
             }
         }
     }
-    Ok(report)
+    Ok((report, closures))
 }
+
+/// What the market's closure on a day kept open, per account.
+type Closures = BTreeMap<AccountId, ClosureNotice>;
 
 async fn one_day(
     tx: &mut Tx,
@@ -155,7 +163,7 @@ async fn one_day(
     day: NaiveDate,
     account: Option<AccountId>,
     now: DateTime<Utc>,
-) -> Result<(DayReport, Vec<AccountId>)> {
+) -> Result<(DayReport, Vec<AccountId>, Closures)> {
     let started = std::time::Instant::now();
     let data = tx.load_day(day, &rules.window, account).await?;
     let loaded = started.elapsed();
@@ -178,6 +186,13 @@ async fn one_day(
             *counts.entry(d.match_type.as_str().to_owned()).or_default() += 1;
         }
     }
+    let closures: Closures = results
+        .iter()
+        .filter_map(|(a, drafts)| {
+            let recs = data.recs.get(a).unwrap_or(&empty);
+            closure_notice(day, recs, drafts, rules, tz).map(|c| (*a, c))
+        })
+        .collect();
     let computed = started.elapsed();
     let written = tx.write_day(&data, &results, tz, now).await?;
     tracing::debug!(%day, accounts = accounts.len(), ?loaded, ?computed, total = ?started.elapsed(), "reconciled");
@@ -190,5 +205,6 @@ async fn one_day(
             revisited: Vec::new(),
         },
         accounts,
+        closures,
     ))
 }

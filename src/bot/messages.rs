@@ -17,6 +17,7 @@ use super::keyboards::MatchesQuery;
 use crate::app::outcomes::OutcomeReport;
 use crate::app::reconcile::DayReport;
 use crate::domain::outcome::Outcome;
+use crate::domain::reconcile::ClosureNotice;
 use crate::domain::{MatchType, Money, ReasonCode, Side};
 use crate::learning::analytics::{Accuracy, DivergenceRate, ModificationCount};
 use crate::learning::candidates::{Candidate, Decision, Final, State as CandidateState};
@@ -666,13 +667,18 @@ pub fn text_expected() -> String {
 // ---- jobs: reconciliation and outcomes ----
 
 /// The first message of a night: counts per match type.
-pub fn reconciliation_summary(day: NaiveDate, matches: &[MatchRecord]) -> String {
+pub fn reconciliation_summary(
+    day: NaiveDate,
+    matches: &[MatchRecord],
+    closure: Option<&ClosureNotice>,
+) -> String {
     let mut counts: BTreeMap<MatchType, usize> = BTreeMap::new();
     for m in matches {
         *counts.entry(m.match_type).or_default() += 1;
     }
+    let closed = closure.map(closure_line).unwrap_or_default();
     if matches.is_empty() {
-        return format!("<b>Reconciled {day}</b>\nNothing to reconcile that day.");
+        return format!("<b>Reconciled {day}</b>\nNothing to reconcile that day.{closed}");
     }
     let parts: Vec<String> = MatchType::ALL
         .iter()
@@ -689,7 +695,20 @@ pub fn reconciliation_summary(day: NaiveDate, matches: &[MatchRecord]) -> String
             if open == 1 { "" } else { "s" }
         ));
     }
+    out.push_str(&closed);
     out
+}
+
+/// "Market closed today: 2 recommendations stay open until 2025-01-21." (with the line
+/// break before it).
+fn closure_line(c: &ClosureNotice) -> String {
+    format!(
+        "\nMarket closed today: {} recommendation{} stay{} open until {}.",
+        c.held_open,
+        if c.held_open == 1 { "" } else { "s" },
+        if c.held_open == 1 { "s" } else { "" },
+        c.until
+    )
 }
 
 /// The reply to `/reconcile DATE`; `queued` messages (the night's summary and cards)

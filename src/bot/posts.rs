@@ -11,6 +11,7 @@ use super::messages::{self, MAX_MESSAGE};
 use crate::app::Posts;
 use crate::app::learning::WeekNews;
 use crate::app::scheduler::Job;
+use crate::domain::reconcile::ClosureNotice;
 use crate::domain::{AccountId, Outgoing, Week};
 use crate::store::MatchRecord;
 
@@ -24,8 +25,9 @@ impl Posts for BotPosts {
         day: NaiveDate,
         account: AccountId,
         matches: &[MatchRecord],
+        closure: Option<&ClosureNotice>,
     ) -> Vec<(String, Outgoing)> {
-        reconciliation_posts(day, account, matches)
+        reconciliation_posts(day, account, matches, closure)
     }
 
     fn outcomes(
@@ -91,9 +93,10 @@ pub fn reconciliation_posts(
     day: NaiveDate,
     account: AccountId,
     matches: &[MatchRecord],
+    closure: Option<&ClosureNotice>,
 ) -> Vec<(String, Outgoing)> {
     let mut posts = Vec::new();
-    let summary = messages::reconciliation_summary(day, matches);
+    let summary = messages::reconciliation_summary(day, matches, closure);
     for (i, part) in messages::split(&summary, MAX_MESSAGE)
         .into_iter()
         .enumerate()
@@ -254,7 +257,7 @@ mod tests {
             record(4, MatchType::NoAction, "MSFT"),
             record(5, MatchType::Independent, "NVDA"),
         ];
-        let posts = reconciliation_posts(day, AccountId(7), &matches);
+        let posts = reconciliation_posts(day, AccountId(7), &matches, None);
         let keys: Vec<&str> = posts.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,

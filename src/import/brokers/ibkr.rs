@@ -572,8 +572,8 @@ mod tests {
         assert_eq!(
             events(&file),
             [
-                "U0000004 2022-12-28T15:15:30Z sell_to_open SPXW 2022-12-30 3860.00 call 1 @12.50 fees 1.05",
-                "U0000004 2022-12-30T21:20:00Z expired SPXW 2022-12-30 3860.00 call 1 @0.00 fees 0.00",
+                "U0000004 2022-12-28T15:15:30Z sell_to_open SPX 2022-12-30 3860.00 call 1 @12.50 fees 1.05",
+                "U0000004 2022-12-30T21:20:00Z expired SPX 2022-12-30 3860.00 call 1 @0.00 fees 0.00",
             ]
         );
         let refs: Vec<&str> = file
