@@ -44,6 +44,7 @@ fn item(id: i64, day: NaiveDate) -> Item {
         rec: Some(RecFacts {
             action: RecAction::SellToOpen,
             created_local: created,
+            session: rlhf_bot::domain::TradingCalendar::nyse().session_on_or_after(created.date()),
             right: Right::Put,
             strike: Money::from_dollars(100),
             expiration: day + Duration::days(30),
@@ -853,6 +854,7 @@ fn simulate(trader: &Trader, seed: u64) -> Vec<Item> {
                         day,
                         NaiveTime::from_hms_opt(hour, rng.range(0, 59) as u32, 0).unwrap(),
                     );
+                    r.session = rlhf_bot::domain::TradingCalendar::nyse().session_on_or_after(day);
                 }
                 let alg = if rng.chance(0.8) {
                     premium

@@ -798,6 +798,8 @@ fn items_of(out: &SimOutput) -> Vec<Item> {
                     RecFacts {
                         action: r.action,
                         created_local,
+                        session: rlhf_bot::domain::TradingCalendar::nyse()
+                            .session_on_or_after(created_local.date()),
                         right: r.contract.right,
                         strike: r.contract.strike,
                         expiration: r.contract.expiration,

@@ -333,10 +333,28 @@ mod tests {
         s.parse().unwrap()
     }
 
+    #[test]
+    fn a_recommendation_sent_while_the_market_is_shut_counts_on_its_next_session() {
+        use crate::domain::TradingCalendar;
+        let nyse = TradingCalendar::nyse();
+        let mut r = rec(RecAction::SellToOpen, 1);
+        // Sent on MLK Day 2025-01-20 at 10:00: a Tuesday recommendation, with no hour.
+        r.created_local = d("2025-01-20").and_hms_opt(10, 0, 0).unwrap();
+        r.session = nyse.session_on_or_after(r.created_local.date());
+        assert_eq!(r.session_weekday(), chrono::Weekday::Tue);
+        assert_eq!(r.session_hour(), None);
+        // Sent on a session: its own weekday and hour.
+        r.created_local = d("2025-01-21").and_hms_opt(10, 0, 0).unwrap();
+        r.session = nyse.session_on_or_after(r.created_local.date());
+        assert_eq!(r.session_weekday(), chrono::Weekday::Tue);
+        assert_eq!(r.session_hour(), Some(10));
+    }
+
     fn rec(action: RecAction, contracts: i64) -> RecFacts {
         RecFacts {
             action,
             created_local: d("2025-01-06").and_hms_opt(9, 30, 0).unwrap(),
+            session: d("2025-01-06"),
             right: Right::Put,
             strike: Money::from_dollars(100),
             expiration: d("2025-01-17"),

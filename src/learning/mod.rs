@@ -62,8 +62,12 @@ impl Default for LearningConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecFacts {
     pub action: RecAction,
-    /// When it was made, in the schedule time zone (weekday and time-of-day effects).
+    /// When it was made, in the schedule time zone (time-of-day effects).
     pub created_local: NaiveDateTime,
+    /// The trading session it was sent in, or the next one when it was sent while the
+    /// market was shut (a weekend, a holiday): weekday effects count sessions, so a
+    /// Saturday's recommendation is a Monday one.
+    pub session: NaiveDate,
     pub right: Right,
     pub strike: Money,
     pub expiration: NaiveDate,
@@ -80,6 +84,18 @@ pub struct RecFacts {
 }
 
 impl RecFacts {
+    /// The weekday of its session.
+    pub fn session_weekday(&self) -> chrono::Weekday {
+        chrono::Datelike::weekday(&self.session)
+    }
+
+    /// The hour it was sent at, when it was sent on a session's day (time-of-day
+    /// effects are about sessions; a Sunday evening's hour says nothing of them).
+    pub fn session_hour(&self) -> Option<u32> {
+        (self.session == self.created_local.date())
+            .then(|| chrono::Timelike::hour(&self.created_local))
+    }
+
     /// Whether the option is still alive when the market answers an earnings report
     /// (released after the close on the earnings date): from the recommendation's day up
     /// to the day before expiration.

@@ -11,9 +11,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Result, Scope, Store, StoreError, parse_day, parse_named, parse_ts, ts};
-use crate::domain::Week;
 use crate::domain::outcome::Basis;
 use crate::domain::{AccountId, MatchType, Money, ReasonCode, Symbol};
+use crate::domain::{TradingCalendar, Week};
 use crate::learning::candidates::{
     Candidate, LifecycleError, Proposal, State, Step, ValidationReport,
 };
@@ -108,6 +108,8 @@ fn item_from(row: &AnyRow, tz: Tz) -> Result<(AccountId, Item)> {
             Some(RecFacts {
                 action: parse_named(&action, "action")?,
                 created_local,
+                // Learning counts NYSE sessions, the calendar US equity options follow.
+                session: TradingCalendar::nyse().session_on_or_after(created_local.date()),
                 right: parse_named(&row.try_get::<String, _>("option_right")?, "right")?,
                 strike: Money::from_units(row.try_get("strike")?),
                 expiration,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, Timelike, Weekday};
+use chrono::Weekday;
 
 use super::super::stats::{self, Alternative, SplitMix64, Table2};
 use super::words;
@@ -114,8 +114,8 @@ impl Cover {
             Cover::IvBelow(m, t) => is_opening(item) && m.value(item).is_some_and(|v| v < *t),
             Cover::Symbol(s) => item.underlying.as_str() == s,
             Cover::SpansEarnings => is_opening(item) && rec.spans_earnings(),
-            Cover::Weekday(w) => rec.created_local.weekday() == *w,
-            Cover::Band(a, b) => (*a..*b).contains(&rec.created_local.hour()),
+            Cover::Weekday(w) => rec.session_weekday() == *w,
+            Cover::Band(a, b) => rec.session_hour().is_some_and(|h| (*a..*b).contains(&h)),
         }
     }
 }
@@ -582,8 +582,8 @@ fn divergence_rate_test(spec: &Spec, items: &[&Item], cfg: &PatternConfig) -> Op
             return false;
         };
         match spec {
-            Spec::Weekday(w) => rec.created_local.weekday() == *w,
-            Spec::Band(a, b) => (*a..*b).contains(&rec.created_local.hour()),
+            Spec::Weekday(w) => rec.session_weekday() == *w,
+            Spec::Band(a, b) => rec.session_hour().is_some_and(|h| (*a..*b).contains(&h)),
             _ => false,
         }
     };

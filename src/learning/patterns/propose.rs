@@ -1,7 +1,6 @@
 //! Proposals and backtests: the algorithm change a pattern suggests, and what that
 //! change would have made on past items.
 
-use chrono::{Datelike, Timelike};
 use serde::Serialize;
 
 use super::words;
@@ -170,7 +169,7 @@ pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
         Change::SkipWeekday { weekday } => recommended
             .filter(|i| {
                 i.rec.as_ref().is_some_and(|r| {
-                    words::weekday_name(r.created_local.weekday()).eq_ignore_ascii_case(weekday)
+                    words::weekday_name(r.session_weekday()).eq_ignore_ascii_case(weekday)
                 })
             })
             .collect(),
@@ -178,7 +177,8 @@ pub fn backtest(change: &Change, items: &[Item]) -> Option<Backtest> {
             .filter(|i| {
                 i.rec
                     .as_ref()
-                    .is_some_and(|r| (*from_hour..*to_hour).contains(&r.created_local.hour()))
+                    .and_then(RecFacts::session_hour)
+                    .is_some_and(|h| (*from_hour..*to_hour).contains(&h))
             })
             .collect(),
         Change::ShiftDte { days } => {
