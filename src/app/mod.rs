@@ -20,6 +20,7 @@
 //! | analytics, a chart's data | [`App::analytics_items`], read by `learning::analytics` |
 //! | the scheduled jobs | [`nightly::Nightly`] runs the use cases above at each slot of [`scheduler::Scheduler`] |
 
+pub mod api;
 pub mod import;
 pub mod learning;
 pub mod nightly;
