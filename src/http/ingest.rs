@@ -15,8 +15,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,88 +37,132 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(imports))
 }
 
-/// A recommendation in the generic format's names (SPEC §10, README "Import formats").
-/// Money is dollars per share (`1.25` or `"1.25"`); timestamps RFC 3339 with an offset.
-#[derive(ToSchema)]
+// The items' schemas say what the generic format reads: every value a string or a
+// number (money as `1.25` or `"1.25"`), text also a boolean (read as `true`), and null
+// for an empty optional value; which values are acceptable is checked by the row parser.
+
+fn text() -> Object {
+    typed(&[Type::String, Type::Number, Type::Boolean])
+}
+
+fn opt_text() -> Object {
+    typed(&[Type::String, Type::Number, Type::Boolean, Type::Null])
+}
+
+fn value() -> Object {
+    typed(&[Type::String, Type::Number])
+}
+
+fn opt_value() -> Object {
+    typed(&[Type::String, Type::Number, Type::Null])
+}
+
+fn typed(types: &[Type]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Array(types.to_vec()))
+        .build()
+}
+
+/// A recommendation in the generic format's names (SPEC §10, README "Import formats"):
+/// `external_id` (unique per account: the same again is a duplicate), `account` (the
+/// Telegram chat id; a token of one account may leave it out), `created_at` (RFC 3339
+/// with an offset), `action` (`sell_to_open`, `buy_to_close`, `roll`), `underlying`,
+/// `right` (`call`, `put`), `strike`, `expiration` (`YYYY-MM-DD`), `contracts`,
+/// `premium` (per share; a roll's net credit), and optional context; `position` is the
+/// OCC symbol of the contract a `buy_to_close` or `roll` closes.
+#[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // named in the document only
 pub struct RecommendationIn {
-    /// Unique per account: the same id again is a duplicate.
+    #[schema(schema_with = text)]
     external_id: String,
-    /// The Telegram chat id; a token of one account may leave it out.
-    account: Option<i64>,
-    /// e.g. `2025-01-02T09:35:00-08:00`.
+    #[schema(schema_with = opt_value)]
+    account: Option<String>,
+    #[schema(schema_with = value)]
     created_at: String,
-    /// `sell_to_open`, `buy_to_close` or `roll`.
+    #[schema(schema_with = value)]
     action: String,
+    #[schema(schema_with = text)]
     underlying: String,
-    /// `call` or `put` (or `C`, `P`).
+    #[schema(schema_with = value)]
     right: String,
-    #[schema(value_type = f64)]
+    #[schema(schema_with = value)]
     strike: String,
-    #[schema(format = Date)]
+    #[schema(schema_with = value)]
     expiration: String,
-    contracts: i64,
-    /// Per share; a roll's net credit (negative for a debit).
-    #[schema(value_type = f64)]
+    #[schema(schema_with = value)]
+    contracts: String,
+    #[schema(schema_with = value)]
     premium: String,
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = opt_value)]
     underlying_price: Option<String>,
-    delta: Option<f64>,
-    iv: Option<f64>,
-    iv_rank: Option<f64>,
-    #[schema(format = Date)]
+    #[schema(schema_with = opt_value)]
+    delta: Option<String>,
+    #[schema(schema_with = opt_value)]
+    iv: Option<String>,
+    #[schema(schema_with = opt_value)]
+    iv_rank: Option<String>,
+    #[schema(schema_with = opt_value)]
     earnings_date: Option<String>,
+    #[schema(schema_with = opt_text)]
     algorithm_version: Option<String>,
+    #[schema(schema_with = opt_text)]
     rationale: Option<String>,
-    /// For `buy_to_close` and `roll`: the OCC symbol of the contract closed.
+    #[schema(schema_with = opt_text)]
     position: Option<String>,
 }
 
-/// An execution in the generic format's names. Instead of `underlying, right, strike,
-/// expiration`, `symbol` may give the OCC symbol.
-#[derive(ToSchema)]
+/// An execution in the generic format's names: `broker_ref` (unique per account and
+/// broker), `account`, `executed_at`, `action` (`sell_to_open`, `buy_to_close`,
+/// `buy_to_open`, `sell_to_close`, `expired`, `assigned`, `exercised`), the contract as
+/// `underlying, right, strike, expiration` or as an OCC `symbol`, `contracts`, `price`
+/// per share (may be empty for a lifecycle event), and optional `fees` (for the fill)
+/// and `broker` (default `generic`).
+#[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // named in the document only
 pub struct ExecutionIn {
-    /// Unique per account and broker: the same reference again is a duplicate.
+    #[schema(schema_with = text)]
     broker_ref: String,
-    /// The Telegram chat id; a token of one account may leave it out.
-    account: Option<i64>,
+    #[schema(schema_with = opt_value)]
+    account: Option<String>,
+    #[schema(schema_with = value)]
     executed_at: String,
-    /// `sell_to_open`, `buy_to_close`, `buy_to_open`, `sell_to_close`, `expired`,
-    /// `assigned` or `exercised`.
+    #[schema(schema_with = value)]
     action: String,
+    #[schema(schema_with = opt_text)]
     underlying: Option<String>,
+    #[schema(schema_with = opt_value)]
     right: Option<String>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = opt_value)]
     strike: Option<String>,
-    #[schema(format = Date)]
+    #[schema(schema_with = opt_value)]
     expiration: Option<String>,
-    /// An OCC symbol (`AAPL  250117C00150000`).
+    #[schema(schema_with = opt_text)]
     symbol: Option<String>,
-    contracts: i64,
-    /// Per share (may be empty for expired, assigned, exercised).
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = value)]
+    contracts: String,
+    #[schema(schema_with = opt_value)]
     price: Option<String>,
-    /// Total for the fill.
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = opt_value)]
     fees: Option<String>,
-    /// Default `generic`.
+    #[schema(schema_with = opt_text)]
     broker: Option<String>,
 }
 
-/// An underlying's daily close.
-#[derive(ToSchema)]
+/// An underlying's daily close: `symbol`, `date` (`YYYY-MM-DD`), `close` (dollars).
+#[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // named in the document only
 pub struct PriceIn {
+    #[schema(schema_with = text)]
     symbol: String,
-    #[schema(format = Date)]
+    #[schema(schema_with = value)]
     date: String,
-    #[schema(value_type = f64)]
+    #[schema(schema_with = value)]
     close: String,
 }
 
 /// One item or an array of them.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)] // named in the document only
 pub enum OneOrMany<T> {
     One(T),
@@ -195,10 +240,7 @@ async fn push(
         (false, Some(f)) => format!("/{index}/{f}"),
         (false, None) => format!("/{index}"),
     });
-    Ok(problem_response(
-        status,
-        &IngestProblem { problem: p, report },
-    ))
+    Ok(problem_response(status, &IngestProblem::new(p, report)))
 }
 
 /// Push recommendations as the algorithm makes them.
@@ -296,16 +338,31 @@ async fn imports(
     State(s): State<ApiState>,
     Extension(caller): Extension<Caller>,
     q: Result<Query<ImportQuery>, QueryRejection>,
+    headers: HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !multipart {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be a multipart form (Content-Type: multipart/form-data) with a part named file"
+                .to_owned(),
+        ));
+    }
     let kind = q.kind.as_deref().ok_or_else(|| {
         ApiError::invalid(
             "kind",
             "kind is required (recommendations, executions or prices)",
         )
     })?;
-    let kind = <ImportKind as clap::ValueEnum>::from_str(kind.trim(), true).map_err(|_| {
+    let kind = <ImportKind as clap::ValueEnum>::from_str(kind, false).map_err(|_| {
         ApiError::invalid(
             "kind",
             format!(
@@ -315,7 +372,7 @@ async fn imports(
     })?;
     let format = match q.format.as_deref() {
         None => ImportFormat::default(),
-        Some(f) => <ImportFormat as clap::ValueEnum>::from_str(f.trim(), true).map_err(|_| {
+        Some(f) => <ImportFormat as clap::ValueEnum>::from_str(f, false).map_err(|_| {
             let known: Vec<String> = <ImportFormat as clap::ValueEnum>::value_variants()
                 .iter()
                 .filter_map(|v| clap::ValueEnum::to_possible_value(v))
@@ -382,9 +439,6 @@ async fn imports(
     );
     Ok(problem_response(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &ImportProblem {
-            problem: p,
-            report: json,
-        },
+        &ImportProblem::new(p, json),
     ))
 }

@@ -567,13 +567,35 @@ impl IngestReport {
 }
 
 /// A push some of whose items were not stored (409: a key is stored with other values;
-/// 422: an item is not acceptable). The other items were stored; `items` says which.
+/// 422: an item is not acceptable): a problem, with what became of every item when the
+/// items were read (the others were stored).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IngestProblem {
     #[serde(flatten)]
     pub problem: Problem,
-    #[serde(flatten)]
-    pub report: IngestReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ItemJson>>,
+}
+
+impl IngestProblem {
+    pub fn new(problem: Problem, r: IngestReport) -> Self {
+        Self {
+            problem,
+            imported: Some(r.imported),
+            duplicates: Some(r.duplicates),
+            rejected: Some(r.rejected),
+            conflicts: Some(r.conflicts),
+            items: Some(r.items),
+        }
+    }
 }
 
 /// A bad row of an imported file.
@@ -614,13 +636,32 @@ impl From<&ImportReport> for ImportReportJson {
     }
 }
 
-/// A file some of whose rows were rejected (the others were kept).
+/// A file some of whose rows were rejected (the others were kept): a problem, with
+/// the import's report when the file was read.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ImportProblem {
     #[serde(flatten)]
     pub problem: Problem,
-    #[serde(flatten)]
-    pub report: ImportReportJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowErrorJson>>,
+}
+
+impl ImportProblem {
+    pub fn new(problem: Problem, r: ImportReportJson) -> Self {
+        Self {
+            problem,
+            imported: Some(r.imported),
+            duplicates: Some(r.duplicates),
+            rejected: Some(r.rejected),
+            errors: Some(r.errors),
+        }
+    }
 }
 
 /// `GET /health`.

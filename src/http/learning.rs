@@ -440,12 +440,7 @@ async fn review_summary(
 ) -> Result<Json<SummaryJson>, ApiError> {
     let q = query(q)?;
     let week = path_week(&year, &week)?;
-    let status = q
-        .review_status
-        .as_deref()
-        .unwrap_or("reviewed")
-        .trim()
-        .to_ascii_lowercase();
+    let status = q.review_status.as_deref().unwrap_or("reviewed").to_owned();
     if !REVIEW_STATUSES.contains(&status.as_str()) {
         return Err(ApiError::invalid(
             "review_status",

@@ -195,6 +195,32 @@ fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .build(),
         )
     };
+    if let Some(op) = doc
+        .paths
+        .paths
+        .get_mut(&format!("{LEARNING}/imports"))
+        .and_then(|item| item.post.as_mut())
+    {
+        // The formats are the command line's, whatever they are in this build.
+        let formats: Vec<String> =
+            <crate::import::ImportFormat as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .map(|v| v.get_name().to_owned())
+                .collect();
+        for p in op.parameters.iter_mut().flatten() {
+            if let RefOr::T(p) = p
+                && p.name == "format"
+            {
+                p.schema = Some(RefOr::T(utoipa::openapi::Schema::Object(
+                    utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .enum_values(Some(formats.clone()))
+                        .build(),
+                )));
+            }
+        }
+    }
     for (path, item) in doc.paths.paths.iter_mut() {
         let api = path.starts_with(LEARNING);
         let operations = [

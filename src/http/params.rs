@@ -15,7 +15,6 @@ pub const MAX_LIMIT: i64 = 500;
 
 /// A day as `YYYY-MM-DD` (exactly: a four-digit year).
 pub fn day(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    let value = value.trim();
     let parsed = (value.len() == 10)
         .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
         .flatten();
@@ -34,7 +33,7 @@ pub fn opt_day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, Ap
 
 /// A whole number from `min` to `max`.
 pub fn number(field: &str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
-    match value.trim().parse::<i64>() {
+    match value.parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(ApiError::invalid(
             field,
@@ -58,14 +57,24 @@ pub fn week(year: i32, week: u32) -> Result<Week, ApiError> {
     Week::new(year, week).map_err(|e| ApiError::invalid("week", e.to_string()))
 }
 
-/// A named value (match type, reason code, decision…) through its `FromStr`.
-pub fn named<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, ApiError>
+/// A named value (match type, reason code, decision…), spelled exactly as the contract
+/// spells it (the command line also takes `No-Action`; the API takes what its document
+/// lists).
+pub fn named<T>(field: &str, value: &str) -> Result<T, ApiError>
 where
+    T: std::str::FromStr + std::fmt::Display,
     T::Err: std::fmt::Display,
 {
-    value
+    let parsed: T = value
         .parse()
-        .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
+        .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))?;
+    if parsed.to_string() != value {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{value}` is not spelled as the API takes it (write `{parsed}`)"),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// The scope of a request: the token's account, or — for a token of every account —
@@ -100,7 +109,7 @@ fn encode(text: String) -> String {
 
 fn decode(value: &str) -> Option<Vec<String>> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(value.trim())
+        .decode(value)
         .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     Some(text.split(':').map(str::to_owned).collect())
