@@ -169,6 +169,15 @@ pub enum OneOrMany<T> {
     Many(Vec<T>),
 }
 
+/// The file formats, as `rlhf-bot import --format` names them in this build.
+pub fn formats() -> Vec<String> {
+    <ImportFormat as clap::ValueEnum>::value_variants()
+        .iter()
+        .filter_map(clap::ValueEnum::to_possible_value)
+        .map(|v| v.get_name().to_owned())
+        .collect()
+}
+
 /// The items of a JSON body: an array's elements, or the one value.
 fn items_of(headers: &HeaderMap, body: &Bytes) -> Result<Vec<Box<RawValue>>, ApiError> {
     let json = headers
@@ -373,11 +382,7 @@ async fn imports(
     let format = match q.format.as_deref() {
         None => ImportFormat::default(),
         Some(f) => <ImportFormat as clap::ValueEnum>::from_str(f, false).map_err(|_| {
-            let known: Vec<String> = <ImportFormat as clap::ValueEnum>::value_variants()
-                .iter()
-                .filter_map(|v| clap::ValueEnum::to_possible_value(v))
-                .map(|v| v.get_name().to_owned())
-                .collect();
+            let known = formats();
             ApiError::invalid(
                 "format",
                 format!(
