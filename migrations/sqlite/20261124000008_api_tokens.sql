@@ -10,3 +10,9 @@ CREATE TABLE api_tokens (
     created_at  TEXT    NOT NULL,
     revoked_at  TEXT
 );
+
+-- The API's lists say how many rows they hold. A list filtered by match type or by
+-- underlying (within an account and a range of days) is counted from these indexes
+-- instead of row by row.
+CREATE INDEX matches_type_day ON recommendation_execution_matches (account_id, match_type, day);
+CREATE INDEX matches_underlying_day ON recommendation_execution_matches (account_id, underlying, day);
