@@ -9,6 +9,7 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
 mod learning;
+mod tokens;
 
 pub use learning::summary_json;
 
@@ -130,6 +131,15 @@ pub enum Command {
     Candidates(learning::CandidatesCommand),
     /// Divergence rate, algorithm accuracy, top modifications.
     Analytics(learning::AnalyticsArgs),
+    /// Serve the HTTP API alone (on --listen, else API_LISTEN, else 127.0.0.1:8080).
+    Serve {
+        /// The address and port to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// HTTP API tokens: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 #[derive(Debug, Args)]
@@ -354,6 +364,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Summary(cmd) => learning::summary(cmd, &settings, now).await,
         Command::Candidates(cmd) => learning::candidates(cmd, &settings, now).await,
         Command::Analytics(args) => learning::analytics(args, &settings, now).await,
+        Command::Serve { listen } => crate::startup::serve(settings, listen)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Tokens(cmd) => tokens::tokens(cmd, &settings, now).await,
     }
 }
 

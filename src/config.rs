@@ -42,6 +42,35 @@ pub struct Settings {
     /// What the settings had to say about themselves (a deprecated name in use), for
     /// the log once it is set up.
     pub warnings: Vec<String>,
+    /// The HTTP API.
+    pub api: ApiSettings,
+}
+
+/// The HTTP API's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// `API_LISTEN`: where the API listens (`serve`, and `run` when set).
+    pub listen: Option<std::net::SocketAddr>,
+    /// `API_BODY_LIMIT_KB`: the largest request body taken, in bytes.
+    pub body_limit: usize,
+    /// `API_TIMEOUT_SECS`: how long one request may take before it is answered 503.
+    pub timeout: std::time::Duration,
+    /// `API_RATE_PER_SECOND`: requests per second one token may make, sustained.
+    pub rate_per_second: u32,
+    /// `API_RATE_BURST`: requests one token may make at once before the rate applies.
+    pub rate_burst: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            body_limit: 16 * 1024 * 1024,
+            timeout: std::time::Duration::from_secs(30),
+            rate_per_second: 50,
+            rate_burst: 200,
+        }
+    }
 }
 
 /// The scheduler's settings.
@@ -94,6 +123,7 @@ impl fmt::Debug for Settings {
             .field("send_timeout", &self.send_timeout)
             .field("learning", &self.learning)
             .field("warnings", &self.warnings)
+            .field("api", &self.api)
             .finish()
     }
 }
@@ -265,6 +295,39 @@ impl Settings {
             candidate_label: get("CANDIDATE_LABEL").unwrap_or_else(|| "V4".to_owned()),
             ..LearningConfig::default()
         };
+        let defaults = ApiSettings::default();
+        let api = ApiSettings {
+            listen: match get("API_LISTEN") {
+                None => None,
+                Some(v) => Some(v.parse().map_err(|_| ConfigError {
+                    name: "API_LISTEN",
+                    value: v.clone(),
+                    why: "expected an address and port such as 127.0.0.1:8080".to_owned(),
+                })?),
+            },
+            body_limit: number(
+                &get,
+                "API_BODY_LIMIT_KB",
+                defaults.body_limit / 1024,
+                1,
+                1024 * 1024,
+            )? * 1024,
+            timeout: std::time::Duration::from_secs(number(
+                &get,
+                "API_TIMEOUT_SECS",
+                defaults.timeout.as_secs(),
+                1,
+                3600,
+            )?),
+            rate_per_second: number(
+                &get,
+                "API_RATE_PER_SECOND",
+                defaults.rate_per_second,
+                1,
+                1_000_000,
+            )?,
+            rate_burst: number(&get, "API_RATE_BURST", defaults.rate_burst, 1, 1_000_000)?,
+        };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://rlhf.db".to_owned()),
             token: get("TELOXIDE_TOKEN"),
@@ -284,6 +347,7 @@ impl Settings {
             )?),
             learning,
             warnings,
+            api,
         })
     }
 }
@@ -366,6 +430,24 @@ mod tests {
         assert_eq!(s.schedule.summary_at.to_string(), "Sat 09:00");
         assert_eq!(s.schedule.catch_up, chrono::Duration::hours(12));
         assert!(s.webhook.is_none());
+        assert_eq!(s.api, ApiSettings::default());
+    }
+
+    #[test]
+    fn api_settings_are_read_and_checked() {
+        let s = settings(&[
+            ("API_LISTEN", "127.0.0.1:9000"),
+            ("API_BODY_LIMIT_KB", "64"),
+            ("API_RATE_PER_SECOND", "5"),
+        ])
+        .unwrap();
+        assert_eq!(s.api.listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(s.api.body_limit, 64 * 1024);
+        assert_eq!(s.api.rate_per_second, 5);
+        let e = settings(&[("API_LISTEN", "localhost")]).unwrap_err();
+        assert_eq!(e.name, "API_LISTEN");
+        let e = settings(&[("API_RATE_BURST", "0")]).unwrap_err();
+        assert_eq!(e.name, "API_RATE_BURST");
     }
 
     #[test]

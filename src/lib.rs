@@ -47,6 +47,7 @@ pub mod cli;
 pub mod config;
 mod demo;
 pub mod domain;
+pub mod http;
 pub mod import;
 pub mod learning;
 pub mod sim;

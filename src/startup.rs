@@ -16,10 +16,18 @@
 //!   ([`reach_telegram`]) while the scheduler and the sender run, and posts wait in the
 //!   outbox. A token Telegram refuses ends the process with one sentence and a non-zero
 //!   status. The menu registration is tried once per start.
+//! - With `API_LISTEN` set, `run` also serves the HTTP API. In webhook mode, an
+//!   `API_LISTEN` equal to `WEBHOOK_LISTEN` shares the webhook's listener: teloxide's
+//!   webhook router and the API's are merged into one server (two servers cannot bind one
+//!   address); any other address gets a listener of its own. `rlhf-bot serve` runs the
+//!   API alone ([`serve`]). Either way, the API's use cases queue their posts with the
+//!   bot's wording, and the API finishes the requests in flight before it stops.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use teloxide::adaptors::throttle::Limits;
@@ -27,6 +35,7 @@ use teloxide::adaptors::{CacheMe, Throttle};
 use teloxide::prelude::*;
 use teloxide::types::Me;
 use teloxide::update_listeners::webhooks;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
@@ -68,6 +77,61 @@ pub enum StartupError {
 /// up to [`MAX_START_BACKOFF`].
 const START_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_START_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where `rlhf-bot serve` listens when neither `--listen` nor `API_LISTEN` says.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8080";
+
+/// `rlhf-bot serve`: the HTTP API alone, on `listen` (else `API_LISTEN`, else
+/// [`DEFAULT_API_LISTEN`]), until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let addr = match listen.or(settings.api.listen) {
+        Some(a) => a,
+        None => DEFAULT_API_LISTEN.parse()?,
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (API_LISTEN)"))?;
+    serve_on(settings, listener, shutdown_signal()).await
+}
+
+/// Serves the HTTP API on `listener` until `shutdown` completes, then finishes the
+/// requests in flight (for at most [`GRACE`]).
+pub async fn serve_on(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let store = Store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("database {}", redact_url(&settings.database_url)))?;
+    store.bind_zone(settings.tz).await?;
+    let app = App::new(store.clone(), settings.clone(), Arc::new(BotPosts));
+    let (stop, stopped) = watch::channel(false);
+    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&settings.database_url), "the HTTP API is serving");
+    let server = tokio::spawn(crate::http::serve(
+        listener,
+        crate::http::router(app),
+        stopped_signal(stopped),
+    ));
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    match tokio::time::timeout(GRACE, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP API stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP API task failed"),
+        Err(_) => tracing::warn!(grace = ?GRACE, "requests still in flight; exiting anyway"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes when `stopped` turns true (or its sender is gone).
+async fn stopped_signal(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
 
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -159,6 +223,25 @@ pub async fn run_until(
         tracing::warn!(error = %redact(&e.to_string(), &token), "cannot register the command menu; it is tried again at the next start");
     }
 
+    let api_app = App::new(store.clone(), settings.clone(), Arc::new(BotPosts));
+    // The API's own listener, unless it shares the webhook's (below).
+    let shares_webhook = settings
+        .webhook
+        .as_ref()
+        .is_some_and(|w| Some(w.listen) == settings.api.listen);
+    let mut api_server = None;
+    if let Some(addr) = settings.api.listen.filter(|_| !shares_webhook) {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (API_LISTEN)"))?;
+        tracing::info!(listen = %addr, "the HTTP API is serving");
+        api_server = Some(tokio::spawn(crate::http::serve(
+            listener,
+            crate::http::router(api_app.clone()),
+            stopped_signal(stopped.clone()),
+        )));
+    }
+
     let mut dispatcher = crate::bot::dispatcher(bot.clone(), store.clone(), settings.clone());
     let dispatcher_token = dispatcher.shutdown_token();
     let (listener_token, dispatch_token) = (token.clone(), token.clone());
@@ -195,44 +278,84 @@ pub async fn run_until(
                 .url
                 .parse()
                 .map_err(|_| StartupError::BadWebhookUrl(w.url.clone()))?;
-            let mut pause = START_BACKOFF;
-            let listener = loop {
-                let options = webhooks::Options::new(w.listen, Clone::clone(&url))
-                    .secret_token(w.secret.clone());
-                let attempt = tokio::select! {
-                    set = webhooks::axum(bot.clone(), options) => set,
-                    _ = &mut shutdown => {
-                        stop_within_grace(background).await;
-                        store.close().await;
-                        return Ok(());
+            if shares_webhook {
+                let options = webhooks::Options::new(w.listen, url).secret_token(w.secret.clone());
+                let setup_failed = |e: teloxide::RequestError| -> anyhow::Error {
+                    if is_refused_token(&e) {
+                        StartupError::BadToken.into()
+                    } else {
+                        anyhow::anyhow!(redact(&e.to_string(), &token))
+                            .context("cannot set up the webhook")
                     }
                 };
-                match attempt {
-                    Ok(listener) => break listener,
-                    Err(e) if is_refused_token(&e) => {
-                        stop_within_grace(background).await;
-                        store.close().await;
-                        return Err(StartupError::BadToken.into());
+                tracing::info!(listen = %w.listen, "receiving updates by webhook");
+                let no_errors = Arc::new(|e: std::convert::Infallible| async move { match e {} });
+                // One server for both: teloxide's webhook route beside the API's routes.
+                let (listener, webhook_stopped, webhook) =
+                    webhooks::axum_to_router(bot.clone(), options)
+                        .await
+                        .map_err(setup_failed)?;
+                let tcp = TcpListener::bind(w.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {} (WEBHOOK_LISTEN)", w.listen))?;
+                let both = webhook.merge(crate::http::router(api_app.clone()));
+                let stopped = stopped.clone();
+                let until = async move {
+                    tokio::select! {
+                        () = webhook_stopped => {}
+                        () = stopped_signal(stopped) => {}
                     }
-                    Err(e) => {
-                        tracing::warn!(retry_in_ms = pause.as_millis() as u64, error = %redact(&e.to_string(), &token), "cannot set the webhook; trying again");
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(MAX_START_BACKOFF);
+                };
+                tracing::info!(listen = %w.listen, "the HTTP API shares the webhook's listener");
+                api_server = Some(tokio::spawn(crate::http::serve(tcp, both, until)));
+                tokio::spawn(async move {
+                    let dispatched = dispatcher
+                        .try_dispatch_with_listener(listener, no_errors)
+                        .await;
+                    if let Err(e) = dispatched {
+                        tracing::error!(error = %e, "the dispatcher could not start");
                     }
-                }
-            };
-            tracing::info!(listen = %w.listen, "receiving updates by webhook");
-            tokio::spawn(async move {
-                let dispatched = dispatcher
-                    .try_dispatch_with_listener(
-                        listener,
-                        Arc::new(|e: std::convert::Infallible| async move { match e {} }),
-                    )
-                    .await;
-                if let Err(e) = dispatched {
-                    tracing::error!(error = %e, "the dispatcher could not start");
-                }
-            })
+                })
+            } else {
+                let mut pause = START_BACKOFF;
+                let listener = loop {
+                    let options = webhooks::Options::new(w.listen, Clone::clone(&url))
+                        .secret_token(w.secret.clone());
+                    let attempt = tokio::select! {
+                        set = webhooks::axum(bot.clone(), options) => set,
+                        _ = &mut shutdown => {
+                            stop_within_grace(background).await;
+                            store.close().await;
+                            return Ok(());
+                        }
+                    };
+                    match attempt {
+                        Ok(listener) => break listener,
+                        Err(e) if is_refused_token(&e) => {
+                            stop_within_grace(background).await;
+                            store.close().await;
+                            return Err(StartupError::BadToken.into());
+                        }
+                        Err(e) => {
+                            tracing::warn!(retry_in_ms = pause.as_millis() as u64, error = %redact(&e.to_string(), &token), "cannot set the webhook; trying again");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(MAX_START_BACKOFF);
+                        }
+                    }
+                };
+                tracing::info!(listen = %w.listen, "receiving updates by webhook");
+                tokio::spawn(async move {
+                    let dispatched = dispatcher
+                        .try_dispatch_with_listener(
+                            listener,
+                            Arc::new(|e: std::convert::Infallible| async move { match e {} }),
+                        )
+                        .await;
+                    if let Err(e) = dispatched {
+                        tracing::error!(error = %e, "the dispatcher could not start");
+                    }
+                })
+            }
         }
     };
     tracing::info!(database = %redact_url(&settings.database_url), zone = %settings.tz, "rlhf-bot is running");
@@ -255,6 +378,9 @@ pub async fn run_until(
             let _ = dispatching.await;
         }
         background.await;
+        if let Some(api) = api_server {
+            let _ = api.await;
+        }
     };
     if tokio::time::timeout(GRACE, stopping).await.is_err() {
         tracing::warn!(grace = ?GRACE, "not everything stopped in time; exiting anyway");

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::import::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError, read_rows};
-use crate::store::{RowOutcome, Store, StoreError};
+use crate::store::{RowOutcome, Scope, Store, StoreError};
 
 /// What an import did.
 #[derive(Debug, Default, Serialize)]
@@ -97,6 +97,19 @@ pub async fn import_reader<R: Read + Send + 'static>(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
+    import_reader_in(store, kind, format, input, tz, now, Scope::All).await
+}
+
+/// [`import_reader`] on behalf of `scope`: a row of an account outside it is rejected.
+pub async fn import_reader_in<R: Read + Send + 'static>(
+    store: &Store,
+    kind: ImportKind,
+    format: ImportFormat,
+    input: R,
+    tz: Tz,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<ImportReport, ImportError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ParsedRow>, FileError>>(2);
     let parser = std::thread::spawn(move || {
         let rows = match read_rows(kind, format, input) {
@@ -134,7 +147,10 @@ pub async fn import_reader<R: Read + Send + 'static>(
         let mut good = Vec::with_capacity(rows.len());
         for row in rows {
             match row.result {
-                Ok(record) => good.push((row.line, record)),
+                Ok(record) => match outside_scope(scope, &record, row.line) {
+                    None => good.push((row.line, record)),
+                    Some(e) => report.errors.push(e),
+                },
                 Err(e) => report.errors.push(e),
             }
         }
@@ -152,6 +168,21 @@ pub async fn import_reader<R: Read + Send + 'static>(
     report.errors.sort_by_key(|e| e.line);
     report.rejected = report.errors.len();
     Ok(report)
+}
+
+/// The error of a row of an account `scope` may not write (a close belongs to no
+/// account), if it is one.
+pub(super) fn outside_scope(scope: Scope, record: &Record, line: u64) -> Option<RowError> {
+    let account = match record {
+        Record::Recommendation(r) => r.account,
+        Record::Execution(e) => e.account,
+        Record::Price(_) => return None,
+    };
+    (!scope.allows(account)).then(|| RowError {
+        line,
+        column: Some("account".to_owned()),
+        reason: format!("account {account} is not the account of this token"),
+    })
 }
 
 async fn flush(

@@ -258,11 +258,11 @@ impl App {
 }
 
 /// The wording of the posts, and who is served.
-type PostsFor<'a> = (&'a dyn Posts, &'a App);
+pub(super) type PostsFor<'a> = (&'a dyn Posts, &'a App);
 
 /// [`weekly`], with the posts of each summary (when `posts` is given) queued in the
 /// transaction that stores the summaries.
-async fn weekly_with_posts(
+pub(super) async fn weekly_with_posts(
     store: &Store,
     settings: &Settings,
     posts: Option<PostsFor<'_>>,

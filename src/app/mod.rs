@@ -19,7 +19,9 @@
 //! | candidates: list / show / decide / finalize | [`App::candidates`], [`App::candidate`], [`App::decide`], [`App::finalize`] |
 //! | analytics, a chart's data | [`App::analytics_items`], read by `learning::analytics` |
 //! | the scheduled jobs | [`nightly::Nightly`] runs the use cases above at each slot of [`scheduler::Scheduler`] |
+//! | the HTTP API's own: tokens, pages with totals, pushed items, a file for one account, a summary with its posts, health | [`App::create_token`], [`App::authenticate`], [`App::match_page`], [`App::ingest_items`], [`App::import_for`], [`App::generate_and_post_summary`], [`App::readiness`] (in [`api`]) |
 
+pub mod api;
 pub mod import;
 pub mod learning;
 pub mod nightly;

@@ -180,7 +180,7 @@ fn side_from(row: &AnyRow, side: &str) -> Result<Option<SideOutcome>> {
     }))
 }
 
-fn summary_from(row: &AnyRow) -> Result<StoredSummary> {
+pub(super) fn summary_from(row: &AnyRow) -> Result<StoredSummary> {
     let counts: String = row.try_get("counts")?;
     let week: i64 = row.try_get("week")?;
     let year: i64 = row.try_get("year")?;
@@ -203,13 +203,13 @@ fn summary_from(row: &AnyRow) -> Result<StoredSummary> {
     })
 }
 
-const SUMMARY_COLUMNS: &str = "id, account_id, year, week, counts, total, pnl, patterns, \
+pub(super) const SUMMARY_COLUMNS: &str = "id, account_id, year, week, counts, total, pnl, patterns, \
      candidates, text, review_status, review_notes, reviewed_at, generated_at";
 
-const CANDIDATE_COLUMNS: &str = "id, account_id, pattern_key, subject, title, state, \
+pub(super) const CANDIDATE_COLUMNS: &str = "id, account_id, pattern_key, subject, title, state, \
      proposed_change, evidence, evidence_at_close, created_at, updated_at, validation_from, report";
 
-fn candidate_from(row: &AnyRow) -> Result<Candidate> {
+pub(super) fn candidate_from(row: &AnyRow) -> Result<Candidate> {
     let evidence: String = row.try_get("evidence")?;
     let closed: Option<String> = row.try_get("evidence_at_close")?;
     let report: Option<String> = row.try_get("report")?;

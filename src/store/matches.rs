@@ -78,11 +78,11 @@ pub struct MatchRecord {
     pub outcomes: Option<Vec<Outcome>>,
 }
 
-const MATCH_COLUMNS: &str = "m.id, m.account_id, m.day, m.match_type, m.underlying, \
+pub(super) const MATCH_COLUMNS: &str = "m.id, m.account_id, m.day, m.match_type, m.underlying, \
     m.strike_diff, m.dte_diff, m.contracts_diff, m.premium_diff, m.modifications, \
     m.reason_code, m.reason_text, m.reason_at, r.external_id";
 
-fn match_from_row(row: &AnyRow) -> Result<MatchRecord> {
+pub(super) fn match_from_row(row: &AnyRow) -> Result<MatchRecord> {
     let mods: String = row.try_get("modifications")?;
     Ok(MatchRecord {
         id: row.try_get("id")?,
@@ -251,11 +251,40 @@ pub(crate) async fn matches_in(
         "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
     );
-    // Each filter adds a condition and its value, in order.
-    enum Value {
-        Text(String),
-        Int(i64),
+    let values = filter_conditions(filter, &mut sql, 1);
+    sql.push_str(" ORDER BY m.day, m.id");
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(
+            " LIMIT {} OFFSET {}",
+            limit.max(0),
+            filter.offset.max(0)
+        ));
     }
+    let q = bind_values(sqlx::query(&sql), values);
+    let mut records = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(match_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    attach_executions(conn, &mut records).await?;
+    Ok(records)
+}
+
+/// A value bound to a filter's condition.
+#[derive(Clone)]
+pub(super) enum Value {
+    Text(String),
+    Int(i64),
+}
+
+/// Appends ` AND m.column = $n` for each filter of `filter` (numbered from `first`) to
+/// `sql`, and returns the values to bind in order.
+pub(super) fn filter_conditions(
+    filter: &MatchFilter,
+    sql: &mut String,
+    first: usize,
+) -> Vec<Value> {
     let mut values: Vec<(&str, Value)> = Vec::new();
     if let Some(d) = filter.from {
         values.push(("m.day >=", Value::Text(d.to_string())));
@@ -273,34 +302,29 @@ pub(crate) async fn matches_in(
         values.push(("m.account_id =", Value::Int(a.0)));
     }
     for (i, (cond, _)) in values.iter().enumerate() {
-        sql.push_str(&format!(" AND {cond} ${}", i + 1));
+        sql.push_str(&format!(" AND {cond} ${}", first + i));
     }
-    sql.push_str(" ORDER BY m.day, m.id");
-    if let Some(limit) = filter.limit {
-        sql.push_str(&format!(
-            " LIMIT {} OFFSET {}",
-            limit.max(0),
-            filter.offset.max(0)
-        ));
-    }
-    let mut q = sqlx::query(&sql);
-    for (_, v) in values {
+    values.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Binds filter values in order.
+pub(super) fn bind_values<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    values: Vec<Value>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for v in values {
         q = match v {
             Value::Text(t) => q.bind(t),
             Value::Int(i) => q.bind(i),
         };
     }
-    let mut records = q
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(match_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    attach_executions(conn, &mut records).await?;
-    Ok(records)
+    q
 }
 
-async fn attach_executions(conn: &mut AnyConnection, records: &mut [MatchRecord]) -> Result<()> {
+pub(super) async fn attach_executions(
+    conn: &mut AnyConnection,
+    records: &mut [MatchRecord],
+) -> Result<()> {
     let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
     let rows = fetch_by_ids(

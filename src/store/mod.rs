@@ -6,6 +6,7 @@
 //! Stored forms: money as integer ten-thousandths of a dollar, timestamps as UTC text
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
+mod api;
 mod bot;
 mod dialogues;
 mod imports;
@@ -15,8 +16,10 @@ mod matches;
 mod outbox;
 mod outcomes;
 mod reconcile;
+mod tokens;
 mod tx;
 
+pub use api::{CandidateKey, Figures, MatchKey, Page, Readiness, SummaryKey};
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
@@ -36,6 +39,7 @@ use crate::domain::{AccountId, Contract, Money, Right, Symbol};
 pub use imports::RowOutcome;
 
 pub use reconcile::DayData;
+pub use tokens::{NewToken, StoredToken};
 pub use tx::Tx;
 
 /// How long opening the database may take before it is reported unreachable.
