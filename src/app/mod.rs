@@ -12,6 +12,8 @@
 //! | use case | function |
 //! |---|---|
 //! | import a file | [`App::import`] |
+//! | import executions from any export (generic or a broker's; detected, dry run) | [`App::import_executions`] |
+//! | link a broker account to a chat / unlink / list | [`App::link_broker_account`], [`App::unlink_broker_account`], [`App::broker_links`] |
 //! | reconcile a day (with its posts) | [`App::reconcile_day`] |
 //! | track outcomes (with their posts) | [`App::track_outcomes`] |
 //! | list / show matches, record a reason | [`App::matches`], [`App::match_detail`], [`App::record_reason`] |
@@ -20,6 +22,7 @@
 //! | analytics, a chart's data | [`App::analytics_items`], read by `learning::analytics` |
 //! | the scheduled jobs | [`nightly::Nightly`] runs the use cases above at each slot of [`scheduler::Scheduler`] |
 
+pub mod brokers;
 pub mod import;
 pub mod learning;
 pub mod nightly;

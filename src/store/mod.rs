@@ -7,6 +7,7 @@
 //! with milliseconds (sortable), days as `YYYY-MM-DD` in the schedule time zone.
 
 mod bot;
+mod brokers;
 mod dialogues;
 mod imports;
 mod learning;
@@ -17,6 +18,7 @@ mod outcomes;
 mod reconcile;
 mod tx;
 
+pub use brokers::{BrokerLink, Linked};
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};
