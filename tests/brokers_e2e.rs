@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::{TestDb, now};
@@ -46,7 +46,7 @@ fn fixtures() -> Vec<PathBuf> {
     files
 }
 
-fn expected(csv: &PathBuf) -> Vec<Value> {
+fn expected(csv: &Path) -> Vec<Value> {
     let path = csv.with_extension("expected.json");
     let text = std::fs::read_to_string(&path).expect("the expected events");
     match serde_json::from_str(&text).expect("expected JSON") {
