@@ -454,7 +454,12 @@ pub fn document_imported(outcome: &crate::app::brokers::ImportOutcome) -> String
 }
 
 /// The card after "Reconcile now".
-pub fn document_reconciled(from: NaiveDate, to: NaiveDate, written: usize, queued: usize) -> String {
+pub fn document_reconciled(
+    from: NaiveDate,
+    to: NaiveDate,
+    written: usize,
+    queued: usize,
+) -> String {
     let days = if from == to {
         from.to_string()
     } else {

@@ -61,9 +61,7 @@ pub fn schema() -> UpdateHandler<BotError> {
     })
     .chain(dialogue::enter::<Message>())
     // A file sent in the chat is an export to import, whatever the dialogue awaits.
-    .branch(
-        dptree::filter(|msg: Message| msg.document().is_some()).endpoint(documents::document),
-    )
+    .branch(dptree::filter(|msg: Message| msg.document().is_some()).endpoint(documents::document))
     .branch(commands)
     .branch(case![State::AwaitingReasonText { match_id }].endpoint(callbacks::reason_text))
     .branch(
