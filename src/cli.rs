@@ -8,8 +8,11 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+mod brokers;
 mod learning;
 mod tokens;
+
+pub use brokers::AccountsCommand;
 
 pub use learning::summary_json;
 
@@ -63,13 +66,24 @@ pub enum Command {
         kind: ImportKind,
         /// The file (CSV with a header row, or JSON Lines).
         file: PathBuf,
-        /// The file's layout.
-        #[arg(long, value_enum, default_value_t = ImportFormat::Generic)]
-        format: ImportFormat,
+        /// The file's layout: for executions `auto` (the default) detects the generic
+        /// columns or a broker's export; recommendations and prices are generic.
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+        /// Executions only: put every event in this Telegram chat (otherwise the file's
+        /// broker account must be linked: `rlhf-bot accounts link`).
+        #[arg(long)]
+        account: Option<i64>,
+        /// Executions only: read the file and show what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Link broker accounts to Telegram chats: link, unlink, list.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
     /// Reconcile recommendations with executions for a day or a range of days.
     Reconcile(ReconcileArgs),
     /// Update position outcomes (actual and algorithm) as of a day.
@@ -206,11 +220,31 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
+            kind: ImportKind::Executions,
+            file,
+            format,
+            account,
+            dry_run,
+            json,
+        } => {
+            let format = format.unwrap_or(ImportFormat::Auto);
+            brokers::import_executions(&file, format, account, dry_run, json, settings, now).await
+        }
+        Command::Import {
             kind,
             file,
             format,
+            account,
+            dry_run,
             json,
         } => {
+            if account.is_some() || dry_run {
+                return Err(UsageError(format!(
+                    "--account and --dry-run are for executions; {kind} files name their account in each row"
+                ))
+                .into());
+            }
+            let format = format.unwrap_or(ImportFormat::Generic);
             let app = open_app(settings).await?;
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let report = app.import_file(kind, format, &file, progress, now).await?;
@@ -368,6 +402,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Tokens(cmd) => tokens::tokens(cmd, &settings, now).await,
+        Command::Accounts(cmd) => brokers::accounts(cmd, settings, now).await,
     }
 }
 

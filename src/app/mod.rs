@@ -12,6 +12,8 @@
 //! | use case | function |
 //! |---|---|
 //! | import a file | [`App::import`] |
+//! | import executions from any export (generic or a broker's; detected, dry run) | [`App::import_executions`] |
+//! | link a broker account to a chat / unlink / list | [`App::link_broker_account`], [`App::unlink_broker_account`], [`App::broker_links`] |
 //! | reconcile a day (with its posts) | [`App::reconcile_day`] |
 //! | track outcomes (with their posts) | [`App::track_outcomes`] |
 //! | list / show matches, record a reason | [`App::matches`], [`App::match_detail`], [`App::record_reason`] |
@@ -22,6 +24,7 @@
 //! | the HTTP API's own: tokens, pages with totals, pushed items, a file for one account, a summary with its posts, health | [`App::create_token`], [`App::authenticate`], [`App::match_page`], [`App::ingest_items`], [`App::import_for`], [`App::generate_and_post_summary`], [`App::readiness`] (in [`api`]) |
 
 pub mod api;
+pub mod brokers;
 pub mod import;
 pub mod learning;
 pub mod nightly;

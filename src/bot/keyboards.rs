@@ -5,7 +5,7 @@
 //! `r:MATCH:CODE` a reason · `m:PAGE:FROM:TO:TYPE:SYMBOL` a page of matches ·
 //! `c:CANDIDATE:DECISION` a candidate decision · `y:CANDIDATE` confirm implement ·
 //! `v:CANDIDATE:VERDICT` a validation verdict · `s:SUMMARY` mark a summary reviewed ·
-//! `x` dismiss.
+//! `rd:FROM:TO` reconcile the days an imported file touched (dates `YYYYMMDD`) · `x` dismiss.
 //! Every id is a row id; the handler checks it against the tapping account, so forged
 //! data can name nothing of another account's.
 
@@ -64,6 +64,12 @@ pub enum Callback {
     Reviewed {
         summary: i64,
     },
+    /// "Reconcile now" under an imported file's card: the days from its first event to
+    /// its last, in the tapping chat.
+    ReconcileDays {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
     Dismiss,
 }
 
@@ -96,6 +102,9 @@ impl Callback {
                 format!("v:{candidate}:{}", verdict.as_str())
             }
             Callback::Reviewed { summary } => format!("s:{summary}"),
+            Callback::ReconcileDays { from, to } => {
+                format!("rd:{}:{}", from.format("%Y%m%d"), to.format("%Y%m%d"))
+            }
             Callback::Dismiss => "x".to_owned(),
         }
     }
@@ -136,6 +145,14 @@ impl Callback {
                 verdict: exact(v)?,
             },
             ["s", s] => Callback::Reviewed { summary: id(s)? },
+            ["rd", from, to] => {
+                let from = NaiveDate::parse_from_str(from, "%Y%m%d").ok()?;
+                let to = NaiveDate::parse_from_str(to, "%Y%m%d").ok()?;
+                if from > to {
+                    return None;
+                }
+                Callback::ReconcileDays { from, to }
+            }
             ["x"] => Callback::Dismiss,
             _ => return None,
         })
@@ -315,6 +332,14 @@ mod tests {
             },
             Callback::Candidates { page: u32::MAX },
             Callback::Reviewed { summary: big },
+            Callback::ReconcileDays {
+                from: NaiveDate::from_ymd_opt(1000, 1, 1).unwrap(),
+                to: NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            },
+            Callback::ReconcileDays {
+                from: NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+                to: NaiveDate::from_ymd_opt(2025, 1, 24).unwrap(),
+            },
             Callback::Dismiss,
         ];
         for code in ReasonCode::ALL {

@@ -388,6 +388,97 @@ pub fn refused(reason: &str) -> String {
     format!("⚠️ {}.", esc(&clip(reason, MAX_PROBLEM)))
 }
 
+// ---- broker exports sent as documents ----
+
+pub const RECONCILE_NOW: &str = "Reconcile now";
+pub const RECONCILED_TOAST: &str = "Reconciled";
+pub const RECONCILE_SPAN_TOO_LONG: &str =
+    "That file spans more than a year; reconcile its days with /reconcile";
+
+/// Telegram lets a bot download files up to 20 MB.
+pub const MAX_DOCUMENT_BYTES: u64 = 20 * 1024 * 1024;
+
+/// A document over [`MAX_DOCUMENT_BYTES`], refused before it is downloaded.
+pub fn document_too_large(bytes: u64) -> String {
+    format!(
+        "⚠️ That file is {:.1} MB; a bot can download at most 20 MB from Telegram. Export a \
+         shorter date range and send it again.",
+        bytes as f64 / (1024.0 * 1024.0)
+    )
+}
+
+/// A document that is not an export rlhf-bot reads (`why` says what it lacks).
+pub fn document_not_an_export(why: &str) -> String {
+    format!(
+        "⚠️ I could not read that file as a broker export: {}. Send the CSV your broker's \
+         transaction history download gives, as it was downloaded.",
+        esc(&clip(why, MAX_PROBLEM))
+    )
+}
+
+/// The card for an imported file: its format, what was stored, what was left out and
+/// the first few rows refused.
+pub fn document_imported(outcome: &crate::app::brokers::ImportOutcome) -> String {
+    let r = &outcome.report;
+    let mut out = format!(
+        "📥 Read a <b>{}</b> export: imported {}, duplicates {}, rejected {}.",
+        esc(outcome.format.as_str()),
+        r.imported,
+        r.duplicates,
+        r.rejected
+    );
+    if !outcome.ignored.is_empty() {
+        let kinds: Vec<String> = outcome
+            .ignored
+            .iter()
+            .map(|(k, n)| format!("{} {n}", esc(k)))
+            .collect();
+        out.push_str(&format!("\nIgnored: {}.", kinds.join(", ")));
+    }
+    const SHOWN: usize = 3;
+    for e in r.errors.iter().take(SHOWN) {
+        out.push_str(&format!("\n• {}", esc(&clip(&e.to_string(), MAX_PROBLEM))));
+    }
+    if r.errors.len() > SHOWN {
+        out.push_str(&format!("\n… and {} more.", r.errors.len() - SHOWN));
+    }
+    match (outcome.days.first(), outcome.days.last()) {
+        (Some(first), Some(last)) if first == last => {
+            out.push_str(&format!("\nIts events fall on {first}."));
+        }
+        (Some(first), Some(last)) => {
+            out.push_str(&format!("\nIts events fall between {first} and {last}."));
+        }
+        _ => out.push_str("\nIt holds no option events."),
+    }
+    out
+}
+
+/// The card after "Reconcile now".
+pub fn document_reconciled(
+    from: NaiveDate,
+    to: NaiveDate,
+    written: usize,
+    queued: usize,
+) -> String {
+    let days = if from == to {
+        from.to_string()
+    } else {
+        format!("{from} to {to}")
+    };
+    let cards = if queued == 0 {
+        "see /matches".to_owned()
+    } else {
+        format!("{queued} card(s) follow")
+    };
+    format!("✅ Reconciled {days}: {written} row(s) written; {cards}.")
+}
+
+/// A document that could not be downloaded from Telegram.
+pub fn document_not_downloaded() -> String {
+    "⚠️ I could not download that file from Telegram; please send it again.".to_owned()
+}
+
 pub fn internal_error() -> String {
     "Something went wrong on my side; it has been logged. Please try again later.".to_owned()
 }

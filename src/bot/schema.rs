@@ -15,7 +15,7 @@ use teloxide::utils::command::BotCommands;
 use super::commands::Command;
 use super::dialogue::{self, DbStorage, State};
 use super::handlers::commands::{self as cmd, Trader};
-use super::handlers::{self, Memory, callbacks};
+use super::handlers::{self, Memory, callbacks, documents};
 use super::posts::BotPosts;
 use super::{BotError, IntoTgBot, TgBot};
 use crate::app::App;
@@ -60,6 +60,8 @@ pub fn schema() -> UpdateHandler<BotError> {
         }
     })
     .chain(dialogue::enter::<Message>())
+    // A file sent in the chat is an export to import, whatever the dialogue awaits.
+    .branch(dptree::filter(|msg: Message| msg.document().is_some()).endpoint(documents::document))
     .branch(commands)
     .branch(case![State::AwaitingReasonText { match_id }].endpoint(callbacks::reason_text))
     .branch(

@@ -8,6 +8,7 @@
 
 mod api;
 mod bot;
+mod brokers;
 mod dialogues;
 mod imports;
 mod learning;
@@ -20,6 +21,7 @@ mod tokens;
 mod tx;
 
 pub use api::{CandidateKey, Figures, MatchKey, Page, Readiness, SummaryKey};
+pub use brokers::{BrokerLink, Linked};
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};

@@ -5,7 +5,9 @@
 //! `{"ok":true,"result":...}` answers, records every request (method and body as JSON;
 //! multipart bodies become an object of their text fields, files as `"<file N bytes>"`),
 //! serves updates queued by the test through `getUpdates` (long poll capped at
-//! [`LONG_POLL_CAP`], `offset` honoured), and answers scripted faults per method.
+//! [`LONG_POLL_CAP`], `offset` honoured), serves files the test stored
+//! ([`FakeTelegram::add_file`]) through `getFile` and `GET /file/bot<TOKEN>/<path>`
+//! (recorded as the method `downloadFile`), and answers scripted faults per method.
 //!
 //! ```ignore
 //! let fake = FakeTelegram::start().await;
@@ -124,6 +126,8 @@ struct Inner {
     next_update_id: AtomicI64,
     next_message_id: AtomicI64,
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
+    /// Files by `file_id`, for `getFile` and the download route.
+    files: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 /// The fake server. Dropping it stops it.
@@ -174,6 +178,7 @@ impl FakeTelegram {
             next_update_id: AtomicI64::new(1),
             next_message_id: AtomicI64::new(1000),
             faults: Mutex::new(HashMap::new()),
+            files: Mutex::new(HashMap::new()),
         });
         for (method, fault) in faults {
             inner
@@ -251,6 +256,16 @@ impl FakeTelegram {
             .entry(method.to_owned())
             .or_default()
             .push_back(fault);
+    }
+
+    /// Stores a file the bot may fetch: `getFile` with `file_id` answers its path
+    /// (`documents/<file_id>`) and size, and the download route serves `bytes`.
+    pub fn add_file(&self, file_id: &str, bytes: &[u8]) {
+        self.inner
+            .files
+            .lock()
+            .unwrap()
+            .insert(file_id.to_owned(), bytes.to_vec());
     }
 
     /// Every request so far, in arrival order.
@@ -362,6 +377,26 @@ pub fn private_photo(user_id: i64) -> Value {
     })
 }
 
+/// A document from user `user_id` in their private chat with the bot, as Telegram
+/// announces it (the bytes come later through `getFile` and the download route).
+pub fn private_document(user_id: i64, file_id: &str, file_name: &str, size: u64) -> Value {
+    json!({
+        "message": {
+            "message_id": 1,
+            "date": DATE,
+            "chat": { "id": user_id, "type": "private", "first_name": "Trader" },
+            "from": user(user_id),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": format!("u{file_id}"),
+                "file_name": file_name,
+                "mime_type": "text/csv",
+                "file_size": size,
+            },
+        }
+    })
+}
+
 /// A text message from user `user_id` in the group `chat_id` (negative).
 pub fn group_message(chat_id: i64, user_id: i64, text: &str) -> Value {
     json!({
@@ -427,6 +462,9 @@ fn command_entities(text: &str) -> Value {
 
 async fn handle(state: Arc<Inner>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().trim_start_matches('/');
+    if let Some(rest) = path.strip_prefix("file/") {
+        return download(&state, rest);
+    }
     let Some((token, method)) = path.split_once('/') else {
         return (StatusCode::NOT_FOUND, "not a Bot API path").into_response();
     };
@@ -533,12 +571,56 @@ async fn handle(state: Arc<Inner>, uri: Uri, headers: HeaderMap, body: Bytes) ->
                 m
             }
         }
+        "getFile" => {
+            let id = params.get("file_id").and_then(Value::as_str).unwrap_or("");
+            let size = state.files.lock().unwrap().get(id).map(Vec::len);
+            match size {
+                Some(size) => json!({
+                    "file_id": id,
+                    "file_unique_id": format!("u{id}"),
+                    "file_size": size,
+                    "file_path": format!("documents/{id}"),
+                }),
+                None => return error(StatusCode::BAD_REQUEST, "Bad Request: invalid file_id"),
+            }
+        }
         "getWebhookInfo" => {
             json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 })
         }
         _ => json!(true),
     };
     axum::Json(json!({ "ok": true, "result": result })).into_response()
+}
+
+/// `GET /file/bot<TOKEN>/documents/<file_id>` (teloxide escapes the path's `/`).
+fn download(state: &Inner, rest: &str) -> Response {
+    let Some((token, file_path)) = rest.split_once('/') else {
+        return (StatusCode::NOT_FOUND, "no file path").into_response();
+    };
+    if token != format!("bot{TOKEN}") {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let file_path = file_path.replace("%2F", "/").replace("%2f", "/");
+    let id = file_path
+        .strip_prefix("documents/")
+        .unwrap_or(&file_path)
+        .to_owned();
+    *state
+        .counts
+        .lock()
+        .unwrap()
+        .entry("downloadFile".to_owned())
+        .or_default() += 1;
+    state.requests.lock().unwrap().push(Recorded {
+        method: "downloadFile".to_owned(),
+        body: json!({ "file_path": file_path }),
+        fault: None,
+    });
+    state.requested.notify_waiters();
+    match state.files.lock().unwrap().get(&id) {
+        Some(bytes) => bytes.clone().into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
 }
 
 async fn get_updates(state: &Inner, params: &Value) -> Vec<Value> {

@@ -290,6 +290,25 @@ async fn on_callback(
             }
             Ok(toast)
         }
+        Callback::ReconcileDays { from, to } => {
+            if (to - from).num_days() > 366 {
+                return Ok(messages::RECONCILE_SPAN_TOO_LONG.to_owned());
+            }
+            let (mut written, mut queued) = (0, 0);
+            for day in from.iter_days().take_while(|d| *d <= to) {
+                let done = app.reconcile_day(scope, day, Utc::now()).await?;
+                written += done.report.written;
+                queued += done.queued;
+            }
+            show(
+                bot,
+                card,
+                &messages::document_reconciled(from, to, written, queued),
+                &[],
+            )
+            .await;
+            Ok(messages::RECONCILED_TOAST.to_owned())
+        }
         Callback::Dismiss => {
             drop_keyboard(bot, chat, message).await?;
             Ok(String::new())

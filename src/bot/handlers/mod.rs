@@ -1,11 +1,13 @@
 //! The handlers the schema routes to: [`commands`] (one endpoint per command),
-//! [`callbacks`] (button taps and the text a tap asked for), refusals, and the
+//! [`callbacks`] (button taps and the text a tap asked for), [`documents`] (a file sent
+//! in the chat: an export imported), refusals, and the
 //! [`transport`] helpers they share (send, edit, answer, retry). Every handler only
 //! translates: it parses the update, calls one use case of [`crate::app::App`], and
 //! words the answer with `messages` and `keyboards`.
 
 pub mod callbacks;
 pub mod commands;
+pub mod documents;
 pub mod transport;
 
 use std::collections::HashSet;

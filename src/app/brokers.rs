@@ -1,0 +1,354 @@
+//! Import executions from any export (a use case): the generic columns or a broker's
+//! file, detected or forced; each event assigned to its Telegram chat (the one given, or
+//! the one its broker account is linked to); the edge bounds of the generic importer
+//! applied to every event; stored, or with `dry_run` only read. The command line
+//! (`import executions`) and a document sent to the bot both call
+//! [`App::import_executions`]; [`App::link_broker_account`] and its neighbours keep the
+//! links from broker accounts to chats.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::App;
+use super::import::{ImportError, ImportReport, import_reader};
+use crate::domain::{AccountId, day_of};
+use crate::import::brokers::{self, BrokerFile, FormatName, ParseError, Positions};
+use crate::import::{ImportFormat, ImportKind, RowError, values};
+use crate::store::{BrokerLink, Linked, Result as StoreResult, RowOutcome, StoreError};
+
+/// Executions stored at once (one transaction each).
+const BATCH: usize = 5_000;
+
+/// Which chat a file's events belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChoice {
+    /// From the file: the generic rows name their chat; a broker's events go to the chat
+    /// their broker account is linked to.
+    FromFile,
+    /// Every event goes to this chat (`--account CHAT_ID`, or the chat that sent the
+    /// file); a broker account linked to another chat is refused.
+    Chat(AccountId),
+}
+
+/// What importing an export did (or, in a dry run, would do).
+#[derive(Debug, Serialize)]
+pub struct ImportOutcome {
+    pub format: FormatName,
+    pub dry_run: bool,
+    /// The file as read: each event's `account` filled where it is determined, and the
+    /// events the edge bounds refuse moved to `rejected`. Empty for a generic file
+    /// streamed straight into the store.
+    #[serde(skip)]
+    pub file: BrokerFile,
+    /// Why the file's chat could not be determined (a dry run reads on regardless; a
+    /// real import is refused with this sentence).
+    pub account_problem: Option<String>,
+    /// The chats the events went (or would go) to.
+    pub accounts: BTreeSet<AccountId>,
+    /// Counts and the rejected rows by line (in a dry run, nothing imported).
+    #[serde(flatten)]
+    pub report: ImportReport,
+    /// Rows left out, by kind.
+    pub ignored: BTreeMap<String, u64>,
+    /// The days (in the schedule zone) the file's events fall on, in order.
+    pub days: Vec<NaiveDate>,
+}
+
+/// Why an export was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerImportError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chat could not be determined, or would be the wrong one.
+    #[error("{0}")]
+    Account(String),
+}
+
+impl App {
+    /// Imports the executions in `bytes` (an export named `file_name`, if it has a name),
+    /// in `format` (`auto` detects it), into the chat `account` says. With `dry_run`
+    /// nothing is written. Events are never stored in a chat other than the one chosen:
+    /// a file whose chat cannot be determined, or whose broker account is linked to
+    /// another chat than the one given, is refused whole.
+    pub async fn import_executions(
+        &self,
+        bytes: Vec<u8>,
+        file_name: Option<&str>,
+        format: ImportFormat,
+        account: AccountChoice,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome, BrokerImportError> {
+        let format = match format.format_name() {
+            Some(f) => f,
+            None => brokers::detect(&bytes).map_err(ParseError::from)?,
+        };
+        if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
+            // The generic rows name their chat: streamed in batches exactly as `import`
+            // always has, whatever the file's size.
+            let report = import_reader(
+                &self.store,
+                ImportKind::Executions,
+                ImportFormat::Generic,
+                Cursor::new(bytes),
+                self.settings.tz,
+                now,
+            )
+            .await?;
+            return Ok(ImportOutcome {
+                format,
+                dry_run,
+                file: BrokerFile {
+                    format,
+                    executions: Vec::new(),
+                    ignored: BTreeMap::new(),
+                    rejected: Vec::new(),
+                },
+                account_problem: None,
+                accounts: BTreeSet::new(),
+                report,
+                ignored: BTreeMap::new(),
+                days: Vec::new(),
+            });
+        }
+        let forced = forced(format);
+        let mut file = brokers::parse_any(forced, &bytes, file_name, &Positions::new())?;
+        let mut problem = self.assign(&mut file, account).await?;
+        // Formats without an open/close flag read the account's stored position; read
+        // again with it when the file lands in one chat that holds any.
+        let single: BTreeSet<AccountId> =
+            file.executions.iter().filter_map(|e| e.account).collect();
+        if format != FormatName::Generic
+            && single.len() == 1
+            && problem.is_none()
+            && let (Some(chat), Some(first)) = (single.first(), file.executions.first())
+        {
+            let known = self.store.net_positions(*chat, first.executed_at).await?;
+            if !known.is_empty() {
+                file = brokers::parse_any(forced, &bytes, file_name, &known)?;
+                problem = self.assign(&mut file, account).await?;
+            }
+        }
+        bound(&mut file);
+        let tz = self.settings.tz;
+        let days: BTreeSet<NaiveDate> = file
+            .executions
+            .iter()
+            .map(|e| day_of(e.executed_at, tz))
+            .collect();
+        let accounts: BTreeSet<AccountId> =
+            file.executions.iter().filter_map(|e| e.account).collect();
+        let mut report = ImportReport {
+            errors: file.rejected.clone(),
+            ..ImportReport::default()
+        };
+        if !dry_run {
+            if let Some(sentence) = problem {
+                return Err(BrokerImportError::Account(sentence));
+            }
+            for chunk in file.executions.chunks(BATCH) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .filter_map(|e| e.account.map(|a| e.to_execution(a)))
+                    .collect();
+                let outcomes = self.store.insert_executions(&rows, tz, now).await?;
+                for (e, outcome) in chunk.iter().zip(outcomes) {
+                    match outcome {
+                        RowOutcome::Inserted => report.imported += 1,
+                        RowOutcome::Duplicate => report.duplicates += 1,
+                        RowOutcome::Conflict(reason) => report.errors.push(RowError {
+                            line: e.line,
+                            column: None,
+                            reason,
+                        }),
+                    }
+                }
+            }
+        }
+        report.errors.sort_by_key(|e| e.line);
+        report.rejected = report.errors.len();
+        Ok(ImportOutcome {
+            format,
+            dry_run,
+            ignored: file.ignored.clone(),
+            file,
+            account_problem: problem,
+            accounts,
+            report,
+            days: days.into_iter().collect(),
+        })
+    }
+
+    /// Fills each event's chat as `choice` says. A broker account linked to another
+    /// chat than the one given is an error; a chat that cannot be determined is
+    /// returned as the sentence that says what to pass (the events stay unassigned).
+    async fn assign(
+        &self,
+        file: &mut BrokerFile,
+        choice: AccountChoice,
+    ) -> Result<Option<String>, BrokerImportError> {
+        let broker = file.format.as_str();
+        let mut links: BTreeMap<String, Option<AccountId>> = BTreeMap::new();
+        if file.format != FormatName::Generic {
+            for e in &file.executions {
+                if let Some(ba) = &e.broker_account
+                    && !links.contains_key(ba)
+                {
+                    let link = self.store.broker_link(broker, ba).await?;
+                    links.insert(ba.clone(), link);
+                }
+            }
+        }
+        match choice {
+            AccountChoice::Chat(chat) => {
+                if let Some((ba, linked)) = links
+                    .iter()
+                    .find_map(|(ba, l)| l.filter(|l| *l != chat).map(|l| (ba, l)))
+                {
+                    return Err(BrokerImportError::Account(format!(
+                        "{broker} account {ba} is linked to chat {linked}, not to chat {chat}: \
+                         import it without --account to send it to chat {linked}, or unlink it first \
+                         (rlhf-bot accounts unlink --broker {broker} --broker-account {ba})"
+                    )));
+                }
+                if file.format == FormatName::Generic {
+                    // A generic row names its chat: one naming another is refused, not moved.
+                    let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut file.executions)
+                        .into_iter()
+                        .partition(|e| e.account.is_none_or(|a| a == chat));
+                    file.rejected.extend(others.into_iter().map(|e| RowError {
+                        line: e.line,
+                        column: Some("account".to_owned()),
+                        reason: format!(
+                            "the row is for account {}, but the file is imported into chat {chat}",
+                            e.account.map(|a| a.to_string()).unwrap_or_default()
+                        ),
+                    }));
+                    file.rejected.sort_by_key(|e| e.line);
+                    file.executions = mine;
+                }
+                for e in &mut file.executions {
+                    e.account = Some(chat);
+                }
+                Ok(None)
+            }
+            AccountChoice::FromFile if file.format == FormatName::Generic => Ok(None),
+            AccountChoice::FromFile => {
+                let mut problem = None;
+                for e in &mut file.executions {
+                    e.account = e
+                        .broker_account
+                        .as_ref()
+                        .and_then(|ba| links.get(ba).copied().flatten());
+                    if e.account.is_none() && problem.is_none() {
+                        problem = Some(match &e.broker_account {
+                            None => format!(
+                                "the {broker} file does not say which broker account it is from, so \
+                                 its chat is unknown: pass --account CHAT_ID"
+                            ),
+                            Some(ba) => format!(
+                                "{broker} account {ba} is linked to no chat: pass --account CHAT_ID, \
+                                 or link it once with `rlhf-bot accounts link --broker {broker} \
+                                 --broker-account {ba} --account CHAT_ID`"
+                            ),
+                        });
+                    }
+                }
+                Ok(problem)
+            }
+        }
+    }
+
+    /// Every link from a broker account to a chat.
+    pub async fn broker_links(&self) -> StoreResult<Vec<BrokerLink>> {
+        self.store.broker_links().await
+    }
+
+    /// Links `broker_account` at `broker` (a format name, as `--format` spells it) to
+    /// the chat `account`.
+    pub async fn link_broker_account(
+        &self,
+        broker: FormatName,
+        broker_account: &str,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Linked> {
+        self.store
+            .link_broker_account(broker.as_str(), broker_account.trim(), account, now)
+            .await
+    }
+
+    /// Removes a link; the chat it pointed to, if there was one.
+    pub async fn unlink_broker_account(
+        &self,
+        broker: FormatName,
+        broker_account: &str,
+    ) -> StoreResult<Option<AccountId>> {
+        self.store
+            .unlink_broker_account(broker.as_str(), broker_account.trim())
+            .await
+    }
+}
+
+/// The generic importer's edge bounds, for every event: a row worth more than the most
+/// one row may carry, and a trade dated after its contract's expiration, are rejected
+/// with their line (expirations, assignments and exercises are dated by the parser).
+fn bound(file: &mut BrokerFile) {
+    let mut refused = Vec::new();
+    file.executions.retain(|e| {
+        let check = values::row_value(e.price, e.contracts)
+            .map_err(|r| ("price", r))
+            .and_then(|()| values::row_value(e.fees, 1).map_err(|r| ("fees", r)))
+            .and_then(|()| {
+                let day = values::exchange_day(e.executed_at);
+                if !e.action.is_lifecycle() && e.contract.expiration < day {
+                    Err((
+                        "expiration",
+                        format!(
+                            "the contract expired on {}, before this {} on {day}; a trade cannot come after its expiration",
+                            e.contract.expiration, e.action
+                        ),
+                    ))
+                } else {
+                    Ok(())
+                }
+            });
+        match check {
+            Ok(()) => true,
+            Err((column, reason)) => {
+                refused.push(RowError {
+                    line: e.line,
+                    column: Some(column.to_owned()),
+                    reason,
+                });
+                false
+            }
+        }
+    });
+    if !refused.is_empty() {
+        file.rejected.extend(refused);
+        file.rejected.sort_by_key(|e| e.line);
+    }
+}
+
+/// The `--format` choice that reads `format` without detecting it again.
+fn forced(format: FormatName) -> ImportFormat {
+    match format {
+        FormatName::Generic => ImportFormat::Generic,
+        FormatName::Schwab => ImportFormat::Schwab,
+        FormatName::Thinkorswim => ImportFormat::Thinkorswim,
+        FormatName::Fidelity => ImportFormat::Fidelity,
+        FormatName::Ibkr => ImportFormat::Ibkr,
+        FormatName::Tastytrade => ImportFormat::Tastytrade,
+        FormatName::Robinhood => ImportFormat::Robinhood,
+        FormatName::Webull => ImportFormat::Webull,
+        FormatName::Etrade => ImportFormat::Etrade,
+    }
+}

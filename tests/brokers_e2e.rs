@@ -1,0 +1,358 @@
+//! Every broker fixture through the whole loop on SQLite and Postgres: imported with
+//! `App::import_executions` into a chat (its event count, actions and contracts as the
+//! fixture's expected JSON says), imported again (all duplicates, nothing added),
+//! reconciled against a recommendations file of the fixtures' story (matches made),
+//! and its outcomes tracked. Also: the chat comes from a stored link, a file linked to
+//! another chat is refused whole, a dry run writes nothing, Webull's open/close reads
+//! the stored position, and the edge bounds reject a broker row by its line.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{TestDb, now};
+use rlhf_bot::app::App;
+use rlhf_bot::app::brokers::{AccountChoice, BrokerImportError};
+use rlhf_bot::config::Settings;
+use rlhf_bot::domain::AccountId;
+use rlhf_bot::import::brokers::FormatName;
+use rlhf_bot::import::{ImportFormat, ImportKind};
+use rlhf_bot::store::{MatchFilter, Scope};
+use serde_json::Value;
+
+const CHAT: AccountId = AccountId(42);
+
+/// The fixtures' story as the algorithm would have recommended it (README of the
+/// fixtures: AAPL and MSFT sold on the 6th, two SPY puts on the 7th, closed on the 13th).
+const RECOMMENDATIONS: &str = "\
+external_id,account,created_at,action,underlying,right,strike,expiration,contracts,premium
+r-aapl,42,2025-01-06T10:00:00-05:00,sell_to_open,AAPL,put,230,2025-01-17,1,2.15
+r-msft,42,2025-01-06T10:05:00-05:00,sell_to_open,MSFT,call,440,2025-01-24,1,3.40
+r-spy,42,2025-01-07T09:40:00-05:00,sell_to_open,SPY,put,580,2025-01-17,2,2.55
+";
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the fixtures folder")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "fixtures missing in {}", dir.display());
+    files
+}
+
+fn expected(csv: &Path) -> Vec<Value> {
+    let path = csv.with_extension("expected.json");
+    let text = std::fs::read_to_string(&path).expect("the expected events");
+    match serde_json::from_str(&text).expect("expected JSON") {
+        Value::Array(v) => v,
+        other => panic!("{} is not an array: {other}", path.display()),
+    }
+}
+
+async fn app(db: &TestDb) -> App {
+    let settings = Settings::from_lookup(|_| None).expect("default settings");
+    db.store.bind_zone(settings.tz).await.expect("zone");
+    App::quiet(db.store.clone(), Arc::new(settings))
+}
+
+/// (action, underlying) counted, order-insensitive.
+fn tally<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<(String, String), u32> {
+    let mut t = BTreeMap::new();
+    for (a, u) in items {
+        *t.entry((a.to_owned(), u.to_owned())).or_default() += 1;
+    }
+    t
+}
+
+async fn every_fixture_runs_the_loop(db: &TestDb) {
+    for (i, csv) in fixtures().into_iter().enumerate() {
+        // A fresh chat per fixture: the same story must not meet itself.
+        let name = csv.file_name().and_then(|n| n.to_str()).unwrap().to_owned();
+        let chat = AccountId(1000 + i64::try_from(i).unwrap());
+        let app = app(db).await;
+        let recs = RECOMMENDATIONS
+            .replace(",42,", &format!(",{},", chat.0))
+            .replace("r-", &format!("{}-", chat.0));
+        let r = app
+            .import(
+                ImportKind::Recommendations,
+                ImportFormat::Generic,
+                Cursor::new(recs.into_bytes()),
+                now(),
+            )
+            .await
+            .expect("recommendations import");
+        assert_eq!(r.imported, 3, "{name}: {:?}", r.errors);
+
+        let bytes = std::fs::read(&csv).unwrap();
+        let want = expected(&csv);
+        let out = app
+            .import_executions(
+                bytes.clone(),
+                Some(&name),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                false,
+                now(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_ne!(out.format, FormatName::Generic, "{name}");
+        assert_eq!(out.report.rejected, 0, "{name}: {:?}", out.report.errors);
+        assert_eq!(out.report.imported, want.len(), "{name}");
+        assert_eq!(
+            out.accounts.iter().copied().collect::<Vec<_>>(),
+            [chat],
+            "{name}"
+        );
+        assert_eq!(
+            tally(
+                out.file
+                    .executions
+                    .iter()
+                    .map(|e| (e.action.as_str(), e.contract.underlying.as_str()))
+            ),
+            tally(want.iter().map(|v| (
+                v["action"].as_str().unwrap(),
+                v["underlying"].as_str().unwrap()
+            ))),
+            "{name}"
+        );
+
+        // The same download again, and a dry run: nothing added.
+        let again = app
+            .import_executions(
+                bytes.clone(),
+                Some(&name),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                false,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.report.imported, again.report.duplicates),
+            (0, want.len()),
+            "{name}"
+        );
+        let dry = app
+            .import_executions(
+                bytes,
+                Some(&name),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                true,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (dry.report.imported, dry.report.duplicates),
+            (0, 0),
+            "{name}"
+        );
+        assert_eq!(dry.file.executions.len(), want.len(), "{name}");
+
+        // Reconcile the days the file touched, then track outcomes.
+        assert!(!out.days.is_empty(), "{name}");
+        for day in &out.days {
+            app.reconcile_day(Scope::Account(chat), *day, now())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let matches = app
+            .matches(&MatchFilter {
+                account: Some(chat),
+                ..MatchFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(!matches.is_empty(), "{name}: no matches");
+        let with_execs = matches.iter().filter(|m| !m.executions.is_empty()).count();
+        assert!(
+            with_execs >= 2,
+            "{name}: {with_execs} match(es) with executions"
+        );
+        let day = out.days.last().copied().unwrap();
+        app.track_outcomes(Scope::Account(chat), day, now())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+both!(
+    every_fixture_imports_reconciles_and_tracks,
+    every_fixture_runs_the_loop
+);
+
+async fn links_decide_the_chat_and_nothing_lands_elsewhere(db: &TestDb) {
+    let app = app(db).await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
+    let name = "fidelity_History_for_Account_X12345678-3.csv";
+    let bytes = std::fs::read(dir.join(name)).unwrap();
+    let import = |choice, dry| {
+        app.import_executions(
+            bytes.clone(),
+            Some(name),
+            ImportFormat::Auto,
+            choice,
+            dry,
+            now(),
+        )
+    };
+
+    // No link, no --account: refused whole, naming the link to make.
+    match import(AccountChoice::FromFile, false).await {
+        Err(BrokerImportError::Account(s)) => assert!(
+            s.contains(
+                "accounts link --broker fidelity --broker-account X12345678 --account CHAT_ID"
+            ),
+            "{s}"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A dry run reads on and says why.
+    let dry = import(AccountChoice::FromFile, true).await.unwrap();
+    assert!(dry.account_problem.is_some());
+    assert!(dry.file.executions.iter().all(|e| e.account.is_none()));
+
+    app.link_broker_account(FormatName::Fidelity, "X12345678", CHAT, now())
+        .await
+        .unwrap();
+    let out = import(AccountChoice::FromFile, false).await.unwrap();
+    assert_eq!(out.report.imported, 7);
+    assert_eq!(out.accounts.iter().copied().collect::<Vec<_>>(), [CHAT]);
+
+    // Linked to 42, asked for 43: refused, nothing stored in 43.
+    match import(AccountChoice::Chat(AccountId(43)), false).await {
+        Err(BrokerImportError::Account(s)) => assert!(s.contains("linked to chat 42"), "{s}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let in_43 = app
+        .matches(&MatchFilter {
+            account: Some(AccountId(43)),
+            ..MatchFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(in_43.is_empty());
+    assert_eq!(
+        app.unlink_broker_account(FormatName::Fidelity, "X12345678")
+            .await
+            .unwrap(),
+        Some(CHAT)
+    );
+    assert!(app.broker_links().await.unwrap().is_empty());
+}
+both!(
+    links_decide_the_chat,
+    links_decide_the_chat_and_nothing_lands_elsewhere
+);
+
+async fn webull_reads_the_stored_position(db: &TestDb) {
+    let app = app(db).await;
+    // A short AAPL put already stored; a Webull buy of it then closes it.
+    let generic = "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n\
+                   G-1,42,2025-01-02T10:00:00-05:00,sell_to_open,AAPL,put,230,2025-01-17,1,2.00,0.65\n";
+    let r = app
+        .import_executions(
+            generic.as_bytes().to_vec(),
+            Some("g.csv"),
+            ImportFormat::Auto,
+            AccountChoice::FromFile,
+            false,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.format, r.report.imported), (FormatName::Generic, 1));
+    let webull = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n\
+                  AAPL 250117 Put 230.00,AAPL250117P00230000,Buy,Filled,1,1,@1.00,1.00,DAY,01/06/2025 10:00:00 EST,01/06/2025 10:00:01 EST\n";
+    let out = app
+        .import_executions(
+            webull.as_bytes().to_vec(),
+            Some("Webull_Orders_Records.csv"),
+            ImportFormat::Auto,
+            AccountChoice::Chat(CHAT),
+            true,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.format, FormatName::Webull);
+    let actions: Vec<&str> = out
+        .file
+        .executions
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["buy_to_close"]);
+}
+both!(
+    webull_open_close_from_the_store,
+    webull_reads_the_stored_position
+);
+
+async fn broker_rows_meet_the_edge_bounds(db: &TestDb) {
+    let app = app(db).await;
+    // A Robinhood trade after its contract expired.
+    let file = "\"Activity Date\",\"Process Date\",\"Settle Date\",\"Instrument\",\"Description\",\"Trans Code\",\"Quantity\",\"Price\",\"Amount\"\n\
+        \"1/6/2025\",\"1/6/2025\",\"1/7/2025\",\"AAPL\",\"AAPL 1/17/2025 Put $230.00\",\"STO\",\"1\",\"$2.15\",\"$214.96\"\n\
+        \"1/21/2025\",\"1/21/2025\",\"1/22/2025\",\"AAPL\",\"AAPL 1/17/2025 Put $230.00\",\"BTC\",\"1\",\"$0.10\",\"($10.04)\"\n";
+    let out = app
+        .import_executions(
+            file.as_bytes().to_vec(),
+            Some("rh.csv"),
+            ImportFormat::Auto,
+            AccountChoice::Chat(CHAT),
+            false,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.format, FormatName::Robinhood);
+    assert_eq!(out.report.imported, 1, "{:?}", out.report.errors);
+    assert_eq!(out.report.errors.len(), 1, "{:?}", out.report.errors);
+    assert_eq!(out.report.errors[0].line, 3);
+    assert!(
+        out.report.errors[0]
+            .reason
+            .contains("cannot come after its expiration"),
+        "{:?}",
+        out.report.errors
+    );
+
+    // A Webull fill worth more than one row may carry ($20,000 a share × 100 × 100,000).
+    let webull = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n\
+                  SPY 250117 Put 580.00,SPY250117P00580000,Sell,Filled,100000,100000,@20000.00,20000.00,DAY,01/07/2025 10:00:00 EST,01/07/2025 10:00:01 EST\n\
+                  SPY 250117 Put 580.00,SPY250117P00580000,Sell,Filled,1,1,@2.00,2.00,DAY,01/07/2025 10:01:00 EST,01/07/2025 10:01:01 EST\n";
+    let out = app
+        .import_executions(
+            webull.as_bytes().to_vec(),
+            Some("w.csv"),
+            ImportFormat::Webull,
+            AccountChoice::Chat(CHAT),
+            false,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.report.imported, 1, "{:?}", out.report.errors);
+    assert_eq!(out.report.errors.len(), 1, "{:?}", out.report.errors);
+    assert_eq!(out.report.errors[0].line, 2);
+    assert!(
+        out.report.errors[0].reason.contains("more than the"),
+        "{:?}",
+        out.report.errors
+    );
+}
+both!(
+    edge_bounds_apply_to_broker_rows,
+    broker_rows_meet_the_edge_bounds
+);
