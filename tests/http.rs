@@ -1419,6 +1419,57 @@ async fn run_serves_the_api_on_the_webhooks_listener() {
         .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_the_api_on_api_listen_beside_long_polling() {
+    let db = TestDb::sqlite().await;
+    let fake = common::telegram::FakeTelegram::start().await;
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let s = settings(
+        &db,
+        &[
+            ("TELOXIDE_TOKEN", "123:TEST"),
+            ("TELOXIDE_API_URL", &fake.url()),
+            ("API_LISTEN", &listen),
+        ],
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(rlhf_bot::startup::run_until(s, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("http://{listen}/ready")).send().await {
+            ready = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready, Some(reqwest::StatusCode::OK));
+    let refused = client
+        .get(format!("http://{listen}{API}/v4-candidates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(15), running)
+        .await
+        .expect("run stops after the signal")
+        .unwrap()
+        .unwrap();
+    assert!(
+        client
+            .get(format!("http://{listen}/health"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Tokens from the command line
 

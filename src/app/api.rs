@@ -251,6 +251,8 @@ impl App {
             ImportFormat::Generic,
             std::io::Cursor::new(lines.into_bytes()),
         )
+        // Only a whole file can fail here (unreadable, empty), and this one is in
+        // memory and holds an object.
         .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
         let mut good: Vec<(usize, Record)> = Vec::new();
         for row in rows {

@@ -84,7 +84,12 @@ pub fn scope(token: Scope, account: Option<&str>) -> Result<Scope, ApiError> {
     let Some(given) = account else {
         return Ok(token);
     };
-    let given = AccountId(number("account", given, i64::MIN, i64::MAX)?);
+    let given = AccountId(given.parse().map_err(|_| {
+        ApiError::invalid(
+            "account",
+            format!("`{given}` is not a Telegram chat id (a whole number)"),
+        )
+    })?);
     match token {
         Scope::All => Ok(Scope::Account(given)),
         Scope::Account(mine) if mine == given => Ok(token),
