@@ -38,8 +38,8 @@
 //! | where is a scheduler slot claimed? | `src/app/scheduler.rs` (`Scheduler::tick`, through the run ledger's atomic claim) |
 //! | where is a reason tap handled? | `src/bot/handlers/callbacks.rs` |
 //! | where is a bot message queued? | `src/store/tx.rs` (`Tx::enqueue`, inside the use case's transaction) |
-//! | where would a broker format go? | `src/import/brokers/` (one module per broker, on `import::reading` and `import::values`) |
-//! | where would an HTTP endpoint go? | `src/http/` (a handler per route, each calling one `App` use case) |
+//! | where does a broker format go? | `src/import/brokers/` (one module per broker, on `import::reading` and `import::values`) |
+//! | where does an HTTP endpoint go? | `src/http/learning.rs` (the seed's routes) or `src/http/ingest.rs` (ingestion): a handler per route, each calling one `App` use case |
 
 pub mod app;
 pub mod bot;
