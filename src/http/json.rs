@@ -384,8 +384,26 @@ pub struct AccuracyJson {
     pub trader_better: usize,
     pub algorithm_better: usize,
     pub ties: usize,
+    /// Close decisions (buy-back timing): never in the records above.
+    pub decisions: DecisionRecordJson,
+    /// The trader's own trades: no algorithm side to compare.
+    pub independent: SideRecordJson,
     /// Items left out because a side has no final P&L yet.
     pub pending: usize,
+}
+
+/// Close decisions on recommendations: followed, and diverged with who did better.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DecisionRecordJson {
+    pub followed: usize,
+    pub diverged: usize,
+    pub trader_better: usize,
+    pub algorithm_better: usize,
+    pub ties: usize,
+    /// The trader's outcome of the diverged decisions, dollars.
+    pub trader_total: String,
+    /// The algorithm's outcome of the diverged decisions, dollars.
+    pub algorithm_total: String,
 }
 
 impl From<&Accuracy> for AccuracyJson {
@@ -397,6 +415,16 @@ impl From<&Accuracy> for AccuracyJson {
             trader_better: a.trader_better,
             algorithm_better: a.algorithm_better,
             ties: a.ties,
+            decisions: DecisionRecordJson {
+                followed: a.decisions.followed,
+                diverged: a.decisions.diverged,
+                trader_better: a.decisions.trader_better,
+                algorithm_better: a.decisions.algorithm_better,
+                ties: a.decisions.ties,
+                trader_total: money(a.decisions.trader_total),
+                algorithm_total: money(a.decisions.algorithm_total),
+            },
+            independent: (&a.independent).into(),
             pending: a.pending,
         }
     }
