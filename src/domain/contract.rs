@@ -232,6 +232,11 @@ impl Contract {
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_ascii_uppercase();
+        // Every part of an OCC symbol is ASCII; anything else would also make the byte
+        // offsets below fall inside a character.
+        if !compact.is_ascii() {
+            return Err(bad());
+        }
         // From the end: strike digits (maybe with a '.'), then C/P, then YYMMDD, then root.
         let right_pos = compact
             .char_indices()
@@ -365,6 +370,11 @@ mod tests {
             "TOOLONGX250117C00150000",
             "AAPL250117C",
             "AAPL250117C00000000",
+            // Non-ASCII before the right letter once split a character in two (a panic).
+            "AAPL\u{e9}250117C00150000",
+            "AAPL25011\u{e9}C00150000",
+            "\u{c0}\u{c0}\u{c0}\u{c0}\u{c0}\u{c0}\u{c0}\u{c0}C1",
+            "C\u{1F600}\u{1F600}\u{1F600}P1",
         ] {
             assert!(Contract::parse_occ(s).is_err(), "{s} should fail");
         }
