@@ -1,0 +1,225 @@
+//! Re-importing is safe at the store: any export, cut into a prefix and a suffix that
+//! overlap (the way traders download overlapping date ranges), imported as the two files,
+//! leaves the store exactly as importing the whole export once does — on SQLite and on
+//! Postgres. The cut keeps every line that is not an event (preambles, headers, section
+//! marks, totals, footers) in both halves, as the broker writes them in every download.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use common::{TestDb, now};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use rlhf_bot::app::App;
+use rlhf_bot::app::brokers::AccountChoice;
+use rlhf_bot::config::Settings;
+use rlhf_bot::domain::AccountId;
+use rlhf_bot::import::ImportFormat;
+use sqlx::Row;
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the fixtures folder")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "fixtures missing in {}", dir.display());
+    files
+}
+
+/// The file's CSV records as byte ranges of the file (a quoted field may span lines),
+/// each with the date it is filed under, if it has one: its first field that begins with
+/// a date, as brokers filter a download by it (a leg under its order is filed with it).
+fn records(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, Option<NaiveDate>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut out = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let start = usize::try_from(reader.position().byte()).unwrap();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => panic!("a fixture that is not CSV: {e}"),
+        }
+        let end = usize::try_from(reader.position().byte()).unwrap();
+        // A row with no date right under a dated one (no blank line between) is a leg
+        // of the order above it: filed with it.
+        let under = !matches!(bytes[start], b'\n' | b'\r');
+        let above = out.last().and_then(|(_, d): &(_, Option<NaiveDate>)| *d);
+        let date = record
+            .iter()
+            .find_map(leading_date)
+            .or(above.filter(|_| under));
+        out.push((start..end, date));
+    }
+    if let Some(last) = out.last_mut() {
+        last.0.end = bytes.len();
+    }
+    out
+}
+
+/// The date a field begins with, in the ways exports write one.
+fn leading_date(field: &[u8]) -> Option<NaiveDate> {
+    let text = std::str::from_utf8(field)
+        .ok()?
+        .trim()
+        .trim_start_matches('\u{feff}');
+    let head: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '/' | '-'))
+        .collect();
+    ["%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(&head, f).ok())
+}
+
+/// Whether the 1-based line `line` is one of the lines of the record at `range`.
+fn line_in(bytes: &[u8], range: &std::ops::Range<usize>, line: u64) -> bool {
+    let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count() as u64;
+    let first = newlines(&bytes[..range.start]) + 1;
+    let body = &bytes[range.clone()];
+    let inner = newlines(body.strip_suffix(b"\n").unwrap_or(body));
+    (first..=first + inner).contains(&line)
+}
+
+/// Every execution stored in `chat`, as the store holds it (all but its row id and the
+/// time of the import), sorted.
+async fn stored(db: &TestDb, chat: AccountId) -> Vec<String> {
+    let rows = sqlx::query(
+        "SELECT broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
+         CAST(strike AS TEXT), expiration, CAST(contracts AS TEXT), CAST(price AS TEXT), \
+         CAST(fees AS TEXT), fingerprint FROM executions WHERE account_id = $1",
+    )
+    .bind(chat.0)
+    .fetch_all(db.store.pool())
+    .await
+    .expect("read the executions");
+    let mut out: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            (0..13)
+                .map(|i| r.try_get::<String, _>(i).expect("a text column"))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn import(app: &App, bytes: Vec<u8>, name: &str, chat: AccountId) -> usize {
+    let out = app
+        .import_executions(
+            bytes,
+            Some(name),
+            ImportFormat::Auto,
+            AccountChoice::Chat(chat),
+            false,
+            now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(out.report.rejected, 0, "{name}: {:?}", out.report.errors);
+    out.report.imported
+}
+
+async fn any_split_gives_the_same_store(db: &TestDb) {
+    let settings = Settings::from_lookup(|_| None).expect("default settings");
+    db.store.bind_zone(settings.tz).await.expect("zone");
+    let app = App::quiet(db.store.clone(), Arc::new(settings));
+
+    // Each fixture imported whole once, in a chat of its own: the store to compare with.
+    let mut wholes = Vec::new();
+    for (i, path) in fixtures().into_iter().enumerate() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let chat = AccountId(5000 + i64::try_from(i).unwrap());
+        // The lines that hold an event: the rest is kept in both halves.
+        let dry = app
+            .import_executions(
+                bytes.clone(),
+                Some(&name),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                true,
+                now(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let event_lines: BTreeSet<u64> = dry.file.executions.iter().map(|e| e.line).collect();
+        let imported = import(&app, bytes.clone(), &name, chat).await;
+        assert!(imported > 0, "{name}");
+        let want = stored(db, chat).await;
+        assert_eq!(want.len(), imported, "{name}");
+        wholes.push((name, bytes, event_lines, want));
+    }
+
+    let handle = tokio::runtime::Handle::current();
+    let next_chat = std::sync::atomic::AtomicI64::new(9000);
+    let mut runner = TestRunner::new(Config {
+        // PROPTEST_CASES=N runs more.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(24),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (0..wholes.len(), 0.0f64..=1.0, 0.0f64..=1.0);
+    let result = runner.run(&strategy, |(which, a, b)| {
+        let (name, bytes, event_lines, want) = &wholes[which];
+        let all = records(bytes);
+        // The days the events' rows are filed under; records dated outside them (a
+        // statement's period, when it was made) are the file's, kept in both halves.
+        let days: Vec<NaiveDate> = all
+            .iter()
+            .filter(|(range, _)| event_lines.iter().any(|l| line_in(bytes, range, *l)))
+            .filter_map(|(_, d)| *d)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let (first, last) = (days[0], days[days.len() - 1]);
+        let pick = |x: f64| days[((x * days.len() as f64) as usize).min(days.len() - 1)];
+        let (from, to) = (pick(a.min(b)), pick(a.max(b)));
+        let keep = |within: &dyn Fn(NaiveDate) -> bool| -> Vec<u8> {
+            all.iter()
+                .filter(|(_, d)| match d {
+                    Some(d) if (first..=last).contains(d) => within(*d),
+                    _ => true,
+                })
+                .flat_map(|(range, _)| bytes[range.clone()].iter().copied())
+                .collect()
+        };
+        let (prefix, suffix) = (keep(&|d| d <= to), keep(&|d| d >= from));
+        let chat = AccountId(next_chat.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let got = tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                import(&app, prefix, name, chat).await;
+                import(&app, suffix, name, chat).await;
+                stored(db, chat).await
+            })
+        });
+        prop_assert_eq!(
+            &got,
+            want,
+            "{}: rows filed up to {} then from {}",
+            name,
+            to,
+            from
+        );
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+both!(prefix_and_suffix_reimported, any_split_gives_the_same_store);
