@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use common::{TestDb, now};
@@ -33,18 +33,6 @@ r-aapl,42,2025-01-06T10:00:00-05:00,sell_to_open,AAPL,put,230,2025-01-17,1,2.15
 r-msft,42,2025-01-06T10:05:00-05:00,sell_to_open,MSFT,call,440,2025-01-24,1,3.40
 r-spy,42,2025-01-07T09:40:00-05:00,sell_to_open,SPY,put,580,2025-01-17,2,2.55
 ";
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("the fixtures folder")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 8, "fixtures missing in {}", dir.display());
-    files
-}
 
 fn expected(csv: &Path) -> Vec<Value> {
     let path = csv.with_extension("expected.json");
@@ -71,7 +59,7 @@ fn tally<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<(Strin
 }
 
 async fn every_fixture_runs_the_loop(db: &TestDb) {
-    for (i, csv) in fixtures().into_iter().enumerate() {
+    for (i, csv) in common::broker_fixtures().into_iter().enumerate() {
         // A fresh chat per fixture: the same story must not meet itself.
         let name = csv.file_name().and_then(|n| n.to_str()).unwrap().to_owned();
         let chat = AccountId(1000 + i64::try_from(i).unwrap());
@@ -193,7 +181,7 @@ both!(
 
 async fn links_decide_the_chat_and_nothing_lands_elsewhere(db: &TestDb) {
     let app = app(db).await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
     let name = "fidelity_History_for_Account_X12345678-3.csv";
     let bytes = std::fs::read(dir.join(name)).unwrap();
     let import = |choice, dry| {

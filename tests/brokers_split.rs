@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -15,23 +14,11 @@ use common::{TestDb, now};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rlhf_bot::app::App;
-use rlhf_bot::app::brokers::AccountChoice;
+use rlhf_bot::app::brokers::{AccountChoice, ImportOutcome};
 use rlhf_bot::config::Settings;
 use rlhf_bot::domain::AccountId;
 use rlhf_bot::import::ImportFormat;
 use sqlx::Row;
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("the fixtures folder")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 8, "fixtures missing in {}", dir.display());
-    files
-}
 
 /// The file's CSV records as byte ranges of the file (a quoted field may span lines),
 /// each with the date it is filed under, if it has one: its first field that begins with
@@ -116,20 +103,27 @@ async fn stored(db: &TestDb, chat: AccountId) -> Vec<String> {
     out
 }
 
-async fn import(app: &App, bytes: Vec<u8>, name: &str, chat: AccountId) -> usize {
+/// Imports an export into `chat` (or only reads it, with `dry_run`): no row refused.
+async fn import(
+    app: &App,
+    bytes: Vec<u8>,
+    name: &str,
+    chat: AccountId,
+    dry_run: bool,
+) -> ImportOutcome {
     let out = app
         .import_executions(
             bytes,
             Some(name),
             ImportFormat::Auto,
             AccountChoice::Chat(chat),
-            false,
+            dry_run,
             now(),
         )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(out.report.rejected, 0, "{name}: {:?}", out.report.errors);
-    out.report.imported
+    out
 }
 
 async fn any_split_gives_the_same_store(db: &TestDb) {
@@ -139,24 +133,17 @@ async fn any_split_gives_the_same_store(db: &TestDb) {
 
     // Each fixture imported whole once, in a chat of its own: the store to compare with.
     let mut wholes = Vec::new();
-    for (i, path) in fixtures().into_iter().enumerate() {
+    for (i, path) in common::broker_fixtures().into_iter().enumerate() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
         let chat = AccountId(5000 + i64::try_from(i).unwrap());
         // The lines that hold an event: the rest is kept in both halves.
-        let dry = app
-            .import_executions(
-                bytes.clone(),
-                Some(&name),
-                ImportFormat::Auto,
-                AccountChoice::Chat(chat),
-                true,
-                now(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let dry = import(&app, bytes.clone(), &name, chat, true).await;
         let event_lines: BTreeSet<u64> = dry.file.executions.iter().map(|e| e.line).collect();
-        let imported = import(&app, bytes.clone(), &name, chat).await;
+        let imported = import(&app, bytes.clone(), &name, chat, false)
+            .await
+            .report
+            .imported;
         assert!(imported > 0, "{name}");
         let want = stored(db, chat).await;
         assert_eq!(want.len(), imported, "{name}");
@@ -203,8 +190,8 @@ async fn any_split_gives_the_same_store(db: &TestDb) {
         let chat = AccountId(next_chat.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let got = tokio::task::block_in_place(|| {
             handle.block_on(async {
-                import(&app, prefix, name, chat).await;
-                import(&app, suffix, name, chat).await;
+                import(&app, prefix, name, chat, false).await;
+                import(&app, suffix, name, chat, false).await;
                 stored(db, chat).await
             })
         });

@@ -101,6 +101,19 @@ fn unique() -> u64 {
     t % 1_000_000_000 * 1000 + N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The broker exports in `tests/fixtures/brokers` (each with its `.expected.json`).
+pub fn broker_fixtures() -> Vec<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brokers");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("the fixtures folder")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "fixtures missing in {}", dir.display());
+    files
+}
+
 pub fn tz() -> chrono_tz::Tz {
     chrono_tz::America::Los_Angeles
 }
