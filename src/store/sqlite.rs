@@ -318,6 +318,9 @@ pub(super) fn postgres_connect_error(url: &str, e: sqlx::Error) -> StoreError {
         sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
             "the Postgres server at {host} refused the connection (is it running, and on that port? check DATABASE_URL)"
         ),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => format!(
+            "something at {host} answered, but not as a Postgres server; check the host and port in DATABASE_URL"
+        ),
         sqlx::Error::Io(io) => format!(
             "cannot reach the Postgres server at {host} ({io}); check the host in DATABASE_URL"
         ),
