@@ -273,6 +273,16 @@ fn reads_and_a_write_on_a_read_only_database(which: &str) {
             !Path::new(&format!("{}-wal", file.display())).exists() || which == "file",
             "nothing was created in a read-only folder"
         );
+        // The API writes (ingestion, tokens): it refuses to start rather than fail later.
+        let o = run_on(dir.path(), &url, &["serve", "--listen", "127.0.0.1:0"]);
+        assert_eq!(o.code, 1, "{which}: {}", o.stderr);
+        assert!(
+            o.stderr
+                .lines()
+                .any(|l| l.starts_with("error: the database is read-only")),
+            "{which}: {}",
+            o.stderr
+        );
     }
     let _ = std::fs::remove_dir_all(&folder);
 }
