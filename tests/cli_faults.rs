@@ -193,7 +193,17 @@ const READS: &[&[&str]] = &[
 
 /// A kept demo database (January 2025 sample: matches of every type), in a folder of
 /// its own; the SQLite companions are gone once the demo has closed it.
-fn demo_database(dir: &Path) -> (PathBuf, String) {
+/// The demo's folder, removed when dropped (after any [`ReadOnly`] made later), even
+/// when the test fails.
+struct DemoDir(PathBuf);
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn demo_database(dir: &Path) -> (PathBuf, String, DemoDir) {
     let o = run(dir, &["demo", "--sample", "--keep"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let url = o
@@ -204,16 +214,29 @@ fn demo_database(dir: &Path) -> (PathBuf, String) {
         .expect("the demo prints its database")
         .to_owned();
     let file = PathBuf::from(url.strip_prefix("sqlite://").unwrap());
-    assert!(
-        !Path::new(&format!("{}-wal", file.display())).exists(),
-        "the demo closed its database"
-    );
-    (file, url)
+    let kept = DemoDir(file.parent().unwrap().to_owned());
+    closed_cleanly(&file);
+    (file, url, kept)
+}
+
+/// Leaves the database as one closed cleanly is left: without its -wal and -shm files
+/// (a process that ends without closing its connections leaves them; in a read-only
+/// folder with them still there and writable, the database could be written after
+/// all). The checkpoint empties the -wal first.
+fn closed_cleanly(file: &Path) {
+    assert!(run_sql(file, "PRAGMA wal_checkpoint(TRUNCATE)"));
+    for end in ["-wal", "-shm"] {
+        let companion = PathBuf::from(format!("{}{end}", file.display()));
+        if end == "-wal" && companion.exists() {
+            assert_eq!(std::fs::metadata(&companion).unwrap().len(), 0);
+        }
+        let _ = std::fs::remove_file(companion);
+    }
 }
 
 fn reads_and_a_write_on_a_read_only_database(which: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (file, url) = demo_database(dir.path());
+    let (file, url, _kept) = demo_database(dir.path());
     let folder = file.parent().unwrap().to_owned();
     let before: Vec<String> = READS
         .iter()
@@ -228,17 +251,7 @@ fn reads_and_a_write_on_a_read_only_database(which: &str) {
         "the sample has matches: {}",
         before[0]
     );
-    // As a database closed cleanly is left: without its -wal and -shm files (in a
-    // read-only folder with them still there and writable, it could be written after
-    // all). The reads above leave them; the checkpoint empties the -wal first.
-    assert!(run_sql(&file, "PRAGMA wal_checkpoint(TRUNCATE)"));
-    for end in ["-wal", "-shm"] {
-        let companion = PathBuf::from(format!("{}{end}", file.display()));
-        if end == "-wal" && companion.exists() {
-            assert_eq!(std::fs::metadata(&companion).unwrap().len(), 0);
-        }
-        let _ = std::fs::remove_file(companion);
-    }
+    closed_cleanly(&file);
     {
         let target = if which == "file" { &file } else { &folder };
         let Some(_guard) = ReadOnly::make(target) else {
@@ -284,7 +297,6 @@ fn reads_and_a_write_on_a_read_only_database(which: &str) {
             o.stderr
         );
     }
-    let _ = std::fs::remove_dir_all(&folder);
 }
 
 #[test]
@@ -300,7 +312,7 @@ fn a_database_in_a_read_only_folder_serves_reads_and_refuses_writes_in_one_sente
 #[test]
 fn a_read_only_database_that_needs_a_migration_says_so_in_one_sentence() {
     let dir = tempfile::tempdir().unwrap();
-    let (file, url) = demo_database(dir.path());
+    let (file, url, _kept) = demo_database(dir.path());
     // As an older version left it: the latest migration not yet applied.
     let conn = run_sql(
         &file,
@@ -322,7 +334,6 @@ fn a_read_only_database_that_needs_a_migration_says_so_in_one_sentence() {
         assert!(line.contains("rlhf-bot migrate"), "{line}");
         assert!(started.elapsed() < FAST, "{:?}", started.elapsed());
     }
-    let _ = std::fs::remove_dir_all(file.parent().unwrap());
 }
 
 /// Runs one statement on an SQLite file.
