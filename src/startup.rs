@@ -105,6 +105,8 @@ pub async fn serve_on(
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("database {}", redact_url(&settings.database_url)))?;
+    // The bot and the API write (the outbox, the run ledger, ingestion): not read-only.
+    store.require_writable()?;
     store.bind_zone(settings.tz).await?;
     let app = App::new(store.clone(), settings.clone(), Arc::new(BotPosts));
     let (stop, stopped) = watch::channel(false);
@@ -159,6 +161,8 @@ pub async fn run_until(
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("database {}", redact_url(&settings.database_url)))?;
+    // The bot and the API write (the outbox, the run ledger, ingestion): not read-only.
+    store.require_writable()?;
     store.bind_zone(settings.tz).await?;
     if settings.allowed_user_ids.is_empty() {
         tracing::warn!(

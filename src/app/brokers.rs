@@ -7,7 +7,9 @@
 //! links from broker accounts to chats.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -16,7 +18,7 @@ use super::App;
 use super::import::{ImportError, ImportReport, import_reader};
 use crate::domain::{AccountId, day_of};
 use crate::import::brokers::{self, BrokerFile, FormatName, ParseError, Positions};
-use crate::import::{ImportFormat, ImportKind, RowError, values};
+use crate::import::{FileError, ImportFormat, ImportKind, RowError, values};
 use crate::store::{BrokerLink, Linked, Result as StoreResult, RowOutcome, StoreError};
 
 /// Executions stored at once (one transaction each).
@@ -57,6 +59,26 @@ pub struct ImportOutcome {
     pub days: Vec<NaiveDate>,
 }
 
+/// The outcome of a generic file streamed straight into the store (its rows name
+/// their chats).
+fn streamed(format: FormatName, report: ImportReport) -> ImportOutcome {
+    ImportOutcome {
+        format,
+        dry_run: false,
+        file: BrokerFile {
+            format,
+            executions: Vec::new(),
+            ignored: BTreeMap::new(),
+            rejected: Vec::new(),
+        },
+        account_problem: None,
+        accounts: BTreeSet::new(),
+        report,
+        ignored: BTreeMap::new(),
+        days: Vec::new(),
+    }
+}
+
 /// Why an export was not imported.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerImportError {
@@ -71,7 +93,72 @@ pub enum BrokerImportError {
     Account(String),
 }
 
+/// The largest export read whole (a broker's, or a generic file read for a dry run or
+/// into a chat given): a year of a busy account is a few MB; Telegram serves the bot 20.
+pub const MAX_EXPORT_BYTES: u64 = 64 << 20;
+
 impl App {
+    /// Imports the executions in the file at `path`, as [`App::import_executions`] does
+    /// with its bytes, without reading it whole when it need not be: the format is
+    /// detected from its first MiB, a generic file with rows naming their chats is
+    /// streamed whatever its size, and any other file is read whole only up to
+    /// [`MAX_EXPORT_BYTES`].
+    pub async fn import_executions_at(
+        &self,
+        path: &Path,
+        format: ImportFormat,
+        account: AccountChoice,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome, BrokerImportError> {
+        let open_err = |source| {
+            BrokerImportError::Import(ImportError::Open {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let mut file = File::open(path).map_err(open_err)?;
+        let size = file.metadata().map_err(open_err)?.len();
+        let format = match format.format_name() {
+            Some(f) => f,
+            None => {
+                let mut head = Vec::new();
+                (&mut file)
+                    .take(brokers::DETECT_BYTES as u64)
+                    .read_to_end(&mut head)
+                    .map_err(open_err)?;
+                file.seek(SeekFrom::Start(0)).map_err(open_err)?;
+                brokers::detect(&head).map_err(ParseError::from)?
+            }
+        };
+        if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
+            let report = import_reader(
+                &self.store,
+                ImportKind::Executions,
+                ImportFormat::Generic,
+                file,
+                self.settings.tz,
+                now,
+            )
+            .await?;
+            return Ok(streamed(format, report));
+        }
+        if size > MAX_EXPORT_BYTES {
+            return Err(ParseError::File(FileError::TooLarge {
+                size: size.div_ceil(1 << 20),
+                limit: MAX_EXPORT_BYTES >> 20,
+            })
+            .into());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(MAX_EXPORT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(open_err)?;
+        let name = path.file_name().and_then(|n| n.to_str());
+        self.import_executions(bytes, name, forced(format), account, dry_run, now)
+            .await
+    }
+
     /// Imports the executions in `bytes` (an export named `file_name`, if it has a name),
     /// in `format` (`auto` detects it), into the chat `account` says. With `dry_run`
     /// nothing is written. Events are never stored in a chat other than the one chosen:
@@ -102,21 +189,7 @@ impl App {
                 now,
             )
             .await?;
-            return Ok(ImportOutcome {
-                format,
-                dry_run,
-                file: BrokerFile {
-                    format,
-                    executions: Vec::new(),
-                    ignored: BTreeMap::new(),
-                    rejected: Vec::new(),
-                },
-                account_problem: None,
-                accounts: BTreeSet::new(),
-                report,
-                ignored: BTreeMap::new(),
-                days: Vec::new(),
-            });
+            return Ok(streamed(format, report));
         }
         let forced = forced(format);
         let mut file = brokers::parse_any(forced, &bytes, file_name, &Positions::new())?;

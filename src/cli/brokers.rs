@@ -151,17 +151,12 @@ pub(super) async fn import_executions(
     settings: Settings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file).map_err(|source| crate::app::import::ImportError::Open {
-        path: file.display().to_string(),
-        source,
-    })?;
-    let name = file.file_name().and_then(|n| n.to_str());
     let choice = account.map_or(AccountChoice::FromFile, |a| {
         AccountChoice::Chat(AccountId(a))
     });
     let app = open_app(settings).await?;
     let outcome = app
-        .import_executions(bytes, name, format, choice, dry_run, now)
+        .import_executions_at(file, format, choice, dry_run, now)
         .await;
     app.store().close().await;
     let outcome = match outcome {

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use super::reading::{self, Column, Fields, Framing, Header, RowParser};
+use super::reading::{self, Column, Fields, Framing, Header, RowParser, other_delimiter};
 use super::values::{
     self, account, contracts, date, money, not_negative, number_between, occ, positive, text,
     timestamp,
@@ -201,6 +201,9 @@ fn header(kind: ImportKind, names: &[&str]) -> Result<Header<Col>, FileError> {
     let header = Header::new(names.iter().copied(), |name| Col::named(kind, name))
         .map_err(|col| FileError::DuplicateColumn { column: col.name() })?;
     if let Some(col) = Col::required(kind).iter().find(|c| !header.has(**c)) {
+        if let Some(delimiter) = other_delimiter(names, |name| Col::named(kind, name).is_some()) {
+            return Err(FileError::Delimiter { delimiter });
+        }
         return Err(FileError::MissingColumn {
             column: col.name(),
             kind,

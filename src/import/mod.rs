@@ -110,6 +110,26 @@ pub enum FileError {
     Empty,
     #[error("the header row is not UTF-8 text (save the file as UTF-8)")]
     HeaderNotUtf8,
+    #[error(
+        "the header row (line {line}) is longer than 64 KiB, more than any header holds; \
+         a CSV file has one row per line, so check that this is the right file"
+    )]
+    HeaderTooLong { line: u64 },
+    #[error(
+        "line {line} is longer than 2 MiB, more than any row of an export holds; check that \
+         this is the right file"
+    )]
+    RecordTooLong { line: u64 },
+    #[error(
+        "the file is {size} MiB, and an export read whole may be at most {limit} MiB; split it \
+         by date range (the generic columns are streamed at any size)"
+    )]
+    TooLarge { size: u64, limit: u64 },
+    #[error(
+        "the header is separated by {delimiter}, not commas; save the file as comma-separated \
+         CSV (in a spreadsheet, \"CSV UTF-8 (comma delimited)\") and import it again"
+    )]
+    Delimiter { delimiter: &'static str },
     #[error("the header has no `{column}` column (required for {kind})")]
     MissingColumn {
         column: &'static str,
@@ -141,7 +161,7 @@ pub struct ParsedRow {
 /// Streams the rows of `input`, in file order, holding one row at a time.
 ///
 /// The generic format is CSV with a header row, unless the first non-blank byte is `{`,
-/// which makes it JSON Lines. Problems with the whole file (unreadable, empty, a required
+/// which makes it JSON Lines, or `[`, which makes it a JSON array of objects. Problems with the whole file (unreadable, empty, a required
 /// column missing from the header) are returned here; problems with a row come out as
 /// that row's `RowError` and reading goes on.
 pub fn read_rows<R: Read + 'static>(

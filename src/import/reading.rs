@@ -23,6 +23,17 @@ use super::{FileError, RowError};
 /// What a row error says when a needed cell is empty.
 pub(crate) const REQUIRED: &str = "a value is required but none was given";
 
+/// The longest record any format reads (a CSV row with its quoted line breaks, a JSON
+/// Lines line, an object of a JSON array): far more than a row holds (every generic
+/// column at its longest cell is about 110 KB), little enough to hold in memory. A file
+/// without line breaks would otherwise be read into memory whole.
+pub(crate) const MAX_RECORD_BYTES: usize = 2 << 20;
+/// The longest header row a file may start with: names of columns, never this long.
+pub(crate) const MAX_HEADER_BYTES: usize = 64 << 10;
+/// What a row error says about a record longer than [`MAX_RECORD_BYTES`].
+pub(crate) const RECORD_TOO_LONG: &str =
+    "the row is longer than 2 MiB, more than any row holds, and was skipped";
+
 /// A set of columns a format knows: each has a small index (below [`Column::COUNT`]) and
 /// the name a row error reports it by.
 pub(crate) trait Column: Copy + Eq + 'static {
@@ -104,7 +115,8 @@ pub(crate) enum Framing<R: Read> {
     JsonLines(JsonLines<R>),
 }
 
-/// Opens `input`: CSV, unless the first non-blank byte is `{`, which makes it JSON Lines.
+/// Opens `input`: CSV, unless the first non-blank byte is `{`, which makes it JSON Lines,
+/// or `[`, which makes it a JSON array of objects.
 /// An empty or blank file (a byte order mark alone is blank) is a [`FileError::Empty`].
 pub(crate) fn open<R: Read>(input: R) -> Result<Framing<R>, FileError> {
     let mut reader = BufReader::new(input);
@@ -112,14 +124,13 @@ pub(crate) fn open<R: Read>(input: R) -> Result<Framing<R>, FileError> {
     let Some(start) = head.iter().position(|b| !is_blank(*b)) else {
         return Err(FileError::Empty);
     };
-    if head[start] == b'{' {
-        // JSON Lines counts its own lines, so it gets the leading blank lines too.
-        return Ok(Framing::JsonLines(JsonLines {
-            reader: Cursor::new(head).chain(reader),
-            line: 0,
-            buf: Vec::new(),
-            done: false,
-        }));
+    if head[start] == b'{' || head[start] == b'[' {
+        // JSON counts its own lines, so it gets the leading blank lines too.
+        let array = head[start] == b'[';
+        return Ok(Framing::JsonLines(JsonLines::new(
+            Cursor::new(head).chain(reader),
+            array,
+        )));
     }
     Ok(Framing::Csv(CsvRecords::new(head, start, reader)))
 }
@@ -137,7 +148,8 @@ pub(crate) fn open_csv<R: Read>(input: R) -> Result<CsvRecords<R>, FileError> {
 // ---------------------------------------------------------------------------------------
 // CSV records with the line they start on
 
-/// Keeps the bytes the CSV reader has read but not yet turned into records.
+/// Keeps the bytes the CSV reader has read but not yet turned into records, and bounds
+/// them: a record that outgrows its limit is skipped up to the next line break.
 ///
 /// The csv crate dates a record from where it started reading it, which is before any
 /// blank lines it skipped and, with CRLF line ends, before the `\n` of the previous
@@ -146,52 +158,144 @@ struct Tee<R> {
     inner: R,
     /// The stream offset of `bytes[0]`.
     start: u64,
+    /// Line ends in the stream before `start`.
+    newlines_before: u64,
     bytes: VecDeque<u8>,
+    /// The longest record, in bytes.
+    limit: usize,
+    /// The line of a record that outgrew `limit` and was skipped.
+    overflowed: Option<u64>,
 }
 
-impl<R: Read> Tee<R> {
+impl<R: BufRead> Tee<R> {
     fn new(inner: R) -> Self {
         Self {
             inner,
             start: 0,
+            newlines_before: 0,
             bytes: VecDeque::new(),
+            limit: MAX_RECORD_BYTES,
+            overflowed: None,
         }
     }
 
-    /// How many line ends come before the first byte of content at or after `byte`.
-    fn newlines_from(&self, byte: u64) -> u64 {
+    /// The line of the first byte of content at or after the stream offset `byte`.
+    fn line_at(&self, byte: u64) -> u64 {
         let from = usize::try_from(byte.saturating_sub(self.start)).unwrap_or(usize::MAX);
-        self.bytes
-            .range(from.min(self.bytes.len())..)
+        let from = from.min(self.bytes.len());
+        let before = self.bytes.range(..from).filter(|b| **b == b'\n').count() as u64;
+        let lead = self
+            .bytes
+            .range(from..)
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .filter(|b| **b == b'\n')
-            .count() as u64
+            .count() as u64;
+        1 + self.newlines_before + before + lead
     }
 
     fn forget_before(&mut self, byte: u64) {
         let n = usize::try_from(byte.saturating_sub(self.start)).unwrap_or(usize::MAX);
         let n = n.min(self.bytes.len());
+        self.newlines_before += self.bytes.range(..n).filter(|b| **b == b'\n').count() as u64;
         self.bytes.drain(..n);
         self.start += n as u64;
     }
+
+    /// Blank lines before a record are not part of it: let them go, counted.
+    fn forget_line_ends(&mut self) {
+        let n = self
+            .bytes
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        self.forget_before(self.start + n as u64);
+    }
+
+    /// Drops the record being read, up to and including the next line end in the input,
+    /// and remembers its line.
+    fn skip_record(&mut self) -> io::Result<()> {
+        let line = self.line_at(self.start);
+        self.forget_before(self.start + self.bytes.len() as u64);
+        loop {
+            let buf = match self.inner.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    self.inner.consume(i + 1);
+                    self.start += i as u64 + 1;
+                    self.newlines_before += 1;
+                    break;
+                }
+                None => {
+                    let n = buf.len();
+                    self.inner.consume(n);
+                    self.start += n as u64;
+                }
+            }
+        }
+        self.overflowed = Some(line);
+        Ok(())
+    }
 }
 
-impl<R: Read> Read for Tee<R> {
+/// What a [`Tee`] answers the CSV reader with once a record outgrew its limit (the
+/// reader is then replaced: its state is inside the skipped record).
+const OVERFLOW: &str = "the record is too long";
+
+impl<R: BufRead> Read for Tee<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // The CSV reader asks for more only once it has used every byte it was given, so
+        // `bytes` is the record being read, after any blank lines.
+        if self.bytes.len() > self.limit {
+            self.forget_line_ends();
+            if self.bytes.len() > self.limit {
+                if self.limit == MAX_HEADER_BYTES {
+                    // A header that long fails the file: nothing after it is read.
+                    self.overflowed = Some(self.line_at(self.start));
+                } else {
+                    self.skip_record()?;
+                }
+                return Err(io::Error::other(OVERFLOW));
+            }
+        }
         let n = self.inner.read(out)?;
         self.bytes.extend(&out[..n]);
         Ok(n)
     }
 }
 
+/// Why a record could not be read.
+enum ReadError {
+    /// It is longer than the limit; its line.
+    TooLong(u64),
+    Csv(csv::Error),
+}
+
+fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(input)
+}
+
 /// The records of a CSV file, every one of them (headers, preambles and rows of empty
 /// cells included: which is which is the format's call), each with its 1-based line in
-/// the file. Records may have any number of fields.
+/// the file. Records may have any number of fields, and at most [`MAX_RECORD_BYTES`]
+/// bytes: a longer one is an error on its line, and reading goes on after its line end.
 pub(crate) struct CsvRecords<R: Read> {
-    reader: csv::Reader<Tee<Stream<R>>>,
+    /// `None` only after a failure to read the input.
+    reader: Option<csv::Reader<Tee<Stream<R>>>>,
+    /// The stream offset where the current reader started.
+    origin: u64,
     /// Blank lines before the first record.
     line_offset: u64,
-    /// The line of the last record, in the reader's count.
+    /// The line of the last record.
     last_line: u64,
     done: bool,
 }
@@ -201,12 +305,9 @@ impl<R: Read> CsvRecords<R> {
         // CSV starts at its first record; the blank lines before it only shift the lines.
         let line_offset = count_newlines(&head[..start]);
         let stream = Cursor::new(head[start..].to_vec()).chain(rest);
-        let reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(Tee::new(stream));
         Self {
-            reader,
+            reader: Some(csv_reader(Tee::new(stream))),
+            origin: 0,
             line_offset,
             last_line: 0,
             done: false,
@@ -214,33 +315,64 @@ impl<R: Read> CsvRecords<R> {
     }
 
     /// Reads the next record into `record` and returns its line; `Ok(None)` at the end.
-    fn read(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>, csv::Error> {
-        if self.done || !self.reader.read_byte_record(record)? {
-            self.done = true;
+    fn read(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>, ReadError> {
+        let Some(reader) = self.reader.as_mut().filter(|_| !self.done) else {
             return Ok(None);
-        }
-        let tee = self.reader.get_ref();
-        let line = match record.position() {
-            Some(p) => p.line() + tee.newlines_from(p.byte()),
-            None => self.last_line + 1,
         };
-        self.last_line = line;
-        let next = self.reader.position().byte();
-        self.reader.get_mut().forget_before(next);
-        Ok(Some(line + self.line_offset))
+        match reader.read_byte_record(record) {
+            Ok(false) => {
+                self.done = true;
+                Ok(None)
+            }
+            Ok(true) => {
+                let tee = reader.get_ref();
+                let line = match record.position() {
+                    Some(p) => tee.line_at(self.origin + p.byte()),
+                    None => self.last_line + 1,
+                };
+                self.last_line = line;
+                let next = self.origin + reader.position().byte();
+                reader.get_mut().forget_before(next);
+                Ok(Some(line + self.line_offset))
+            }
+            Err(e) => match reader.get_mut().overflowed.take() {
+                Some(line) => {
+                    // The reader stopped inside the record: a new one reads on from the
+                    // line end the record was skipped to.
+                    if let Some(old) = self.reader.take() {
+                        let tee = old.into_inner();
+                        self.origin = tee.start;
+                        self.reader = Some(csv_reader(tee));
+                    }
+                    self.last_line = line;
+                    Err(ReadError::TooLong(line + self.line_offset))
+                }
+                None => Err(ReadError::Csv(e)),
+            },
+        }
     }
 
-    /// Reads the header: the first record. A failure to read it fails the whole file.
+    /// Reads the header: the first record, at most [`MAX_HEADER_BYTES`] long. A failure
+    /// to read it fails the whole file.
     pub(crate) fn read_header(&mut self, record: &mut csv::ByteRecord) -> Result<(), FileError> {
-        match self.read(record) {
+        if let Some(reader) = self.reader.as_mut() {
+            reader.get_mut().limit = MAX_HEADER_BYTES;
+        }
+        let read = self.read(record);
+        if let Some(reader) = self.reader.as_mut() {
+            reader.get_mut().limit = MAX_RECORD_BYTES;
+        }
+        match read {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(FileError::Empty),
-            Err(e) => Err(csv_file_error(e)),
+            Err(ReadError::TooLong(line)) => Err(FileError::HeaderTooLong { line }),
+            Err(ReadError::Csv(e)) => Err(csv_file_error(e)),
         }
     }
 
-    /// Reads the next record into `record` and returns its line. When the rest of the
-    /// file cannot be read, that is the last item: a row error on the line after the
+    /// Reads the next record into `record` and returns its line. A record longer than
+    /// [`MAX_RECORD_BYTES`] is an error on its line, and reading goes on. When the rest of
+    /// the file cannot be read, that is the last item: a row error on the line after the
     /// last record.
     pub(crate) fn next_record(
         &mut self,
@@ -248,7 +380,12 @@ impl<R: Read> CsvRecords<R> {
     ) -> Option<Result<u64, RowError>> {
         match self.read(record) {
             Ok(line) => line.map(Ok),
-            Err(e) => {
+            Err(ReadError::TooLong(line)) => Some(Err(RowError {
+                line,
+                column: None,
+                reason: RECORD_TOO_LONG.to_owned(),
+            })),
+            Err(ReadError::Csv(e)) => {
                 self.done = true;
                 let line = self.last_line + 1 + self.line_offset;
                 Some(Err(RowError {
@@ -273,6 +410,24 @@ pub(crate) fn header_names(record: &csv::ByteRecord) -> Result<Vec<&str>, FileEr
         .map(std::str::from_utf8)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| FileError::HeaderNotUtf8)
+}
+
+/// The separator a header row uses instead of commas, named for a sentence, when it is
+/// one: split on it, the row names at least two columns `known` knows. (Spreadsheets
+/// in many languages save "CSV" with semicolons; other tools write tabs or bars.)
+pub(crate) fn other_delimiter(
+    names: &[&str],
+    known: impl Fn(&str) -> bool,
+) -> Option<&'static str> {
+    let row = names.join(",");
+    [
+        (';', "semicolons"),
+        ('\t', "tabs"),
+        ('|', "vertical bars (|)"),
+    ]
+    .into_iter()
+    .find(|(sep, _)| row.split(*sep).filter(|name| known(name)).count() >= 2)
+    .map(|(_, name)| name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -541,41 +696,236 @@ impl<'r, 'a, C: Column> RowParser<'r, 'a, C> {
 // ---------------------------------------------------------------------------------------
 // JSON Lines
 
-/// The non-blank lines of a JSON Lines file, each with its 1-based line.
+/// The records of a JSON file, each with its 1-based line: the non-blank lines of JSON
+/// Lines, or the elements of a JSON array (one object per element, however it is laid
+/// out on lines). A record longer than [`MAX_RECORD_BYTES`] is an error on its line.
 pub(crate) struct JsonLines<R: Read> {
     reader: Stream<R>,
+    /// The line being read (JSON Lines: of the last line read).
     line: u64,
     buf: Vec<u8>,
     done: bool,
+    /// `Some` for a JSON array: where the scan is.
+    array: Option<ArrayScan>,
+}
+
+/// Where the scan of a JSON array is.
+#[derive(Default)]
+struct ArrayScan {
+    /// The `[` was read.
+    opened: bool,
+    /// The `]` was read.
+    closed: bool,
+    in_string: bool,
+    escaped: bool,
+    depth: u64,
+    /// The line where the element being read starts.
+    start: u64,
+    /// The element being read outgrew the limit (its bytes are no longer kept).
+    too_long: bool,
 }
 
 impl<R: Read> JsonLines<R> {
-    /// The next non-blank line, trimmed, and its line number. When the rest of the file
-    /// cannot be read, that is the last item: a row error on the next line.
+    fn new(reader: Stream<R>, array: bool) -> Self {
+        Self {
+            reader,
+            line: if array { 1 } else { 0 },
+            buf: Vec::new(),
+            done: false,
+            array: array.then(ArrayScan::default),
+        }
+    }
+
+    /// The next record, trimmed, and its line. When the rest of the file cannot be read,
+    /// that is the last item: a row error on the next line.
     pub(crate) fn next_line(&mut self) -> Option<Result<(u64, &[u8]), RowError>> {
+        if self.array.is_some() {
+            return self.next_element();
+        }
         while !self.done {
             self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => self.done = true,
-                Ok(_) => {
+            match read_line_bounded(&mut self.reader, &mut self.buf) {
+                Ok(None) => self.done = true,
+                Ok(Some(too_long)) => {
                     self.line += 1;
+                    if too_long {
+                        return Some(Err(RowError {
+                            line: self.line,
+                            column: None,
+                            reason: RECORD_TOO_LONG.to_owned(),
+                        }));
+                    }
                     if self.buf.trim_ascii().is_empty() {
                         continue;
                     }
                     return Some(Ok((self.line, self.buf.trim_ascii())));
                 }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(RowError {
-                        line: self.line + 1,
-                        column: None,
-                        reason: format!("the rest of the file could not be read ({e})"),
-                    }));
-                }
+                Err(e) => return Some(Err(self.unreadable(e))),
             }
         }
         None
     }
+
+    fn unreadable(&mut self, e: io::Error) -> RowError {
+        self.done = true;
+        RowError {
+            line: self.line + 1,
+            column: None,
+            reason: format!("the rest of the file could not be read ({e})"),
+        }
+    }
+
+    /// The next element of a JSON array. Elements are split where a `,` or the closing
+    /// `]` stands outside every string, object and array; each is then read as an object.
+    fn next_element(&mut self) -> Option<Result<(u64, &[u8]), RowError>> {
+        self.buf.clear();
+        let whole = |line, reason: &str| RowError {
+            line,
+            column: None,
+            reason: reason.to_owned(),
+        };
+        loop {
+            if self.done {
+                return None;
+            }
+            let chunk = match self.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Some(Err(self.unreadable(e))),
+            };
+            let scan = self.array.as_mut()?;
+            if chunk.is_empty() {
+                if !self.buf.trim_ascii().is_empty() || scan.too_long {
+                    // The last element, cut short; the missing `]` on the next call.
+                    let line = scan.start;
+                    if std::mem::take(&mut scan.too_long) {
+                        return Some(Err(whole(line, RECORD_TOO_LONG)));
+                    }
+                    return Some(Ok((line, self.buf.trim_ascii())));
+                }
+                self.done = true;
+                if scan.opened && !scan.closed {
+                    return Some(Err(whole(
+                        self.line,
+                        "the JSON array ends without its closing `]` (the file may be cut short)",
+                    )));
+                }
+                return None;
+            }
+            let mut used = 0;
+            let mut end = None;
+            for &b in chunk {
+                used += 1;
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                if scan.closed {
+                    if !is_blank(b) {
+                        end = Some(Err(
+                            "there is more after the JSON array's closing `]`; a file holds one array",
+                        ));
+                        self.done = true;
+                        break;
+                    }
+                    continue;
+                }
+                if !scan.opened {
+                    if b == b'[' {
+                        scan.opened = true;
+                    }
+                    continue;
+                }
+                let outside = !scan.in_string && scan.depth == 0;
+                if scan.in_string {
+                    if scan.escaped {
+                        scan.escaped = false;
+                    } else if b == b'\\' {
+                        scan.escaped = true;
+                    } else if b == b'"' {
+                        scan.in_string = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => scan.in_string = true,
+                        b'{' | b'[' => scan.depth += 1,
+                        b'}' | b']' if scan.depth > 0 => scan.depth -= 1,
+                        _ => {}
+                    }
+                }
+                if outside && (b == b',' || b == b']') {
+                    if b == b']' {
+                        scan.closed = true;
+                    }
+                    if !self.buf.trim_ascii().is_empty() || scan.too_long {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                    // `[]`, or a comma before `]`: nothing to read.
+                    self.buf.clear();
+                    continue;
+                }
+                if self.buf.trim_ascii().is_empty() && !is_blank(b) && !scan.too_long {
+                    scan.start = self.line;
+                }
+                if scan.too_long {
+                    continue;
+                }
+                if self.buf.len() < MAX_RECORD_BYTES {
+                    self.buf.push(b);
+                } else {
+                    scan.too_long = true;
+                    self.buf.clear();
+                }
+            }
+            self.reader.consume(used);
+            match end {
+                None => continue,
+                Some(Err(reason)) => return Some(Err(whole(self.line, reason))),
+                Some(Ok(())) => {
+                    let line = scan.start;
+                    if std::mem::take(&mut scan.too_long) {
+                        self.buf.clear();
+                        return Some(Err(whole(line, RECORD_TOO_LONG)));
+                    }
+                    return Some(Ok((line, self.buf.trim_ascii())));
+                }
+            }
+        }
+    }
+}
+
+/// Reads a line into `buf`, at most [`MAX_RECORD_BYTES`] of it; the rest of a longer
+/// line is read and dropped. `Ok(None)` at the end of the input, else whether the line
+/// was too long.
+fn read_line_bounded(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    let mut any = false;
+    let mut too_long = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (take, found) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long && buf.len() + take <= MAX_RECORD_BYTES {
+            buf.extend_from_slice(&chunk[..take]);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        reader.consume(take);
+        if found {
+            break;
+        }
+    }
+    Ok(any.then_some(too_long))
 }
 
 /// A JSON object with its keys in file order (`serde_json::Map` would sort them, and the

@@ -17,6 +17,7 @@ mod matches;
 mod outbox;
 mod outcomes;
 mod reconcile;
+mod sqlite;
 mod tokens;
 mod tx;
 
@@ -34,7 +35,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
+
+use self::sqlite::{postgres_connect_error, postgres_host};
 
 use crate::domain::{AccountId, Contract, Money, Right, Symbol};
 
@@ -45,7 +48,7 @@ pub use tokens::{NewToken, StoredToken};
 pub use tx::Tx;
 
 /// How long opening the database may take before it is reported unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -64,7 +67,13 @@ pub enum StoreError {
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[source] sqlx::Error),
+    /// A write to a database opened read-only; the text says why it is read-only.
+    #[error(
+        "the database is read-only ({0}), and this command writes to it; make the file and \
+         its folder writable by this user, or run a command that only reads"
+    )]
+    ReadOnly(String),
     #[error("the database holds a value this program cannot read ({0})")]
     Corrupt(String),
     #[error("{0}")]
@@ -85,6 +94,17 @@ pub enum StoreError {
     ZoneChanged { stored: String, configured: String },
 }
 
+impl From<sqlx::Error> for StoreError {
+    /// A write refused because the database is read-only is said as such, whatever
+    /// statement met it.
+    fn from(e: sqlx::Error) -> Self {
+        match sqlite::read_only_cause(&e) {
+            Some(why) => StoreError::ReadOnly(why),
+            None => StoreError::Db(e),
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,63 +118,67 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Why the database is read-only (SQLite only), when it is.
+    read_only: Option<String>,
 }
 
 impl Store {
     /// Opens the database at `url`, creating an SQLite file if it is missing. SQLite runs
     /// in WAL mode with a busy timeout and foreign keys on.
+    ///
+    /// Every way a database can fail to open is one sentence that names the cause, said
+    /// within [`CONNECT_TIMEOUT`]: a missing folder, a file that is not a database, a
+    /// Postgres server that does not answer, a database or user it does not know. An
+    /// SQLite database this process cannot write (a read-only file or folder) is opened
+    /// read-only: read commands work, and a write is refused with one sentence.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         sqlite_without_memory_statistics();
-        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             if path.is_empty() {
                 return Err(StoreError::BadUrl(url.to_owned()));
             }
-            let sep = if path.contains('?') { '&' } else { '?' };
-            let url = if path.contains("mode=") {
-                format!("sqlite://{path}")
-            } else {
-                format!("sqlite://{path}{sep}mode=rwc")
-            };
-            (Backend::Sqlite, url)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_owned())
-        } else {
+            return sqlite::connect(path).await;
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::BadUrl(url.to_owned()));
-        };
-        let options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(30));
-        let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-        } else {
-            options
-        };
+        }
         // One plain connection first: a pool only reports "timed out" after its acquire
         // timeout, while a single attempt says at once why the database is unreachable.
-        let probe = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&url))
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(url))
             .await
             .map_err(|_| {
-                StoreError::Unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+                StoreError::Unreachable(format!(
+                    "the Postgres server at {} did not answer within {} s (check the host and port in DATABASE_URL, and that the server is running)",
+                    postgres_host(url),
+                    CONNECT_TIMEOUT.as_secs()
+                ))
             })?
-            .map_err(StoreError::Connect)?;
-        probe.close().await.map_err(StoreError::Connect)?;
-        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
-        Ok(Self { pool, backend })
+            .map_err(|e| postgres_connect_error(url, e))?;
+        probe
+            .close()
+            .await
+            .map_err(|e| postgres_connect_error(url, e))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(|e| postgres_connect_error(url, e))?;
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+            read_only: None,
+        })
     }
 
-    /// Applies the migrations of this backend that have not run yet.
+    /// Applies the migrations of this backend that have not run yet. A read-only
+    /// database is only checked: it must need none.
     pub async fn migrate(&self) -> Result<()> {
+        if let Some(why) = &self.read_only {
+            return sqlite::check_migrated(&self.pool, &SQLITE_MIGRATIONS, why).await;
+        }
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
@@ -166,7 +190,26 @@ impl Store {
     pub async fn open(url: &str) -> Result<Self> {
         let store = Self::connect(url).await?;
         store.migrate().await?;
+        if let Some(why) = &store.read_only {
+            tracing::warn!(
+                "the database is read-only ({why}): commands that only read work, the others are refused"
+            );
+        }
         Ok(store)
+    }
+
+    /// Why the database was opened read-only (its file or folder cannot be written by
+    /// this process), if it was.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
+    }
+
+    /// Refuses a read-only database, for the processes that write (the bot, the API).
+    pub fn require_writable(&self) -> Result<()> {
+        match &self.read_only {
+            Some(why) => Err(StoreError::ReadOnly(why.clone())),
+            None => Ok(()),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,16 +229,27 @@ impl Store {
     /// with another one. The first call records the zone; later calls check it.
     pub async fn bind_zone(&self, tz: chrono_tz::Tz) -> Result<()> {
         let name = tz.name();
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('schedule_tz', $1) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'schedule_tz'")
-            .fetch_one(&self.pool)
-            .await?;
-        let stored: String = row.try_get(0)?;
+        // Read first: a read-only database that already knows its zone is only read.
+        let read = || async {
+            sqlx::query("SELECT value FROM meta WHERE key = 'schedule_tz'")
+                .fetch_optional(&self.pool)
+                .await
+        };
+        let stored: String = match read().await? {
+            Some(row) => row.try_get(0)?,
+            None => {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('schedule_tz', $1) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+                let row = read().await?.ok_or_else(|| {
+                    StoreError::Corrupt("the schedule zone was not recorded".to_owned())
+                })?;
+                row.try_get(0)?
+            }
+        };
         if stored == name {
             Ok(())
         } else {

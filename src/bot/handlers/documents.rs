@@ -32,12 +32,12 @@ pub async fn document(bot: TgBot, app: App, t: Trader, msg: Message) -> HandlerR
         return send_html(&bot, chat, &messages::document_too_large(size), &[]).await;
     }
     let bytes = match download(&bot, &doc.file.id.0).await {
-        Ok(bytes) if bytes.len() as u64 <= messages::MAX_DOCUMENT_BYTES => bytes,
-        Ok(bytes) => {
-            let html = messages::document_too_large(bytes.len() as u64);
+        Ok(bytes) => bytes,
+        Err(Fetch::TooLarge(size)) => {
+            let html = messages::document_too_large(size);
             return send_html(&bot, chat, &html, &[]).await;
         }
-        Err(e) => {
+        Err(Fetch::Failed(e)) => {
             tracing::warn!(error = %e, chat = chat.0, "a document could not be downloaded");
             return send_html(&bot, chat, &messages::document_not_downloaded(), &[]).await;
         }
@@ -83,15 +83,69 @@ pub async fn document(bot: TgBot, app: App, t: Trader, msg: Message) -> HandlerR
     send_html(&bot, chat, &html, &keyboard).await
 }
 
-/// The document's bytes: `getFile`, then the file itself.
-async fn download(bot: &TgBot, file_id: &str) -> Result<Vec<u8>, String> {
+/// Why a document's bytes are not here.
+enum Fetch {
+    /// Larger than [`messages::MAX_DOCUMENT_BYTES`] (announced so, or found so while
+    /// downloading): its size as far as known.
+    TooLarge(u64),
+    Failed(String),
+}
+
+/// The document's bytes: `getFile`, then the file itself, never more than
+/// [`messages::MAX_DOCUMENT_BYTES`] of it in memory whatever the server sends.
+async fn download(bot: &TgBot, file_id: &str) -> Result<Vec<u8>, Fetch> {
     let file = send(direct(bot).get_file(teloxide::types::FileId(file_id.to_owned())))
         .await
-        .map_err(|e| e.to_string())?;
-    let mut bytes: Vec<u8> = Vec::with_capacity(file.size as usize);
-    direct(bot)
-        .download_file(&file.path, &mut bytes)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
+        .map_err(|e| Fetch::Failed(e.to_string()))?;
+    if u64::from(file.size) > messages::MAX_DOCUMENT_BYTES {
+        return Err(Fetch::TooLarge(u64::from(file.size)));
+    }
+    let mut capped = Capped {
+        bytes: Vec::with_capacity(file.size as usize),
+        over: false,
+    };
+    let done = direct(bot).download_file(&file.path, &mut capped).await;
+    if capped.over {
+        return Err(Fetch::TooLarge(messages::MAX_DOCUMENT_BYTES + 1));
+    }
+    done.map_err(|e| Fetch::Failed(e.to_string()))?;
+    Ok(capped.bytes)
+}
+
+/// A buffer that refuses to grow past [`messages::MAX_DOCUMENT_BYTES`].
+struct Capped {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl tokio::io::AsyncWrite for Capped {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if (this.bytes.len() + buf.len()) as u64 > messages::MAX_DOCUMENT_BYTES {
+            this.over = true;
+            return std::task::Poll::Ready(Err(std::io::Error::other(
+                "the document is larger than announced",
+            )));
+        }
+        this.bytes.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }

@@ -253,10 +253,23 @@ pub struct BrokerFile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct DetectError {
     closest: Option<(FormatName, Vec<&'static str>)>,
+    /// The separator the file uses instead of commas, when that is why nothing matched.
+    delimiter: Option<&'static str>,
 }
 
 impl fmt::Display for DetectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(delimiter) = self.delimiter {
+            return write!(
+                f,
+                "{}",
+                FileError::Delimiter { delimiter }.to_string().replacen(
+                    "the header is",
+                    "the file's header is",
+                    1
+                )
+            );
+        }
         let known: Vec<&str> = FormatName::ALL.iter().map(|n| n.as_str()).collect();
         write!(
             f,
@@ -289,19 +302,24 @@ pub enum ParseError {
 // ---------------------------------------------------------------------------------------
 // Entry points
 
-/// Picks the format of an export from its content.
+/// How much of a file detection reads: its headers are near the top.
+pub const DETECT_BYTES: usize = 1 << 20;
+
+/// Picks the format of an export from its content (its first [`DETECT_BYTES`]).
 pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
     let first = bytes
         .strip_prefix(super::reading::BOM)
         .unwrap_or(bytes)
         .iter()
         .find(|b| !super::reading::is_blank(**b));
-    if first == Some(&b'{') {
+    if matches!(first, Some(b'{' | b'[')) {
         return Ok(FormatName::Generic);
     }
-    // Headers sit near the top; a preamble or a leading section is a few dozen lines.
+    // Headers sit near the top; a preamble or a leading section is a few dozen lines,
+    // in far less than the first MiB.
     const LOOK: usize = 400;
-    let records: Vec<HashSet<String>> = sheet::read_head(bytes, LOOK)
+    let head = &bytes[..bytes.len().min(DETECT_BYTES)];
+    let records: Vec<HashSet<String>> = sheet::read_head(head, LOOK)
         .unwrap_or_default()
         .iter()
         .map(sheet::Rec::names)
@@ -332,6 +350,39 @@ pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
     if let Some((format, _)) = full {
         return Ok(format);
     }
+    // A signature whole in one row split on another separator: say that, not "unknown".
+    let delimiter = [
+        (';', "semicolons"),
+        ('\t', "tabs"),
+        ('|', "vertical bars (|)"),
+    ]
+    .into_iter()
+    .find(|(sep, _)| {
+        records.iter().any(|names| {
+            let row = names
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",");
+            let split: HashSet<String> = row
+                .split(*sep)
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect();
+            FormatName::ALL.iter().any(|format| {
+                format
+                    .signatures()
+                    .iter()
+                    .any(|signature| signature.iter().all(|n| has(&split, n)))
+            })
+        })
+    })
+    .map(|(_, name)| name);
+    if let Some(delimiter) = delimiter {
+        return Err(DetectError {
+            closest: None,
+            delimiter: Some(delimiter),
+        });
+    }
     // Half a signature is a resemblance worth naming; less is noise.
     let closest = best
         .filter(|(_, signature, hits)| hits * 2 >= signature.len())
@@ -343,7 +394,10 @@ pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
                 .collect();
             (format, missing)
         });
-    Err(DetectError { closest })
+    Err(DetectError {
+        closest,
+        delimiter: None,
+    })
 }
 
 /// Reads an export in a known format. `file_name` is where some brokers keep the

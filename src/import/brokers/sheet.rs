@@ -137,7 +137,8 @@ pub(super) fn read_sheet(bytes: &[u8]) -> Result<Sheet, FileError> {
     })
 }
 
-/// The first `max` records of a file.
+/// The first `max` records of a file. A record longer than the longest a format reads
+/// refuses the file: an export is read whole, and one with such a line is not one.
 pub(super) fn read_head(bytes: &[u8], max: usize) -> Result<Vec<Rec>, FileError> {
     let mut csv = reading::open_csv(bytes)?;
     let mut records = Vec::new();
@@ -145,7 +146,13 @@ pub(super) fn read_head(bytes: &[u8], max: usize) -> Result<Vec<Rec>, FileError>
     while records.len() < max
         && let Some(next) = csv.next_record(&mut record)
     {
-        let line = next.map_err(|e| FileError::Unreadable(std::io::Error::other(e.reason)))?;
+        let line = next.map_err(|e| {
+            if e.reason == reading::RECORD_TOO_LONG {
+                FileError::RecordTooLong { line: e.line }
+            } else {
+                FileError::Unreadable(std::io::Error::other(e.reason))
+            }
+        })?;
         records.push(Rec {
             line,
             record: record.clone(),
