@@ -12,7 +12,7 @@ use super::matches::{MatchFilter, Value, bind_values};
 
 /// The number of matches `filter` selects (its `limit` and `offset` are ignored).
 pub(super) async fn match_total(conn: &mut AnyConnection, filter: &MatchFilter) -> Result<i64> {
-    let (sql, values) = total_query(filter);
+    let (sql, values) = total_query(filter, 1);
     Ok(bind_values(sqlx::query(&sql), values)
         .fetch_one(conn)
         .await?
@@ -43,9 +43,11 @@ fn month(d: NaiveDate) -> String {
 }
 
 /// One statement adding the months wholly inside the filter's days (from the counts)
-/// and the days of the months it cuts into (row by row).
-fn total_query(filter: &MatchFilter) -> (String, Vec<Value>) {
+/// and the days of the months it cuts into (row by row), with its values, numbered
+/// from `$first` (so that it can be a subquery of a statement with values of its own).
+pub(super) fn total_query(filter: &MatchFilter, first: usize) -> (String, Vec<Value>) {
     let mut values = Vec::new();
+    let n = |values: &Vec<Value>| values.len() + first - 1;
     // Whole months [lo, hi] (None: unbounded), and the day ranges counted row by row.
     let lo = filter.from.map(first_whole_month);
     let hi = filter.to.map(last_whole_month);
@@ -76,32 +78,32 @@ fn total_query(filter: &MatchFilter) -> (String, Vec<Value>) {
         sql.push_str(
             "(SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM match_counts c WHERE 1 = 1",
         );
-        same_filters(filter, "c", &mut sql, &mut values);
+        same_filters(filter, "c", first, &mut sql, &mut values);
         if let Some(l) = l {
             values.push(Value::Text(month(l)));
-            sql.push_str(&format!(" AND c.month >= ${}", values.len()));
+            sql.push_str(&format!(" AND c.month >= ${}", n(&values)));
         }
         if let Some(h) = h {
             values.push(Value::Text(month(h)));
-            sql.push_str(&format!(" AND c.month <= ${}", values.len()));
+            sql.push_str(&format!(" AND c.month <= ${}", n(&values)));
         }
         sql.push(')');
     } else {
         sql.push_str("CAST(0 AS BIGINT)");
     }
     if !edges.is_empty() {
-        sql.push_str(" + (SELECT COUNT(*) FROM recommendation_execution_matches m WHERE 1 = 1");
-        same_filters(filter, "m", &mut sql, &mut values);
+        sql.push_str(" + (SELECT COUNT(*) FROM recommendation_execution_matches t WHERE 1 = 1");
+        same_filters(filter, "t", first, &mut sql, &mut values);
         let mut ranges = Vec::new();
         for (from, to) in edges {
             let mut range = Vec::new();
             if let Some(f) = from {
                 values.push(Value::Text(f.to_string()));
-                range.push(format!("m.day >= ${}", values.len()));
+                range.push(format!("t.day >= ${}", n(&values)));
             }
             if let Some(t) = to {
                 values.push(Value::Text(t.to_string()));
-                range.push(format!("m.day <= ${}", values.len()));
+                range.push(format!("t.day <= ${}", n(&values)));
             }
             if range.is_empty() {
                 range.push("1 = 1".to_owned());
@@ -114,18 +116,25 @@ fn total_query(filter: &MatchFilter) -> (String, Vec<Value>) {
 }
 
 /// ` AND t.column = $n` for the filter's account, match type and underlying.
-fn same_filters(filter: &MatchFilter, table: &str, sql: &mut String, values: &mut Vec<Value>) {
+fn same_filters(
+    filter: &MatchFilter,
+    table: &str,
+    first: usize,
+    sql: &mut String,
+    values: &mut Vec<Value>,
+) {
+    let n = |values: &Vec<Value>| values.len() + first - 1;
     if let Some(a) = filter.account {
         values.push(Value::Int(a.0));
-        sql.push_str(&format!(" AND {table}.account_id = ${}", values.len()));
+        sql.push_str(&format!(" AND {table}.account_id = ${}", n(values)));
     }
     if let Some(t) = filter.match_type {
         values.push(Value::Text(t.as_str().to_owned()));
-        sql.push_str(&format!(" AND {table}.match_type = ${}", values.len()));
+        sql.push_str(&format!(" AND {table}.match_type = ${}", n(values)));
     }
     if let Some(s) = &filter.symbol {
         values.push(Value::Text(s.as_str().to_owned()));
-        sql.push_str(&format!(" AND {table}.underlying = ${}", values.len()));
+        sql.push_str(&format!(" AND {table}.underlying = ${}", n(values)));
     }
 }
 
@@ -154,7 +163,7 @@ mod tests {
             to: Some(d("2024-03-20")),
             ..MatchFilter::default()
         };
-        let (sql, values) = total_query(&filter);
+        let (sql, values) = total_query(&filter, 1);
         assert!(!sql.contains("match_counts"), "{sql}");
         assert_eq!(values.len(), 2);
     }
@@ -166,11 +175,13 @@ mod tests {
             to: Some(d("2024-06-30")),
             ..MatchFilter::default()
         };
-        let (sql, values) = total_query(&filter);
+        let (sql, values) = total_query(&filter, 1);
         assert!(sql.contains("match_counts"), "{sql}");
         // Months 2024-04 to 2024-06, then the days 2024-03-05 to 2024-03-31.
         assert_eq!(values.len(), 4);
-        let unbounded = total_query(&MatchFilter::default()).0;
+        let (offset, _) = total_query(&filter, 5);
+        assert!(offset.contains("$5") && offset.contains("$8") && !offset.contains("$4"));
+        let unbounded = total_query(&MatchFilter::default(), 1).0;
         assert!(!unbounded.contains("recommendation_execution_matches"));
     }
 }
