@@ -386,33 +386,21 @@ async fn seed_endpoints(db: &TestDb) {
         .ok();
     assert_eq!(r["reason_code"], "other");
     assert_eq!(r["reason_text"], "waiting for CPI");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason?reason_code=other", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_text");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason?reason_code=bored", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_code");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_code");
+    for (query, field) in [
+        ("?reason_code=other", "reason_text"),
+        ("?reason_code=bored", "reason_code"),
+        ("", "reason_code"),
+    ] {
+        let p = api
+            .send(
+                "PATCH",
+                &format!("/matches/{}/reason{query}", divergence.id),
+                &api.a,
+            )
+            .await
+            .problem(422);
+        assert_eq!(p["field"], field, "{query}: {p}");
+    }
     if let Some(consent) = all.iter().find(|m| m.match_type.as_str() == "consent") {
         api.send(
             "PATCH",
@@ -1467,6 +1455,30 @@ async fn totals(db: &TestDb) {
 // ---------------------------------------------------------------------------------------
 // Serving: `serve` on a real listener, `run` beside the bot
 
+/// The status of the first answer from `url`, trying for five seconds while the
+/// server starts.
+async fn once_listening(client: &reqwest::Client, url: &str) -> Option<reqwest::StatusCode> {
+    for _ in 0..100 {
+        if let Ok(r) = client.get(url).send().await {
+            return Some(r.status());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Waits for a server task to end well after its stop signal.
+async fn stops_within_15s<T, E: std::fmt::Debug>(
+    task: tokio::task::JoinHandle<Result<T, E>>,
+    what: &str,
+) {
+    tokio::time::timeout(std::time::Duration::from_secs(15), task)
+        .await
+        .unwrap_or_else(|_| panic!("{what} stops after the signal"))
+        .unwrap()
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_finishes_requests_in_flight_then_stops() {
     let db = TestDb::sqlite().await;
@@ -1507,11 +1519,7 @@ async fn serve_finishes_requests_in_flight_then_stops() {
     assert_eq!(answer.status(), 200);
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["imported"], 3000);
-    tokio::time::timeout(std::time::Duration::from_secs(15), serving)
-        .await
-        .expect("serve stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(serving, "serve").await;
     assert!(
         client.get(format!("{base}/health")).send().await.is_err(),
         "nothing listens any more"
@@ -1545,15 +1553,10 @@ async fn run_serves_the_api_on_the_webhooks_listener() {
     }));
     fake.wait_for("setWebhook", 1).await;
     let client = reqwest::Client::new();
-    let mut health = None;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("http://{listen}/health")).send().await {
-            health = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(health, Some(reqwest::StatusCode::OK));
+    assert_eq!(
+        once_listening(&client, &format!("http://{listen}/health")).await,
+        Some(reqwest::StatusCode::OK)
+    );
     let refused = client
         .get(format!("http://{listen}{API}/matches"))
         .send()
@@ -1573,11 +1576,7 @@ async fn run_serves_the_api_on_the_webhooks_listener() {
     assert_eq!(hook.status(), 200);
     fake.wait_for("sendMessage", 1).await;
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), running)
-        .await
-        .expect("run stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(running, "run").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1601,15 +1600,10 @@ async fn run_serves_the_api_on_api_listen_beside_long_polling() {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
-    let mut ready = None;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("http://{listen}/ready")).send().await {
-            ready = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(ready, Some(reqwest::StatusCode::OK));
+    assert_eq!(
+        once_listening(&client, &format!("http://{listen}/ready")).await,
+        Some(reqwest::StatusCode::OK)
+    );
     let refused = client
         .get(format!("http://{listen}{API}/v4-candidates"))
         .send()
@@ -1617,11 +1611,7 @@ async fn run_serves_the_api_on_api_listen_beside_long_polling() {
         .unwrap();
     assert_eq!(refused.status(), 401);
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), running)
-        .await
-        .expect("run stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(running, "run").await;
     assert!(
         client
             .get(format!("http://{listen}/health"))
