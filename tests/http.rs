@@ -386,33 +386,21 @@ async fn seed_endpoints(db: &TestDb) {
         .ok();
     assert_eq!(r["reason_code"], "other");
     assert_eq!(r["reason_text"], "waiting for CPI");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason?reason_code=other", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_text");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason?reason_code=bored", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_code");
-    let p = api
-        .send(
-            "PATCH",
-            &format!("/matches/{}/reason", divergence.id),
-            &api.a,
-        )
-        .await
-        .problem(422);
-    assert_eq!(p["field"], "reason_code");
+    for (query, field) in [
+        ("?reason_code=other", "reason_text"),
+        ("?reason_code=bored", "reason_code"),
+        ("", "reason_code"),
+    ] {
+        let p = api
+            .send(
+                "PATCH",
+                &format!("/matches/{}/reason{query}", divergence.id),
+                &api.a,
+            )
+            .await
+            .problem(422);
+        assert_eq!(p["field"], field, "{query}: {p}");
+    }
     if let Some(consent) = all.iter().find(|m| m.match_type.as_str() == "consent") {
         api.send(
             "PATCH",
@@ -1304,7 +1292,192 @@ async fn service(db: &TestDb) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Totals: kept per month by the database, equal to the rows of the list
+
+both!(
+    the_totals_equal_the_lists_after_days_are_reconciled_again,
+    totals
+);
+
+/// The kept counts (`match_counts`) are the matches grouped by account, month, type and
+/// underlying, and the `total` of each filter is the length of the list it selects.
+async fn totals_agree(api: &Api, db: &TestDb, when: &str) {
+    let counts = |sql: &'static str| async move {
+        let rows = sqlx::query(sql).fetch_all(db.store.pool()).await.unwrap();
+        rows.iter()
+            .map(|r| {
+                use sqlx::Row;
+                (
+                    r.try_get::<i64, _>(0).unwrap(),
+                    r.try_get::<String, _>(1).unwrap(),
+                    r.try_get::<String, _>(2).unwrap(),
+                    r.try_get::<String, _>(3).unwrap(),
+                    r.try_get::<i64, _>(4).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let kept = counts(
+        "SELECT account_id, month, match_type, underlying, n FROM match_counts \
+         ORDER BY account_id, month, match_type, underlying",
+    )
+    .await;
+    let grouped = counts(
+        "SELECT account_id, substr(day, 1, 7), match_type, underlying, COUNT(*) \
+         FROM recommendation_execution_matches \
+         GROUP BY account_id, substr(day, 1, 7), match_type, underlying \
+         ORDER BY account_id, substr(day, 1, 7), match_type, underlying",
+    )
+    .await;
+    assert_eq!(kept, grouped, "{when}: the kept counts are the rows'");
+    assert!(!kept.is_empty());
+    for query in [
+        "",
+        "match_type=modify",
+        "match_type=reject",
+        "symbol=AAPL",
+        "symbol=ZM",
+        "start_date=2025-01-06",
+        "end_date=2025-01-31",
+        "start_date=2025-01-01&end_date=2025-01-31",
+        "start_date=2025-01-07&end_date=2025-01-20&match_type=consent",
+        "start_date=2024-12-15&end_date=2025-02-10",
+        "start_date=2025-02-01",
+        "start_date=2025-01-31&symbol=ZM",
+    ] {
+        // `limit=1` makes every page count (a first page holding it all is its count).
+        let page = api
+            .get(&format!("/matches?limit=1&{query}"), &api.all)
+            .await
+            .ok();
+        let mut listed = 0;
+        let mut cursor = String::new();
+        loop {
+            let p = api
+                .get(&format!("/matches?limit=500&{query}{cursor}"), &api.all)
+                .await
+                .ok();
+            listed += p["items"].as_array().unwrap().len();
+            match p["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(page["total"], listed, "{when}: total of ?{query}");
+        let mine = api
+            .get(&format!("/matches?limit=1&{query}"), &api.a)
+            .await
+            .ok();
+        let a_only = api
+            .get(&format!("/matches?limit=500&account={A}&{query}"), &api.all)
+            .await
+            .ok();
+        assert_eq!(mine["total"], a_only["total"], "{when}: ?{query} of A");
+    }
+}
+
+async fn totals(db: &TestDb) {
+    let api = api(db).await;
+    the_sample_through_the_api(&api).await;
+    b_has_a_match(&api).await;
+    totals_agree(&api, db, "after the sample").await;
+
+    // A recommendation on Friday 2025-01-31 that no trade answers is rejected when its
+    // window closes on Monday 2025-02-03 (a row in February) ...
+    let zm = json!({
+        "external_id": "late-zm", "created_at": "2025-01-31T07:00:00-08:00",
+        "action": "sell_to_open", "underlying": "ZM", "right": "put", "strike": 70,
+        "expiration": "2025-02-21", "contracts": 2, "premium": 1.1
+    });
+    api.push("/recommendations", &api.a, zm).await.ok();
+    for day in ["2025-01-31", "2025-02-03"] {
+        api.send("POST", &format!("/reconcile?target_date={day}"), &api.a)
+            .await
+            .ok();
+    }
+    let rejected = api
+        .get("/matches?symbol=ZM&match_type=reject", &api.a)
+        .await
+        .ok();
+    assert_eq!(rejected["total"], 1, "{rejected}");
+    assert_eq!(rejected["items"][0]["day"], "2025-02-03", "{rejected}");
+    totals_agree(&api, db, "after the rejection").await;
+
+    // ... then a late import shows the trader took it on Friday with fewer contracts,
+    // and another trade of the day: re-running Friday moves the row back to January as
+    // a modification, and adds an independent trade.
+    for (r, strike, contracts) in [("late-zm-fill", 70, 1), ("late-zm-other", 60, 1)] {
+        let exec = json!({
+            "broker_ref": r, "executed_at": "2025-01-31T08:00:00-08:00",
+            "action": "sell_to_open", "underlying": "ZM", "right": "put", "strike": strike,
+            "expiration": "2025-02-21", "contracts": contracts, "price": 1.0
+        });
+        api.push("/executions", &api.a, exec).await.ok();
+    }
+    api.send("POST", "/reconcile?target_date=2025-01-31", &api.a)
+        .await
+        .ok();
+    api.send("POST", "/reconcile?target_date=2025-02-03", &api.a)
+        .await
+        .ok();
+    let zm = api.get("/matches?symbol=ZM", &api.a).await.ok();
+    let types: BTreeSet<&str> = zm["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["match_type"].as_str().unwrap())
+        .collect();
+    assert!(!types.contains("reject"), "{zm}");
+    assert!(
+        zm["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["day"] == "2025-01-31"),
+        "{zm}"
+    );
+    assert_eq!(zm["total"], 2, "{zm}");
+    totals_agree(&api, db, "after re-running the days").await;
+
+    // Re-running the whole month changes nothing.
+    for day in 2..=31 {
+        api.send(
+            "POST",
+            &format!("/reconcile?target_date=2025-01-{day:02}"),
+            &api.a,
+        )
+        .await
+        .ok();
+    }
+    totals_agree(&api, db, "after re-running January").await;
+}
+
+// ---------------------------------------------------------------------------------------
 // Serving: `serve` on a real listener, `run` beside the bot
+
+/// The status of the first answer from `url`, trying for five seconds while the
+/// server starts.
+async fn once_listening(client: &reqwest::Client, url: &str) -> Option<reqwest::StatusCode> {
+    for _ in 0..100 {
+        if let Ok(r) = client.get(url).send().await {
+            return Some(r.status());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Waits for a server task to end well after its stop signal.
+async fn stops_within_15s<T, E: std::fmt::Debug>(
+    task: tokio::task::JoinHandle<Result<T, E>>,
+    what: &str,
+) {
+    tokio::time::timeout(std::time::Duration::from_secs(15), task)
+        .await
+        .unwrap_or_else(|_| panic!("{what} stops after the signal"))
+        .unwrap()
+        .unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_finishes_requests_in_flight_then_stops() {
@@ -1346,11 +1519,7 @@ async fn serve_finishes_requests_in_flight_then_stops() {
     assert_eq!(answer.status(), 200);
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["imported"], 3000);
-    tokio::time::timeout(std::time::Duration::from_secs(15), serving)
-        .await
-        .expect("serve stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(serving, "serve").await;
     assert!(
         client.get(format!("{base}/health")).send().await.is_err(),
         "nothing listens any more"
@@ -1384,15 +1553,10 @@ async fn run_serves_the_api_on_the_webhooks_listener() {
     }));
     fake.wait_for("setWebhook", 1).await;
     let client = reqwest::Client::new();
-    let mut health = None;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("http://{listen}/health")).send().await {
-            health = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(health, Some(reqwest::StatusCode::OK));
+    assert_eq!(
+        once_listening(&client, &format!("http://{listen}/health")).await,
+        Some(reqwest::StatusCode::OK)
+    );
     let refused = client
         .get(format!("http://{listen}{API}/matches"))
         .send()
@@ -1412,11 +1576,7 @@ async fn run_serves_the_api_on_the_webhooks_listener() {
     assert_eq!(hook.status(), 200);
     fake.wait_for("sendMessage", 1).await;
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), running)
-        .await
-        .expect("run stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(running, "run").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1440,15 +1600,10 @@ async fn run_serves_the_api_on_api_listen_beside_long_polling() {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
-    let mut ready = None;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("http://{listen}/ready")).send().await {
-            ready = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(ready, Some(reqwest::StatusCode::OK));
+    assert_eq!(
+        once_listening(&client, &format!("http://{listen}/ready")).await,
+        Some(reqwest::StatusCode::OK)
+    );
     let refused = client
         .get(format!("http://{listen}{API}/v4-candidates"))
         .send()
@@ -1456,11 +1611,7 @@ async fn run_serves_the_api_on_api_listen_beside_long_polling() {
         .unwrap();
     assert_eq!(refused.status(), 401);
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), running)
-        .await
-        .expect("run stops after the signal")
-        .unwrap()
-        .unwrap();
+    stops_within_15s(running, "run").await;
     assert!(
         client
             .get(format!("http://{listen}/health"))

@@ -21,8 +21,11 @@ use super::problem::ApiError;
 use crate::app::api::Caller;
 use crate::domain::{MatchType, Reason, ReasonCode, Symbol, day_of};
 
-use crate::learning::candidates::Decision;
-use crate::store::{CandidateKey, MatchFilter, MatchKey, REVIEW_STATUSES, SummaryKey};
+use crate::learning::candidates::{Candidate, Decision};
+use crate::store::{
+    CandidateKey, MatchFilter, MatchKey, MatchRecord, Page, REVIEW_STATUSES, StoredSummary,
+    SummaryKey,
+};
 
 /// The routes of this module, for [`super::router`].
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -61,6 +64,25 @@ fn id_of(what: &str, raw: &str) -> Result<i64, ApiError> {
 
 fn now_of(state: &ApiState) -> chrono::DateTime<chrono::Utc> {
     state.clock.now()
+}
+
+/// A parameter the operation cannot do without (422 naming it when missing).
+fn required<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
+}
+
+/// A page's items as JSON, its total, and the cursor after its last item when more
+/// follow.
+fn page_json<T, J>(page: Page<T>, cursor: impl Fn(&T) -> String) -> (Vec<J>, i64, Option<String>)
+where
+    J: for<'a> From<&'a T>,
+{
+    let next_cursor = page.more.then(|| page.items.last()).flatten().map(cursor);
+    (
+        page.items.iter().map(J::from).collect(),
+        page.total,
+        next_cursor,
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -199,15 +221,16 @@ async fn matches(
         ..MatchFilter::default()
     };
     let page = s.app.match_page(&filter, after, limit).await?;
-    let next_cursor = page.more.then(|| page.items.last()).flatten().map(|m| {
+    let cursor = |m: &MatchRecord| {
         params::match_cursor(MatchKey {
             day: m.day,
             id: m.id,
         })
-    });
+    };
+    let (items, total, next_cursor) = page_json::<_, MatchJson>(page, cursor);
     Ok(Json(MatchPage {
-        items: page.items.iter().map(MatchJson::from).collect(),
-        total: page.total,
+        items,
+        total,
         next_cursor,
     }))
 }
@@ -255,10 +278,7 @@ async fn match_reason(
 ) -> Result<Json<MatchJson>, ApiError> {
     let id = id_of("match", &id)?;
     let q = query(q)?;
-    let code = q
-        .reason_code
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("reason_code", "reason_code is required"))?;
+    let code = required("reason_code", q.reason_code.as_deref())?;
     let code = params::named::<ReasonCode>("reason_code", code)?;
     let reason = Reason::new(code, q.reason_text.as_deref())
         .map_err(|e| ApiError::invalid("reason_text", e.to_string()))?;
@@ -308,16 +328,17 @@ async fn summaries(
     let after = params::summary_after(q.cursor.as_deref())?;
     let scope = params::scope(caller.scope(), q.account.as_deref())?;
     let page = s.app.summary_page(scope, year, after, limit).await?;
-    let next_cursor = page.more.then(|| page.items.last()).flatten().map(|x| {
+    let cursor = |x: &StoredSummary| {
         params::summary_cursor(SummaryKey {
             year: x.year,
             week: x.week,
             account: x.account.0,
         })
-    });
+    };
+    let (items, total, next_cursor) = page_json::<_, SummaryJson>(page, cursor);
     Ok(Json(SummaryPage {
-        items: page.items.iter().map(SummaryJson::from).collect(),
-        total: page.total,
+        items,
+        total,
         next_cursor,
     }))
 }
@@ -393,11 +414,8 @@ async fn generate_summary(
     q: Result<Query<GenerateQuery>, QueryRejection>,
 ) -> Result<Json<SummaryJson>, ApiError> {
     let q = query(q)?;
-    let required = |field: &str, v: Option<String>| {
-        v.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
-    };
-    let year = params::year("year", &required("year", q.year)?)?;
-    let week = params::number("week", &required("week", q.week)?, 1, 53)?;
+    let year = params::year("year", required("year", q.year.as_deref())?)?;
+    let week = params::number("week", required("week", q.week.as_deref())?, 1, 53)?;
     let week = params::week(year, week as u32)?;
     let account = params::one_account(params::scope(caller.scope(), q.account.as_deref())?)?;
     let summary = s
@@ -495,15 +513,16 @@ async fn candidates(
     let after = params::candidate_after(q.cursor.as_deref())?;
     let scope = params::scope(caller.scope(), q.account.as_deref())?;
     let page = s.app.candidate_page(scope, after, limit).await?;
-    let next_cursor = page.more.then(|| page.items.last()).flatten().map(|c| {
+    let cursor = |c: &Candidate| {
         params::candidate_cursor(CandidateKey {
             account: c.account,
             id: c.id,
         })
-    });
+    };
+    let (items, total, next_cursor) = page_json::<_, CandidateJson>(page, cursor);
     Ok(Json(CandidatePage {
-        items: page.items.iter().map(CandidateJson::from).collect(),
-        total: page.total,
+        items,
+        total,
         next_cursor,
     }))
 }
@@ -534,10 +553,7 @@ async fn decide(
 ) -> Result<Json<CandidateJson>, ApiError> {
     let id = id_of("candidate", &id)?;
     let q = query(q)?;
-    let decision = q
-        .decision
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("decision", "decision is required"))?;
+    let decision = required("decision", q.decision.as_deref())?;
     let decision = params::named::<Decision>("decision", decision)?;
     let c = s
         .app

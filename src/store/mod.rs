@@ -13,6 +13,7 @@ mod dialogues;
 mod imports;
 mod learning;
 mod ledger;
+mod match_counts;
 mod matches;
 mod outbox;
 mod outcomes;
