@@ -249,18 +249,24 @@ async fn ensure_accounts(
     let mut ids: Vec<i64> = ids.iter().map(|a| a.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "INSERT INTO accounts (id, created_at) VALUES {} ON CONFLICT (id) DO NOTHING",
-            placeholders(backend, chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql);
-        let now = ts(now);
-        for id in chunk {
-            q = q.bind(*id).bind(now.clone());
-        }
-        q.execute(&mut *tx).await?;
+    if ids.is_empty() {
+        return Ok(());
     }
+    let mut rows = JsonRows::new();
+    for id in &ids {
+        rows.push(&[J::Int(*id)]);
+    }
+    let sql = format!(
+        "INSERT INTO accounts (id, created_at) SELECT {}, $2 FROM {} WHERE true \
+         ON CONFLICT (id) DO NOTHING",
+        json_col(backend, "j", 0, JsonType::Int),
+        json_source(backend, 1, "j")
+    );
+    sqlx::query(&sql)
+        .bind(rows.finish())
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -335,19 +341,6 @@ pub(crate) async fn fetch_by_ids(
     Ok(rows)
 }
 
-/// Runs `sql` for all `ids` inside a transaction, in chunks (`{ids}` as above).
-pub(crate) async fn execute_by_ids(tx: &mut AnyConnection, sql: &str, ids: &[i64]) -> Result<()> {
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        let sql = sql.replace("{ids}", &list(chunk.len(), 1));
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
 /// A UTC timestamp in its stored form.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -377,17 +370,231 @@ pub(crate) fn contract_from(row: &AnyRow) -> Result<Contract> {
     let right: String = row.try_get("option_right")?;
     let strike: i64 = row.try_get("strike")?;
     let expiration: String = row.try_get("expiration")?;
-    let underlying = Symbol::parse(&underlying)
+    contract_of(&underlying, written.as_deref(), &right, strike, &expiration)
+}
+
+/// The contract of the stored values `underlying, underlying_as_written, option_right,
+/// strike, expiration`.
+pub(crate) fn contract_of(
+    underlying: &str,
+    written: Option<&str>,
+    right: &str,
+    strike: i64,
+    expiration: &str,
+) -> Result<Contract> {
+    let underlying = Symbol::parse(underlying)
         .map_err(|_| StoreError::Corrupt(format!("symbol `{underlying}`")))?
-        .written_as(written.as_deref());
-    let right: Right = parse_named(&right, "right")?;
+        .written_as(written);
+    let right: Right = parse_named(right, "right")?;
     Contract::new(
         underlying,
-        parse_day(&expiration)?,
+        parse_day(expiration)?,
         right,
         Money::from_units(strike),
     )
     .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+// Many rows across the driver in one value.
+//
+// Through sqlx's `Any` driver every bound parameter and every decoded column is a
+// separate conversion (a value boxed into `AnyValue`, a column looked up by name), and at
+// night sizes that per-value work, not the engine, was most of the time. So the night's
+// bulk reads and writes move their rows as one JSON text per statement: reads aggregate
+// the rows into one JSON array of arrays inside the engine and decode it with serde in
+// one pass (`json_select`, `fetch_json`); writes bind one JSON array of arrays and let
+// the engine unpack it (`json_source`, `json_col`, `JsonRows`).
+
+/// The backend behind a connection of the `Any` pool.
+pub(crate) fn backend_of(conn: &AnyConnection) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// `SELECT` the rows of `rest` (`FROM … WHERE …`) as one JSON array of arrays of `cols`,
+/// in `order`: `[]` when there are none.
+pub(crate) fn json_select(backend: Backend, cols: &str, rest: &str, order: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({cols}) ORDER BY {order}) {rest}")
+        }
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({cols}) ORDER BY {order})::text, '[]') {rest}"
+        ),
+    }
+}
+
+/// Runs a statement made with [`json_select`] and decodes its rows (each a tuple or a
+/// struct that serde reads from an array).
+pub(crate) async fn fetch_json<'q, T: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Vec<T>> {
+    let row = query.fetch_one(&mut *conn).await?;
+    let text: String = row.try_get(0)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("rows read back: {e}")))
+}
+
+/// A table of the JSON array of arrays bound as parameter `$n`, named `alias`, whose
+/// rows are read with [`json_col`]: `FROM {json_source} WHERE …`.
+pub(crate) fn json_source(backend: Backend, n: usize, alias: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each(${n}) {alias}"),
+        Backend::Postgres => format!("jsonb_array_elements(${n}::jsonb) {alias}(value)"),
+    }
+}
+
+/// The SQL type of a value read from JSON with [`json_col`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonType {
+    Int,
+    Text,
+    Real,
+}
+
+/// Element `i` of the row `alias` of a [`json_source`], as a value of type `ty`
+/// (`null` reads as NULL).
+pub(crate) fn json_col(backend: Backend, alias: &str, i: usize, ty: JsonType) -> String {
+    match (backend, ty) {
+        (Backend::Sqlite, _) => format!("{alias}.value ->> {i}"),
+        (Backend::Postgres, JsonType::Text) => format!("{alias}.value ->> {i}"),
+        (Backend::Postgres, JsonType::Int) => format!("CAST({alias}.value ->> {i} AS BIGINT)"),
+        (Backend::Postgres, JsonType::Real) => {
+            format!("CAST({alias}.value ->> {i} AS DOUBLE PRECISION)")
+        }
+    }
+}
+
+/// `j.value ->> 0, j.value ->> 1, …`: a row of a [`json_source`] named `alias` as columns of
+/// the types `types`.
+pub(crate) fn json_cols(backend: Backend, alias: &str, types: &[JsonType]) -> String {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json_col(backend, alias, i, *t))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `(SELECT … )`: the integers of the JSON array bound as parameter `$n`, for an `IN`.
+pub(crate) fn json_ids(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+        Backend::Postgres => {
+            format!("(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(${n}::json))")
+        }
+    }
+}
+
+/// `ids` as the JSON array [`json_ids`] reads.
+pub(crate) fn json_id_list(ids: &[i64]) -> String {
+    let mut s = String::with_capacity(ids.len() * 12 + 2);
+    s.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
+}
+
+/// One value of a row written into [`JsonRows`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum J<'a> {
+    Int(i64),
+    Text(&'a str),
+    Real(f64),
+    Null,
+}
+
+impl From<i64> for J<'_> {
+    fn from(v: i64) -> Self {
+        J::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for J<'a> {
+    fn from(v: &'a str) -> Self {
+        J::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for J<'a> {
+    fn from(v: &'a String) -> Self {
+        J::Text(v)
+    }
+}
+
+impl<'a, T: Into<J<'a>>> From<Option<T>> for J<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(J::Null, Into::into)
+    }
+}
+
+impl From<f64> for J<'_> {
+    fn from(v: f64) -> Self {
+        J::Real(v)
+    }
+}
+
+/// Rows written as one JSON array of arrays, the parameter of a [`json_source`].
+#[derive(Debug, Default)]
+pub(crate) struct JsonRows {
+    buf: Vec<u8>,
+    rows: usize,
+}
+
+impl JsonRows {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one row.
+    pub(crate) fn push(&mut self, values: &[J<'_>]) {
+        use std::io::Write as _;
+        self.buf.push(if self.rows == 0 { b'[' } else { b',' });
+        self.rows += 1;
+        self.buf.push(b'[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            // Writing into a Vec cannot fail, and serde_json writes only valid UTF-8.
+            let _ = match v {
+                J::Int(n) => write!(self.buf, "{n}").map_err(serde_json::Error::io),
+                J::Text(s) => serde_json::to_writer(&mut self.buf, s),
+                J::Real(x) => serde_json::to_writer(&mut self.buf, x),
+                J::Null => {
+                    self.buf.extend_from_slice(b"null");
+                    Ok(())
+                }
+            };
+        }
+        self.buf.push(b']');
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The JSON text (`[]` when no row was pushed).
+    pub(crate) fn finish(mut self) -> String {
+        if self.rows == 0 {
+            self.buf.push(b'[');
+        }
+        self.buf.push(b']');
+        String::from_utf8(self.buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
 }
 
 /// FNV-1a over the canonical text of a row: tells a re-import of the same row from a
