@@ -7,10 +7,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 
 use super::{
-    J, JsonRows, JsonType, Result, Store, StoreError, ensure_accounts, fingerprint, json_cols,
-    json_source, param_list, ts,
+    Result, Store, StoreError, ensure_accounts, fingerprint, param_list, placeholders, ts,
 };
 use crate::domain::{AccountId, Contract, Execution, Money, PriceClose, Recommendation, day_of};
 
@@ -27,32 +28,29 @@ pub enum RowOutcome {
 /// Rows per statement: keeps every statement well under both backends' parameter limits.
 const BATCH: usize = 500;
 
+type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments<'q>>;
+
 /// A row's identity in its table: up to three parts (unused parts are constant).
 type Key = (i64, String, String);
 
 /// How one table is written by `insert_keyed`.
 struct Table {
     name: &'static str,
-    /// Insert column list, and the type of each column.
+    /// Insert column list.
     columns: &'static str,
-    types: &'static [JsonType],
+    count: usize,
     /// Key column expressions matched against the key parts, and the fingerprint expression.
     key_exprs: [&'static str; 3],
     fingerprint_expr: &'static str,
     conflict_target: &'static str,
 }
 
-use JsonType::{Int, Real, Text};
-
 const RECOMMENDATIONS: Table = Table {
     name: "recommendations",
     columns: "account_id, external_id, created_at, created_day, action, underlying, option_right, \
               strike, expiration, contracts, premium, position, underlying_price, delta, iv, iv_rank, \
               earnings_date, algorithm_version, rationale, fingerprint, imported_at, underlying_as_written",
-    types: &[
-        Int, Text, Text, Text, Text, Text, Text, Int, Text, Int, Int, Text, Int, Real, Real, Real,
-        Text, Text, Text, Text, Text, Text,
-    ],
+    count: 22,
     key_exprs: ["t.account_id", "t.external_id", "''"],
     fingerprint_expr: "t.fingerprint",
     conflict_target: "account_id, external_id",
@@ -62,9 +60,7 @@ const EXECUTIONS: Table = Table {
     name: "executions",
     columns: "account_id, broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
               strike, expiration, contracts, price, fees, fingerprint, imported_at, underlying_as_written",
-    types: &[
-        Int, Text, Text, Text, Text, Text, Text, Text, Int, Text, Int, Int, Int, Text, Text, Text,
-    ],
+    count: 16,
     key_exprs: ["t.account_id", "t.broker", "t.broker_ref"],
     fingerprint_expr: "t.fingerprint",
     conflict_target: "account_id, broker, broker_ref",
@@ -73,7 +69,7 @@ const EXECUTIONS: Table = Table {
 const PRICES: Table = Table {
     name: "prices",
     columns: "symbol, price_date, close, imported_at",
-    types: &[Text, Text, Int, Text],
+    count: 4,
     key_exprs: ["CAST(0 AS BIGINT)", "t.symbol", "t.price_date"],
     fingerprint_expr: "CAST(t.close AS TEXT)",
     conflict_target: "symbol, price_date",
@@ -137,32 +133,30 @@ impl Store {
             |r| Some(r.account),
             |r| (r.account.0, r.external_id.clone(), String::new()),
             |r| fingerprint(&rec_canonical(r)),
-            |out, r, print| {
+            |q, r, print| {
                 let c = &r.context;
-                out.push(&[
-                    J::Int(r.account.0),
-                    J::Text(&r.external_id),
-                    J::Text(&ts(r.created_at)),
-                    J::Text(&day_of(r.created_at, tz).to_string()),
-                    J::Text(r.action.as_str()),
-                    J::Text(r.contract.underlying.as_str()),
-                    J::Text(r.contract.right.as_str()),
-                    J::Int(r.contract.strike.units()),
-                    J::Text(&r.contract.expiration.to_string()),
-                    J::Int(r.contracts),
-                    J::Int(r.premium.units()),
-                    r.position.as_ref().map(|p| p.occ()).as_ref().into(),
-                    c.underlying_price.map(Money::units).into(),
-                    c.delta.into(),
-                    c.iv.into(),
-                    c.iv_rank.into(),
-                    c.earnings_date.map(|d| d.to_string()).as_ref().into(),
-                    c.algorithm_version.as_ref().into(),
-                    c.rationale.as_ref().into(),
-                    J::Text(print),
-                    J::Text(&now_s),
-                    written(&r.contract).as_ref().into(),
-                ])
+                q.bind(r.account.0)
+                    .bind(r.external_id.clone())
+                    .bind(ts(r.created_at))
+                    .bind(day_of(r.created_at, tz).to_string())
+                    .bind(r.action.as_str())
+                    .bind(r.contract.underlying.as_str().to_owned())
+                    .bind(r.contract.right.as_str())
+                    .bind(r.contract.strike.units())
+                    .bind(r.contract.expiration.to_string())
+                    .bind(r.contracts)
+                    .bind(r.premium.units())
+                    .bind(r.position.as_ref().map(|p| p.occ()))
+                    .bind(c.underlying_price.map(Money::units))
+                    .bind(c.delta)
+                    .bind(c.iv)
+                    .bind(c.iv_rank)
+                    .bind(c.earnings_date.map(|d| d.to_string()))
+                    .bind(c.algorithm_version.clone())
+                    .bind(c.rationale.clone())
+                    .bind(print)
+                    .bind(now_s.clone())
+                    .bind(written(&r.contract))
             },
             |r, _| {
                 format!(
@@ -189,25 +183,23 @@ impl Store {
             |e| Some(e.account),
             |e| (e.account.0, e.broker.clone(), e.broker_ref.clone()),
             |e| fingerprint(&exec_canonical(e)),
-            |out, e, print| {
-                out.push(&[
-                    J::Int(e.account.0),
-                    J::Text(&e.broker),
-                    J::Text(&e.broker_ref),
-                    J::Text(&ts(e.executed_at)),
-                    J::Text(&day_of(e.executed_at, tz).to_string()),
-                    J::Text(e.action.as_str()),
-                    J::Text(e.contract.underlying.as_str()),
-                    J::Text(e.contract.right.as_str()),
-                    J::Int(e.contract.strike.units()),
-                    J::Text(&e.contract.expiration.to_string()),
-                    J::Int(e.contracts),
-                    J::Int(e.price.units()),
-                    J::Int(e.fees.units()),
-                    J::Text(print),
-                    J::Text(&now_s),
-                    written(&e.contract).as_ref().into(),
-                ])
+            |q, e, print| {
+                q.bind(e.account.0)
+                    .bind(e.broker.clone())
+                    .bind(e.broker_ref.clone())
+                    .bind(ts(e.executed_at))
+                    .bind(day_of(e.executed_at, tz).to_string())
+                    .bind(e.action.as_str())
+                    .bind(e.contract.underlying.as_str().to_owned())
+                    .bind(e.contract.right.as_str())
+                    .bind(e.contract.strike.units())
+                    .bind(e.contract.expiration.to_string())
+                    .bind(e.contracts)
+                    .bind(e.price.units())
+                    .bind(e.fees.units())
+                    .bind(print)
+                    .bind(now_s.clone())
+                    .bind(written(&e.contract))
             },
             |e, _| {
                 format!(
@@ -233,13 +225,11 @@ impl Store {
             |_| None,
             |p| (0, p.symbol.as_str().to_owned(), p.date.to_string()),
             |p| p.close.units().to_string(),
-            |out, p, _| {
-                out.push(&[
-                    J::Text(p.symbol.as_str()),
-                    J::Text(&p.date.to_string()),
-                    J::Int(p.close.units()),
-                    J::Text(&now_s),
-                ])
+            |q, p, _| {
+                q.bind(p.symbol.as_str().to_owned())
+                    .bind(p.date.to_string())
+                    .bind(p.close.units())
+                    .bind(now_s.clone())
             },
             |p, stored| {
                 let stored = stored
@@ -267,7 +257,7 @@ impl Store {
         account: impl Fn(&T) -> Option<AccountId>,
         key: impl Fn(&T) -> Key,
         print: impl Fn(&T) -> String,
-        row: impl Fn(&mut JsonRows, &T, &str),
+        bind: impl for<'q> Fn(AnyQuery<'q>, &T, String) -> AnyQuery<'q>,
         conflict: impl Fn(&T, &str) -> String,
     ) -> Result<Vec<RowOutcome>> {
         let mut out = Vec::with_capacity(rows.len());
@@ -294,25 +284,18 @@ impl Store {
                 });
             }
             if !to_insert.is_empty() {
-                // The rows travel as one JSON text (see `json_source`); `WHERE true` tells
-                // SQLite's parser that `ON CONFLICT` belongs to the insert.
                 let sql = format!(
-                    "INSERT INTO {} ({}) SELECT {} FROM {} WHERE true ON CONFLICT ({}) DO NOTHING",
+                    "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
                     table.name,
                     table.columns,
-                    json_cols(self.backend, "j", table.types),
-                    json_source(self.backend, 1, "j"),
+                    placeholders(self.backend, to_insert.len(), table.count),
                     table.conflict_target
                 );
-                let mut values = JsonRows::new();
+                let mut q = sqlx::query(&sql);
                 for &i in &to_insert {
-                    row(&mut values, &chunk[i], &prints[i]);
+                    q = bind(q, &chunk[i], prints[i].clone());
                 }
-                let done = sqlx::query(&sql)
-                    .bind(values.finish())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let done = q.execute(&mut *tx).await?.rows_affected();
                 if done != to_insert.len() as u64 {
                     // Another import wrote some of these keys since the lookup; the
                     // transaction is dropped, so nothing of this batch is half-written.

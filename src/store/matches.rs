@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{
-    Result, Store, StoreError, backend_of, fetch_json, json_id_list, json_ids, json_select,
-    parse_day, parse_named, ts,
+    Result, Store, StoreError, backend_of, fetch_rows, json_id_list, json_ids, parse_day,
+    parse_named, rows_sql, ts,
 };
 use crate::domain::outcome::{Basis, Outcome};
 use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, Reason, Side, Symbol};
@@ -326,7 +326,7 @@ pub(crate) async fn matches_in(
             filter.offset.max(0)
         ));
     }
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         "q.id, q.account_id, q.day, q.match_type, q.underlying, q.strike_diff, q.dte_diff, \
          q.contracts_diff, q.premium_diff, q.modifications, q.reason_code, q.reason_text, \
@@ -335,7 +335,7 @@ pub(crate) async fn matches_in(
         "q.day, q.id",
     );
     let q = bind_values(sqlx::query(&sql), values);
-    let rows: Vec<MatchJsonRow> = fetch_json(conn, q).await?;
+    let rows: Vec<MatchJsonRow> = fetch_rows(conn, q).await?;
     let mut records = rows
         .into_iter()
         .map(match_from_json)
@@ -403,7 +403,7 @@ pub(super) async fn attach_executions(
     }
     let backend = backend_of(conn);
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         "x.match_id, e.broker_ref",
         &format!(
@@ -414,7 +414,7 @@ pub(super) async fn attach_executions(
         "e.id",
     );
     let rows: Vec<(i64, String)> =
-        fetch_json(conn, sqlx::query(&sql).bind(json_id_list(&ids))).await?;
+        fetch_rows(conn, sqlx::query(&sql).bind(json_id_list(&ids))).await?;
     let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
     for (id, broker_ref) in rows {
         refs.entry(id).or_default().push(broker_ref);

@@ -10,9 +10,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{
-    Backend, J, JsonRows, JsonType, Result, Store, StoreError, contract_from, contract_of,
-    fetch_by_ids, fetch_json, json_col, json_cols, json_id_list, json_ids, json_select,
-    json_source, parse_day, parse_named, parse_ts, ts,
+    Backend, Result, Store, StoreError, contract_from, contract_of, execute_by_ids, fetch_by_ids,
+    fetch_rows, json_id_list, json_ids, parse_day, parse_named, parse_ts, placeholders, rows_sql,
+    ts,
 };
 use crate::domain::reconcile::{MatchDraft, group_fills};
 use crate::domain::{
@@ -328,7 +328,7 @@ pub(crate) async fn load_day_in(
     let day_s = day.to_string();
     let acct = account.map(|a| a.0);
 
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         REC_CORE_COLUMNS,
         &format!(
@@ -348,14 +348,14 @@ pub(crate) async fn load_day_in(
     if let Some(a) = acct {
         q = q.bind(a);
     }
-    let rows: Vec<RecCoreRow> = fetch_json(conn, q).await?;
+    let rows: Vec<RecCoreRow> = fetch_rows(conn, q).await?;
     let mut recs: BTreeMap<AccountId, Vec<Stored<Recommendation>>> = BTreeMap::new();
     for row in rows {
         let r = rec_core_from_json(row)?;
         recs.entry(r.item.account).or_default().push(r);
     }
 
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         EXEC_COLUMNS,
         &format!(
@@ -372,14 +372,14 @@ pub(crate) async fn load_day_in(
     if let Some(a) = acct {
         q = q.bind(a);
     }
-    let rows: Vec<ExecRow> = fetch_json(conn, q).await?;
+    let rows: Vec<ExecRow> = fetch_rows(conn, q).await?;
     let mut executions: BTreeMap<AccountId, Vec<Stored<Execution>>> = BTreeMap::new();
     for row in rows {
         let e = exec_from_json(row)?;
         executions.entry(e.item.account).or_default().push(e);
     }
 
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         "m.id, m.account_id, m.match_key, m.match_type, m.recommendation_id, m.underlying, \
          m.strike_diff, m.dte_diff, m.contracts_diff, m.premium_diff, m.modifications, \
@@ -399,9 +399,9 @@ pub(crate) async fn load_day_in(
     if let Some(a) = acct {
         q = q.bind(a);
     }
-    let match_rows: Vec<MatchRow> = fetch_json(conn, q).await?;
+    let match_rows: Vec<MatchRow> = fetch_rows(conn, q).await?;
 
-    let sql = json_select(
+    let sql = rows_sql(
         backend,
         "m.id, m.account_id, m.match_key",
         &format!(
@@ -420,7 +420,7 @@ pub(crate) async fn load_day_in(
     if let Some(a) = acct {
         q = q.bind(a);
     }
-    let later_rows: Vec<(i64, i64, String)> = fetch_json(conn, q).await?;
+    let later_rows: Vec<(i64, i64, String)> = fetch_rows(conn, q).await?;
     let later = later_rows
         .into_iter()
         .map(|(id, a, key)| ((AccountId(a), key), id))
@@ -481,7 +481,7 @@ pub(crate) async fn load_day_in(
 
     let accounts: Vec<i64> = data.accounts().into_iter().map(|a| a.0).collect();
     if !accounts.is_empty() {
-        let sql = json_select(
+        let sql = rows_sql(
             backend,
             "account_id, match_key, reason_code, reason_text, reason_at",
             &format!(
@@ -491,7 +491,7 @@ pub(crate) async fn load_day_in(
             "account_id, match_key",
         );
         let q = sqlx::query(&sql).bind(json_id_list(&accounts));
-        let rows: Vec<(i64, String, String, Option<String>, String)> = fetch_json(conn, q).await?;
+        let rows: Vec<(i64, String, String, Option<String>, String)> = fetch_rows(conn, q).await?;
         for (account, key, code, text, at) in rows {
             data.reasons
                 .entry(AccountId(account))
@@ -575,62 +575,23 @@ pub(crate) async fn write_day_in(
                     touched.push(id);
                 }
             }
-            if !touched.is_empty() {
-                for table in ["match_executions", "position_outcomes"] {
-                    let sql = format!(
-                        "DELETE FROM {table} WHERE match_id IN {}",
-                        json_ids(backend, 1)
-                    );
-                    sqlx::query(&sql)
-                        .bind(json_id_list(&touched))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            for table in ["match_executions", "position_outcomes"] {
+                let sql = format!("DELETE FROM {table} WHERE match_id IN ({{ids}})");
+                execute_by_ids(&mut *tx, &sql, &touched).await?;
             }
-            if !stale.is_empty() {
+            execute_by_ids(
+                &mut *tx,
+                "DELETE FROM recommendation_execution_matches WHERE id IN ({ids})",
+                &stale,
+            )
+            .await?;
+            let reconciled_at = ts(now);
+            for part in upserts.chunks(400) {
+                const COLS: usize = 15;
                 let sql = format!(
-                    "DELETE FROM recommendation_execution_matches WHERE id IN {}",
-                    json_ids(backend, 1)
-                );
-                sqlx::query(&sql)
-                    .bind(json_id_list(&stale))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if !upserts.is_empty() {
-                let mut rows = JsonRows::new();
-                for (account, d, f) in &upserts {
-                    let reason = f.reason.as_ref();
-                    rows.push(&[
-                        J::Int(account.0),
-                        J::Text(&d.key),
-                        J::Text(&f.match_type),
-                        f.recommendation.into(),
-                        J::Text(&f.underlying),
-                        f.strike_diff.into(),
-                        f.dte_diff.into(),
-                        f.contracts_diff.into(),
-                        f.premium_diff.into(),
-                        J::Text(&f.modifications),
-                        reason.map(|r| r.code.as_str()).into(),
-                        reason.and_then(|r| r.text.as_deref()).into(),
-                        reason.map(|r| r.at.as_str()).into(),
-                    ]);
-                }
-                use JsonType::{Int, Text};
-                let cols = json_cols(
-                    backend,
-                    "j",
-                    &[
-                        Int, Text, Text, Int, Text, Int, Int, Int, Int, Text, Text, Text, Text,
-                    ],
-                );
-                // `WHERE true` tells SQLite's parser that `ON CONFLICT` belongs to the insert.
-                let sql = format!(
-                    "INSERT INTO recommendation_execution_matches (account_id, match_key, match_type, \
+                    "INSERT INTO recommendation_execution_matches (account_id, match_key, day, match_type, \
                      recommendation_id, underlying, strike_diff, dte_diff, contracts_diff, premium_diff, \
-                     modifications, reason_code, reason_text, reason_at, day, reconciled_at) \
-                     SELECT {cols}, $2, $3 FROM {} WHERE true \
+                     modifications, reason_code, reason_text, reason_at, reconciled_at) VALUES {} \
                      ON CONFLICT (account_id, match_key) DO UPDATE SET day = excluded.day, \
                      match_type = excluded.match_type, recommendation_id = excluded.recommendation_id, \
                      underlying = excluded.underlying, strike_diff = excluded.strike_diff, \
@@ -638,64 +599,66 @@ pub(crate) async fn write_day_in(
                      premium_diff = excluded.premium_diff, modifications = excluded.modifications, \
                      reason_code = excluded.reason_code, reason_text = excluded.reason_text, \
                      reason_at = excluded.reason_at, reconciled_at = excluded.reconciled_at",
-                    json_source(backend, 1, "j")
+                    placeholders(backend, part.len(), COLS)
                 );
-                sqlx::query(&sql)
-                    .bind(rows.finish())
-                    .bind(data.day.to_string())
-                    .bind(ts(now))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut links = JsonRows::new();
-            for (a, d, f) in &upserts {
-                for &e in &f.executions {
-                    links.push(&[J::Int(a.0), J::Text(&d.key), J::Int(e)]);
+                let mut q = sqlx::query(&sql);
+                for (account, d, f) in part {
+                    q = q
+                        .bind(account.0)
+                        .bind(d.key.clone())
+                        .bind(data.day.to_string())
+                        .bind(f.match_type.clone())
+                        .bind(f.recommendation)
+                        .bind(f.underlying.clone())
+                        .bind(f.strike_diff)
+                        .bind(f.dte_diff)
+                        .bind(f.contracts_diff)
+                        .bind(f.premium_diff)
+                        .bind(f.modifications.clone())
+                        .bind(f.reason.as_ref().map(|r| r.code.clone()))
+                        .bind(f.reason.as_ref().and_then(|r| r.text.clone()))
+                        .bind(f.reason.as_ref().map(|r| r.at.clone()))
+                        .bind(reconciled_at.clone());
                 }
+                q.execute(&mut *tx).await?;
             }
-            if !links.is_empty() {
-                let wanted = links.len() as u64;
+            let links: Vec<(i64, &str, i64)> = upserts
+                .iter()
+                .flat_map(|(a, d, f)| f.executions.iter().map(move |&e| (a.0, d.key.as_str(), e)))
+                .collect();
+            for part in links.chunks(500) {
                 // Each link names its match by key; the join finds the match's id.
                 let sql = format!(
                     "INSERT INTO match_executions (match_id, execution_id, account_id) \
-                     SELECT m.id, {}, m.account_id FROM {} \
+                     SELECT m.id, v.column3, v.column1 FROM (VALUES {}) v \
                      JOIN recommendation_execution_matches m \
-                     ON m.account_id = {} AND m.match_key = {}",
-                    json_col(backend, "j", 2, JsonType::Int),
-                    json_source(backend, 1, "j"),
-                    json_col(backend, "j", 0, JsonType::Int),
-                    json_col(backend, "j", 1, JsonType::Text),
+                     ON m.account_id = v.column1 AND m.match_key = v.column2",
+                    placeholders(backend, part.len(), 3)
                 );
-                let done = sqlx::query(&sql)
-                    .bind(links.finish())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if done != wanted {
+                let mut q = sqlx::query(&sql);
+                for (a, k, e) in part {
+                    q = q.bind(*a).bind((*k).to_owned()).bind(*e);
+                }
+                let done = q.execute(&mut *tx).await?.rows_affected();
+                if done != part.len() as u64 {
                     return Err(StoreError::Corrupt(format!(
-                        "linked {done} of {wanted} executions on {}",
+                        "linked {done} of {} executions on {}",
+                        part.len(),
                         data.day
                     )));
                 }
             }
-            if !chunk.is_empty() {
-                let mut days = JsonRows::new();
-                for (account, _) in chunk {
-                    days.push(&[J::Int(account.0)]);
-                }
+            for part in chunk.chunks(300) {
                 let sql = format!(
-                    "INSERT INTO reconciled_days (account_id, day, reconciled_at) \
-                     SELECT {}, $2, $3 FROM {} WHERE true \
+                    "INSERT INTO reconciled_days (account_id, day, reconciled_at) VALUES {} \
                      ON CONFLICT (account_id, day) DO UPDATE SET reconciled_at = excluded.reconciled_at",
-                    json_col(backend, "j", 0, JsonType::Int),
-                    json_source(backend, 1, "j"),
+                    placeholders(backend, part.len(), 3)
                 );
-                sqlx::query(&sql)
-                    .bind(days.finish())
-                    .bind(data.day.to_string())
-                    .bind(ts(now))
-                    .execute(&mut *tx)
-                    .await?;
+                let mut q = sqlx::query(&sql);
+                for (account, _) in part {
+                    q = q.bind(account.0).bind(data.day.to_string()).bind(ts(now));
+                }
+                q.execute(&mut *tx).await?;
             }
         }
         Ok(changed)
