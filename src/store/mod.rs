@@ -442,8 +442,9 @@ pub(crate) async fn fetch_rows<'q, T: serde::de::DeserializeOwned>(
     match backend_of(conn) {
         Backend::Sqlite => {
             let row = query.fetch_one(&mut *conn).await?;
-            let text: String = row.try_get(0)?;
-            serde_json::from_str(&text).map_err(corrupt)
+            // Borrowed from the row: a night's text is megabytes, copied once already.
+            let text: &str = row.try_get(0)?;
+            serde_json::from_str(text).map_err(corrupt)
         }
         Backend::Postgres => {
             use futures_util::TryStreamExt;
