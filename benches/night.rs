@@ -41,6 +41,9 @@ fn main() {
 /// One run's timings.
 struct Run {
     floor: Duration,
+    /// The same bulk insert with each statement's rows bound as one JSON text (the way
+    /// the store writes); reported for comparison, not the floor.
+    floor_json: Duration,
     import: Duration,
     reconcile: Duration,
 }
@@ -59,9 +62,10 @@ async fn bench(accounts: usize) {
     for i in 0..runs {
         let (run, c, nr, ne) = one_run(accounts, pg.as_deref()).await;
         println!(
-            "  run {}: floor {}  import {}  reconcile {}  total {} = {:.2}× the floor",
+            "  run {}: floor {} (as JSON {})  import {}  reconcile {}  total {} = {:.2}× the floor",
             i + 1,
             secs(run.floor),
+            secs(run.floor_json),
             secs(run.import),
             secs(run.reconcile),
             secs(run.import + run.reconcile),
@@ -76,6 +80,7 @@ async fn bench(accounts: usize) {
         v[v.len() / 2]
     };
     let floor = median(&|r| r.floor);
+    let floor_json = median(&|r| r.floor_json);
     let import = median(&|r| r.import);
     let reconcile = median(&|r| r.reconcile);
     let total = median(&|r| r.import + r.reconcile);
@@ -88,6 +93,11 @@ async fn bench(accounts: usize) {
         "night benchmark ({backend}): {accounts} accounts, {n_recs} recommendations, {n_execs} executions; median of {runs} run(s)"
     );
     println!("  floor (bare bulk insert):  {}", secs(floor));
+    println!(
+        "  floor written as JSON:     {}  (for comparison: {:.2}× against it)",
+        secs(floor_json),
+        total.as_secs_f64() / floor_json.as_secs_f64()
+    );
     println!("  import:                    {}", secs(import));
     println!(
         "  reconcile:                 {}  ({counts})",
@@ -116,14 +126,16 @@ async fn one_run(accounts: usize, pg: Option<&str>) -> (Run, String, usize, usiz
     let (n_recs, n_execs) = generate(accounts, &recs, &execs);
     let tz = chrono_tz::America::Los_Angeles;
     let now = Utc::now();
-    let (url, floor_url) = match pg {
+    let (url, floor_url, json_url) = match pg {
         Some(u) => (
             pg_schema(u, "bench_night").await,
             pg_schema(u, "bench_floor").await,
+            pg_schema(u, "bench_floor_json").await,
         ),
         None => (
             format!("sqlite://{}", dir.join("night.db").display()),
             format!("sqlite://{}", dir.join("floor.db").display()),
+            format!("sqlite://{}", dir.join("floor_json.db").display()),
         ),
     };
 
@@ -133,6 +145,12 @@ async fn one_run(accounts: usize, pg: Option<&str>) -> (Run, String, usize, usiz
     bare_insert(&floor, &recs, &execs, pg.is_none()).await;
     let floor_time = t.elapsed();
     floor.close().await;
+
+    let floor_json = Store::open(&json_url).await.expect("floor db");
+    let t = Instant::now();
+    bare_insert_json(&floor_json, &recs, &execs, pg.is_none()).await;
+    let floor_json_time = t.elapsed();
+    floor_json.close().await;
 
     let store = Store::open(&url).await.expect("open db");
     let t = Instant::now();
@@ -176,6 +194,7 @@ async fn one_run(accounts: usize, pg: Option<&str>) -> (Run, String, usize, usiz
     (
         Run {
             floor: floor_time,
+            floor_json: floor_json_time,
             import: import_time,
             reconcile: reconcile_time,
         },
@@ -293,6 +312,68 @@ async fn bare_insert(store: &Store, recs: &Path, execs: &Path, sqlite: bool) {
                 }
             }
             q.execute(&mut *tx).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+/// The floor's rows written the way the store writes its bulk rows: the same table,
+/// transaction and 500 rows per statement, but each statement's rows bound as one JSON
+/// text that the engine unpacks (`json_each` / `jsonb_array_elements`).
+async fn bare_insert_json(store: &Store, recs: &Path, execs: &Path, sqlite: bool) {
+    let pool = store.pool();
+    sqlx::query("DROP TABLE IF EXISTS floor_rows")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE floor_rows (a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f TEXT, g TEXT, h TEXT, i TEXT, j TEXT, k TEXT)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let cols: Vec<String> = (0..11).map(|c| format!("j.value ->> {c}")).collect();
+    let from = if sqlite {
+        "json_each($1) j"
+    } else {
+        "jsonb_array_elements($1::jsonb) j(value)"
+    };
+    let sql = format!(
+        "INSERT INTO floor_rows SELECT {} FROM {from}",
+        cols.join(", ")
+    );
+    let mut tx = pool.begin().await.unwrap();
+    for path in [recs, execs] {
+        let text = std::fs::read_to_string(path).unwrap();
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        for chunk in rows.chunks(500) {
+            let mut json = String::from("[");
+            for (i, row) in chunk.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                json.push('[');
+                for c in 0..11 {
+                    if c > 0 {
+                        json.push(',');
+                    }
+                    match row.get(c) {
+                        Some(v) => json.push_str(&serde_json::to_string(v).unwrap()),
+                        None => json.push_str("null"),
+                    }
+                }
+                json.push(']');
+            }
+            json.push(']');
+            sqlx::query(&sql)
+                .bind(json)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
         }
     }
     tx.commit().await.unwrap();

@@ -643,6 +643,92 @@ both!(
     random_weeks_keep_every_row_in_exactly_one_match
 );
 
+/// The import's rows reach the database as one JSON text per statement; the numbers of a
+/// recommendation's context must come back bit for bit, and texts with quotes,
+/// backslashes and non-ASCII characters unchanged.
+async fn context_values_survive_the_store_exactly(db: &TestDb) {
+    use sqlx::Row;
+    let mut body = String::new();
+    let mut expected = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..300 {
+        // A fixed pseudo-random sequence: 17 significant digits, tiny and huge exponents.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let delta = format!("{:.17}", unit * 2.0 - 1.0);
+        let iv = format!("{:e}", unit * 10f64.powi((i % 40) - 20));
+        let rank = format!("{}", unit * 100.0);
+        let rationale = format!("\"q\" \\ ünï {i} 😀");
+        body.push_str(&format!(
+            "r{i:03},100,2025-01-02T09:30:00-08:00,sell_to_open,AAPL,put,150,2025-01-17,1,1.25,,{delta},{iv},{rank},\"{}\"\n",
+            rationale.replace('"', "\"\"")
+        ));
+        expected.push((
+            delta.parse::<f64>().unwrap(),
+            iv.parse::<f64>().unwrap(),
+            rank.parse::<f64>().unwrap(),
+            rationale,
+        ));
+    }
+    let text = format!(
+        "{}delta,iv,iv_rank,rationale\n{body}",
+        REC_HEADER.trim_end().to_owned() + ","
+    );
+    let report = import_reader(
+        &db.store,
+        ImportKind::Recommendations,
+        ImportFormat::Generic,
+        std::io::Cursor::new(text.into_bytes()),
+        tz(),
+        now(),
+    )
+    .await
+    .expect("import runs");
+    assert_eq!(report.summary(), "imported 300, duplicates 0, rejected 0");
+    let rows = sqlx::query(
+        "SELECT delta, iv, iv_rank, rationale FROM recommendations ORDER BY external_id",
+    )
+    .fetch_all(db.store.pool())
+    .await
+    .unwrap();
+    let got: Vec<(f64, f64, f64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get(0).unwrap(),
+                r.try_get(1).unwrap(),
+                r.try_get(2).unwrap(),
+                r.try_get(3).unwrap(),
+            )
+        })
+        .collect();
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(
+            g.0.to_bits(),
+            e.0.to_bits(),
+            "delta {} stored as {}",
+            e.0,
+            g.0
+        );
+        assert_eq!(g.1.to_bits(), e.1.to_bits(), "iv {} stored as {}", e.1, g.1);
+        assert_eq!(
+            g.2.to_bits(),
+            e.2.to_bits(),
+            "iv_rank {} stored as {}",
+            e.2,
+            g.2
+        );
+        assert_eq!(g.3, e.3);
+    }
+    assert_eq!(got.len(), expected.len());
+}
+both!(
+    context_values_exact,
+    context_values_survive_the_store_exactly
+);
+
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
     use sqlx::Row;

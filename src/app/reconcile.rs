@@ -57,6 +57,9 @@ impl App {
     }
 }
 
+/// Up to this many served accounts, a day's posts read each one's matches on its own.
+const SERVED_READ_ONE_BY_ONE: usize = 50;
+
 /// The posts of the day's stored matches, per served account, queued in `tx`.
 async fn queue_day_posts(
     tx: &mut Tx,
@@ -66,15 +69,37 @@ async fn queue_day_posts(
     closures: &Closures,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let filter = MatchFilter {
+    // Only served accounts hear of their day, so only their matches are read: a night
+    // holds tens of thousands of rows of other accounts (and the command line serves
+    // none). A few served accounts are read one by one, many in one read of the day.
+    let served: BTreeSet<AccountId> = match account {
+        Some(a) => BTreeSet::from([a]),
+        None => app
+            .settings
+            .allowed_user_ids
+            .iter()
+            .map(|&id| AccountId(id))
+            .collect(),
+    };
+    let served: Vec<AccountId> = served.into_iter().filter(|a| app.served(*a)).collect();
+    let filter = |account| MatchFilter {
         from: Some(day),
         to: Some(day),
         account,
         ..MatchFilter::default()
     };
     let mut by_account: BTreeMap<AccountId, Vec<MatchRecord>> = BTreeMap::new();
-    for m in tx.matches(&filter).await? {
-        by_account.entry(m.account).or_default().push(m);
+    if served.len() <= SERVED_READ_ONE_BY_ONE {
+        for a in &served {
+            let matches = tx.matches(&filter(Some(*a))).await?;
+            if !matches.is_empty() {
+                by_account.insert(*a, matches);
+            }
+        }
+    } else {
+        for m in tx.matches(&filter(account)).await? {
+            by_account.entry(m.account).or_default().push(m);
+        }
     }
     // An account with nothing decided on a closed day still hears what stays open.
     for a in closures.keys() {

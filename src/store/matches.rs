@@ -7,7 +7,10 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Result, Store, StoreError, fetch_by_ids, parse_day, parse_named, ts};
+use super::{
+    Result, Store, StoreError, backend_of, fetch_rows, json_id_list, json_ids, parse_day,
+    parse_named, rows_sql, ts,
+};
 use crate::domain::outcome::{Basis, Outcome};
 use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, Reason, Side, Symbol};
 
@@ -242,30 +245,100 @@ impl Store {
     }
 }
 
-/// [`Store::matches`] on a connection (a caller's transaction sees its own writes).
+/// A match as `matches_in` reads it (the columns of `MATCH_COLUMNS`).
+type MatchJsonRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn match_from_json(row: MatchJsonRow) -> Result<MatchRecord> {
+    let (
+        id,
+        account,
+        day,
+        match_type,
+        underlying,
+        strike_diff,
+        dte_diff,
+        contracts_diff,
+        premium_diff,
+        mods,
+        reason_code,
+        reason_text,
+        reason_at,
+        recommendation,
+    ) = row;
+    Ok(MatchRecord {
+        id,
+        account: AccountId(account),
+        day: parse_day(&day)?,
+        match_type: parse_named(&match_type, "match type")?,
+        underlying,
+        recommendation,
+        executions: Vec::new(),
+        modifications: mods
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        differences: DifferencesRecord {
+            strike: strike_diff.map(Money::from_units),
+            dte: dte_diff,
+            contracts: contracts_diff,
+            premium: premium_diff.map(Money::from_units),
+        },
+        reason_code,
+        reason_text,
+        reason_at,
+        outcomes: None,
+    })
+}
+
+/// [`Store::matches`] on a connection (a caller's transaction sees its own writes). The
+/// rows come back as one JSON value (see `json_select`): a night's matches are tens of
+/// thousands.
 pub(crate) async fn matches_in(
     conn: &mut AnyConnection,
     filter: &MatchFilter,
 ) -> Result<Vec<MatchRecord>> {
-    let mut sql = format!(
+    let backend = backend_of(conn);
+    let mut inner = format!(
         "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
     );
-    let values = filter_conditions(filter, &mut sql, 1);
-    sql.push_str(" ORDER BY m.day, m.id");
+    let values = filter_conditions(filter, &mut inner, 1);
     if let Some(limit) = filter.limit {
-        sql.push_str(&format!(
-            " LIMIT {} OFFSET {}",
+        inner.push_str(&format!(
+            " ORDER BY m.day, m.id LIMIT {} OFFSET {}",
             limit.max(0),
             filter.offset.max(0)
         ));
     }
+    let sql = rows_sql(
+        backend,
+        "q.id, q.account_id, q.day, q.match_type, q.underlying, q.strike_diff, q.dte_diff, \
+         q.contracts_diff, q.premium_diff, q.modifications, q.reason_code, q.reason_text, \
+         q.reason_at, q.external_id",
+        &format!("FROM ({inner}) q"),
+        "q.day, q.id",
+    );
     let q = bind_values(sqlx::query(&sql), values);
-    let mut records = q
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(match_from_row)
+    let rows: Vec<MatchJsonRow> = fetch_rows(conn, q).await?;
+    let mut records = rows
+        .into_iter()
+        .map(match_from_json)
         .collect::<Result<Vec<_>>>()?;
     attach_executions(conn, &mut records).await?;
     Ok(records)
@@ -325,20 +398,26 @@ pub(super) async fn attach_executions(
     conn: &mut AnyConnection,
     records: &mut [MatchRecord],
 ) -> Result<()> {
-    let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
+    if records.is_empty() {
+        return Ok(());
+    }
+    let backend = backend_of(conn);
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let rows = fetch_by_ids(
-        conn,
-        "SELECT x.match_id, e.broker_ref FROM match_executions x \
-         JOIN executions e ON e.id = x.execution_id WHERE x.match_id IN ({ids}) ORDER BY e.id",
-        &[],
-        &ids,
-    )
-    .await?;
-    for row in rows {
-        refs.entry(row.try_get(0)?)
-            .or_default()
-            .push(row.try_get(1)?);
+    let sql = rows_sql(
+        backend,
+        "x.match_id, e.broker_ref",
+        &format!(
+            "FROM match_executions x JOIN executions e ON e.id = x.execution_id \
+             WHERE x.match_id IN {}",
+            json_ids(backend, 1)
+        ),
+        "e.id",
+    );
+    let rows: Vec<(i64, String)> =
+        fetch_rows(conn, sqlx::query(&sql).bind(json_id_list(&ids))).await?;
+    let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, broker_ref) in rows {
+        refs.entry(id).or_default().push(broker_ref);
     }
     for r in records {
         r.executions = refs.remove(&r.id).unwrap_or_default();

@@ -55,7 +55,7 @@ impl Tx {
         window: &ResponseWindow,
         account: Option<AccountId>,
     ) -> Result<DayData> {
-        reconcile::load_day_in(&mut self.inner, day, window, account).await
+        reconcile::load_day_in(self.backend, &mut self.inner, day, window, account).await
     }
 
     /// Writes a reconciled day's rows (see `Store::write_day`).
