@@ -40,7 +40,8 @@ for target in "${targets[@]}"; do
     if ! cargo fuzz run -s "$sanitizer" --codegen-units 16 "$target" "$run" -- \
         -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1; then
-        tail -n 40 "$log" >&2
+        # The panic or the sanitizer's report, not the input's bytes (they are in the file).
+        grep -m 3 -A 3 -E "panicked|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY" "$log" >&2 || tail -n 20 "$log" >&2
         echo "error: fuzz target $target failed; the input is under fuzz/artifacts/$target/ (replay: RUSTC_BOOTSTRAP=1 cargo fuzz run -s $sanitizer $target fuzz/artifacts/$target/<file>)" >&2
         exit 1
     fi

@@ -70,7 +70,12 @@ fuzz_target!(|data: &[u8]| {
     let first_line = data.split(|b| *b == b'\n').next().unwrap_or_default();
     let from_data = std::str::from_utf8(first_line).ok();
     for format in FormatName::ALL {
-        for name in NAMES.into_iter().chain([from_data]) {
+        // Only Schwab and Fidelity read the account from the file name.
+        let names: &[Option<&str>] = match format {
+            FormatName::Schwab | FormatName::Fidelity => &[NAMES[0], NAMES[1], NAMES[2], from_data],
+            _ => &[None],
+        };
+        for &name in names {
             if let Ok(file) = brokers::parse(format, data, name, &known) {
                 check(format, &file);
                 let _ = file
