@@ -54,3 +54,77 @@ pub mod sim;
 pub mod startup;
 pub mod store;
 mod terminal;
+
+/// Entry points for the fuzz targets in `fuzz/` (`bash tools/fuzz.sh`), not an API: each
+/// function is a thin call of the parser the bot, the CLI or the HTTP API runs on
+/// untrusted input, so a target reaches the real code, private parsers included,
+/// without those being made public. See `docs/RELIABILITY.md`, "Fuzzing".
+#[doc(hidden)]
+pub mod fuzzing {
+    use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+    use crate::import::values;
+
+    /// The cell parsers of `import::values`, by name: each takes one trimmed, non-empty
+    /// cell and returns the value or the sentence a row error carries.
+    pub mod cells {
+        use super::*;
+        use crate::domain::{Contract, Money};
+
+        pub fn timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+            values::timestamp(s)
+        }
+        pub fn exchange_day(at: DateTime<Utc>) -> NaiveDate {
+            values::exchange_day(at)
+        }
+        pub fn date(s: &str) -> Result<NaiveDate, String> {
+            values::date(s)
+        }
+        pub fn us_date(s: &str) -> Result<NaiveDate, String> {
+            values::us_date(s)
+        }
+        pub fn day_month_year(s: &str) -> Result<NaiveDate, String> {
+            values::day_month_year(s)
+        }
+        pub fn month_day_year(s: &str) -> Result<NaiveDate, String> {
+            values::month_day_year(s)
+        }
+        pub fn compact_date(s: &str) -> Result<NaiveDate, String> {
+            values::compact_date(s)
+        }
+        pub fn clock(s: &str) -> Result<NaiveTime, String> {
+            values::clock(s)
+        }
+        pub fn money(s: &str) -> Result<Money, String> {
+            values::money(s)
+        }
+        pub fn broker_money(s: &str) -> Result<Money, String> {
+            values::broker_money(s)
+        }
+        pub fn strike(s: &str) -> Result<Money, String> {
+            values::strike(s)
+        }
+        pub fn contracts(s: &str) -> Result<i64, String> {
+            values::contracts(s)
+        }
+        pub fn quantity(s: &str) -> Result<i64, String> {
+            values::quantity(s)
+        }
+        pub fn signed_contracts(s: &str) -> Result<i64, String> {
+            values::signed_contracts(s)
+        }
+        pub fn row_value(price: Money, contracts: i64) -> Result<(), String> {
+            values::row_value(price, contracts)
+        }
+        pub fn key(s: &str) -> Result<String, String> {
+            values::key(s)
+        }
+        pub fn occ(s: &str) -> Result<Contract, String> {
+            values::occ(s)
+        }
+        /// The largest amount a cell may hold, and the largest row, in dollars.
+        pub const MAX_DOLLARS: i64 = values::MAX_DOLLARS;
+        pub const MAX_ROW_DOLLARS: i64 = values::MAX_ROW_DOLLARS;
+        pub const MAX_CONTRACTS: i64 = values::MAX_CONTRACTS;
+    }
+}

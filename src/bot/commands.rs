@@ -172,7 +172,7 @@ pub fn parse_matches(args: &str) -> Result<MatchesQuery, ArgError> {
                 ));
             }
             None => {
-                if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                if let Ok(d) = crate::import::values::date(value) {
                     if q.from.is_none() {
                         q.from = Some(d);
                     } else {
@@ -404,7 +404,7 @@ fn one_date(args: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
 }
 
 fn date(s: &str, example: &'static str) -> Result<NaiveDate, ArgError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+    crate::import::values::date(s).map_err(|_| {
         wrong(
             format!("`{}` is not a date (YYYY-MM-DD)", shown(s)),
             example,
@@ -515,5 +515,17 @@ mod tests {
             parse_chart("divergence 90").unwrap(),
             (ChartKind::Divergence, 90)
         );
+    }
+
+    /// As in the import (found by fuzzing `import::values`): a year is four digits, so
+    /// a typo such as `20250-01-31` is refused instead of read as the year 20250.
+    #[test]
+    fn dates_need_a_four_digit_year() {
+        for args in ["20250-01-31", "-5-01-31", "+2025-01-31"] {
+            assert!(parse_reconcile_day(args).is_err(), "{args}");
+            assert!(parse_period(args).is_err(), "{args}");
+        }
+        assert!(parse_matches("from=20250-01-01").is_err());
+        assert_eq!(parse_track_day("2025-01-31").unwrap(), day("2025-01-31"));
     }
 }

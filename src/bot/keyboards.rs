@@ -123,8 +123,8 @@ impl Callback {
             },
             ["m", page, from, to, kind, symbol] => Callback::Matches(MatchesQuery {
                 page: page.parse().ok()?,
-                from: optional(from, |s| NaiveDate::parse_from_str(s, "%Y%m%d").ok())?,
-                to: optional(to, |s| NaiveDate::parse_from_str(s, "%Y%m%d").ok())?,
+                from: optional(from, day)?,
+                to: optional(to, day)?,
                 match_type: optional(kind, |s| s.parse().ok())?,
                 symbol: optional(symbol, |s| Symbol::parse(s).ok())?,
             }),
@@ -146,8 +146,7 @@ impl Callback {
             },
             ["s", s] => Callback::Reviewed { summary: id(s)? },
             ["rd", from, to] => {
-                let from = NaiveDate::parse_from_str(from, "%Y%m%d").ok()?;
-                let to = NaiveDate::parse_from_str(to, "%Y%m%d").ok()?;
+                let (from, to) = (day(from)?, day(to)?);
                 if from > to {
                     return None;
                 }
@@ -165,6 +164,15 @@ impl Callback {
             data: self.encode(),
         }
     }
+}
+
+/// A date as `encode` writes it: eight digits. (chrono's `%Y%m%d` alone also reads
+/// `-20\r1\r2`, the year −20, which encodes to other data: found by fuzzing.)
+fn day(s: &str) -> Option<NaiveDate> {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y%m%d").ok()
 }
 
 /// A name exactly as `as_str` writes it (the learning names also accept variants when
@@ -378,6 +386,15 @@ mod tests {
 
     #[test]
     fn forged_or_stale_data_decodes_to_nothing() {
+        // Found by fuzzing (`fuzz/fuzz_targets/callback.rs`): dates that are not the
+        // eight digits `encode` writes.
+        for data in [
+            "rd:-20\r1\r2:0\r1\r2",
+            "rd:+2025011:20250117",
+            "m:0:-20\r1\r2:-:-:-",
+        ] {
+            assert_eq!(Callback::decode(data), None, "{data:?}");
+        }
         for bad in [
             "",
             "r",

@@ -260,13 +260,26 @@ impl Contract {
         let expiration =
             NaiveDate::parse_from_str(&format!("20{date_s}"), "%Y%m%d").map_err(|_| bad())?;
         let right: Right = compact[right_pos..right_pos + 1].parse()?;
-        let strike = if strike_s.len() == 8 && strike_s.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = strike_s.bytes().all(|b| b.is_ascii_digit());
+        let strike = if strike_s.len() == 8 && digits {
             // Strike × 1000, eight digits.
             let thousandths: i64 = strike_s.parse().map_err(|_| bad())?;
             Money::from_units(thousandths * 10)
+        } else if (digits && strike_s.starts_with('0'))
+            || !strike_s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        {
+            // Leading zeros are the padded form with digits missing (`C0450000` is not
+            // $450,000); and a strike is digits, with a point in the short form.
+            return Err(bad());
         } else {
             Money::parse(strike_s).map_err(|_| bad())?
         };
+        // The symbol carries strike × 1000 in eight digits: a strike it cannot write
+        // (from $100,000, or finer than a tenth of a cent) is no OCC strike, and would
+        // come back from `occ()` as another contract.
+        if strike.units() % 10 != 0 || strike.units() / 10 > 99_999_999 {
+            return Err(bad());
+        }
         Contract::new(underlying, expiration, right, strike).map_err(|_| bad())
     }
 
@@ -377,6 +390,47 @@ mod tests {
             "C\u{1F600}\u{1F600}\u{1F600}P1",
         ] {
             assert!(Contract::parse_occ(s).is_err(), "{s} should fail");
+        }
+    }
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/occ.rs`): a padded symbol with a digit
+    /// missing was read as a strike of $450,000, whose own symbol `occ()` cannot write
+    /// (it came back as $450,000,000); a strike finer than a tenth of a cent likewise.
+    #[test]
+    fn occ_refuses_strikes_its_symbol_cannot_carry() {
+        for s in [
+            "BRKB  250117P0450000",
+            "AAPL250117C100000",
+            "AAPL250117C1000000.5",
+            "AAPL250117C1.2345",
+            "AAPL250117C$150",
+            "AAPL250117C+150",
+            "AAPL250117C1,500",
+            "AAPL250117C0150",
+        ] {
+            assert!(Contract::parse_occ(s).is_err(), "{s} should fail");
+        }
+        for (s, strike) in [
+            ("AAPL250117C99999.999", "99999.999"),
+            ("AAPL250117C150.125", "150.125"),
+            ("AAPL250117C0.5", "0.5"),
+            ("AAPL  250117C99999999", "99999.999"),
+        ] {
+            let c = Contract::parse_occ(s).unwrap();
+            assert_eq!(c.strike, Money::parse(strike).unwrap(), "{s}");
+            assert_eq!(Contract::parse_occ(&c.occ()), Ok(c), "{s}");
+        }
+    }
+
+    #[test]
+    fn occ_parses_what_it_writes() {
+        for s in [
+            "AAPL  250117C00150000",
+            "SPY   250321P00452500",
+            "BRKB  250117P00450000",
+        ] {
+            let c = Contract::parse_occ(s).unwrap();
+            assert_eq!(Contract::parse_occ(&c.occ()), Ok(c), "{s}");
         }
     }
 

@@ -88,7 +88,17 @@ pub(crate) fn exchange_day(at: DateTime<Utc>) -> NaiveDate {
 
 pub(crate) fn date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD, such as 2025-01-17)"))
+        .ok()
+        .filter(|_| four_digit_year(s))
+        .ok_or_else(|| format!("`{s}` is not a date (expected YYYY-MM-DD, such as 2025-01-17)"))
+}
+
+/// Whether `s` starts with a year of four digits and no sign. chrono's `%Y` also reads
+/// `-5-04-01` (the year −5) and `20250-01-17` (a typo, the year 20250), which no
+/// trader means.
+pub(crate) fn four_digit_year(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && !b[4].is_ascii_digit()
 }
 
 pub(crate) fn ticker(s: &str) -> Result<Symbol, String> {
@@ -329,9 +339,12 @@ pub(crate) fn month_day_year(s: &str) -> Result<NaiveDate, String> {
 
 /// A compact date: `20250117` or `2025-01-17`.
 pub(crate) fn compact_date(s: &str) -> Result<NaiveDate, String> {
+    let eight_digits = s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
     NaiveDate::parse_from_str(s, "%Y%m%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
-        .map_err(|_| format!("`{s}` is not a date (expected YYYYMMDD or YYYY-MM-DD)"))
+        .ok()
+        .filter(|_| eight_digits || four_digit_year(s))
+        .ok_or_else(|| format!("`{s}` is not a date (expected YYYYMMDD or YYYY-MM-DD)"))
 }
 
 /// A clock time: `10:15:30`, `9:45`, `7:24 PM`, `101530`.
@@ -378,6 +391,29 @@ mod tests {
         for (input, utc) in cases {
             assert_eq!(timestamp(input), Ok(at(utc)), "{input}");
         }
+    }
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/cells.rs`): chrono's `%Y` read `-5-4-1` as
+    /// the year −5 (whose date then printed as `-00050401`, which no longer read), and
+    /// reads a typo such as `20250-01-17` as the year 20250.
+    #[test]
+    fn dates_need_a_four_digit_year() {
+        for s in [
+            "-5-4-1",
+            "-0005-04-01",
+            "+2025-01-17",
+            "20250-01-17",
+            "202-01-17",
+            "-00050401",
+        ] {
+            assert!(date(s).is_err(), "{s}");
+            assert!(compact_date(s).is_err(), "{s}");
+        }
+        let day = NaiveDate::from_ymd_opt(2025, 1, 17).unwrap();
+        assert_eq!(date("2025-01-17"), Ok(day));
+        assert_eq!(date("2025-1-17"), Ok(day));
+        assert_eq!(compact_date("20250117"), Ok(day));
+        assert_eq!(compact_date("2025-01-17"), Ok(day));
     }
 }
 

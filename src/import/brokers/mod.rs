@@ -631,6 +631,8 @@ fn parse_generic(bytes: &[u8]) -> Result<BrokerFile, FileError> {
             Err(e) => file.rejected.push(e),
         }
     }
+    // In time order, as every broker format's events (a file's rows need not be).
+    file.executions.sort_by_key(|e| (e.executed_at, e.line));
     Ok(file)
 }
 
@@ -746,6 +748,30 @@ pub(super) mod tests {
         assert_eq!(file.rejected[0].line, 3);
         let json = "{\"broker_ref\":\"F1\"}\n";
         assert_eq!(detect(json.as_bytes()), Ok(FormatName::Generic));
+    }
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/brokers.rs`): a generic file's events came
+    /// in the file's order, not in time order as `BrokerFile` promises (and as the
+    /// import's "first event" reads them).
+    #[test]
+    fn a_generic_files_events_come_in_time_order() {
+        let text = "broker_ref,account,executed_at,action,symbol,contracts,price\n\
+                    F1,123,2025-01-03T10:01:00-05:00,sell_to_open,AAPL250117P00150000,1,1.30\n\
+                    F2,123,2025-01-02T10:01:00-05:00,sell_to_open,AAPL250117P00150000,1,1.30\n";
+        let file = parse(
+            FormatName::Generic,
+            text.as_bytes(),
+            None,
+            &Positions::new(),
+        )
+        .unwrap();
+        let refs: Vec<&str> = file
+            .executions
+            .iter()
+            .map(|e| e.broker_ref.as_str())
+            .collect();
+        assert_eq!(refs, ["F2", "F1"]);
+        assert_eq!(file.executions[0].line, 3);
     }
 
     #[test]
