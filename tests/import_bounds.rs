@@ -385,3 +385,36 @@ both!(
     a_json_array_is_read_object_by_object,
     a_json_array_is_read_object_by_object
 );
+
+#[test]
+fn a_quoted_value_of_many_short_lines_past_the_bound_is_one_rejected_row() {
+    // A quoted cell of 3 million line breaks (2.9 MiB) on line 2: the row is skipped to
+    // the line end that closes it — not the first line end inside the quotes, where the
+    // reader would restart inside the value and read the rest of the file as garbage.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("quoted.csv");
+    let breaks = 3_000_000;
+    let mut text = String::from("symbol,date,close\nAAPL,2025-01-06,\"");
+    text.push_str(&"\n".repeat(breaks));
+    text.push_str("150\"\n");
+    for (i, s) in ["AAPL", "MSFT", "SPY", "QQQ"].iter().enumerate() {
+        text.push_str(&format!("{s},2025-01-0{},10{i}\n", 7 + i % 2));
+    }
+    text.push_str("KO,2025-01-06,x\n");
+    std::fs::write(&csv, text).unwrap();
+    let r = rlhf(dir.path(), &["import", "prices", csv.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let errors: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        "line 2: the row is longer than 2 MiB, more than any row holds, and was skipped"
+    );
+    // The bad row after them keeps its own line: 1 header + the row's 3M + 1 lines + 4.
+    let ko = 2 + breaks + 4 + 1;
+    assert!(
+        errors[1].starts_with(&format!("line {ko}, column close")),
+        "{errors:?}"
+    );
+    assert!(r.stdout.contains("imported 4,"), "{}", r.stdout);
+}

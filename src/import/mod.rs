@@ -145,8 +145,8 @@ pub enum FileError {
     #[error("the file has no {format} header row (expected the columns {names})")]
     NoHeader { format: &'static str, names: String },
     #[error(
-        "a {format} export is read whole as broker executions (import::brokers::parse_any), \
-         not row by row"
+        "a {format} export holds executions: import it with `rlhf-bot import executions FILE` \
+         (`--format {format}` is for executions only)"
     )]
     BrokerExport { format: &'static str },
 }

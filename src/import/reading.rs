@@ -211,10 +211,14 @@ impl<R: BufRead> Tee<R> {
         self.forget_before(self.start + n as u64);
     }
 
-    /// Drops the record being read, up to and including the next line end in the input,
-    /// and remembers its line.
+    /// Drops the record being read, up to and including the line end that ends it (the
+    /// first one outside quotes: a quoted value may hold line breaks), and remembers its
+    /// line.
     fn skip_record(&mut self) -> io::Result<()> {
         let line = self.line_at(self.start);
+        // Quotes come in pairs (`""` inside a quoted value is two), so the count so far
+        // tells whether the cut fell inside a quoted value.
+        let mut quoted = self.bytes.iter().filter(|b| **b == b'"').count() % 2 == 1;
         self.forget_before(self.start + self.bytes.len() as u64);
         loop {
             let buf = match self.inner.fill_buf() {
@@ -225,18 +229,23 @@ impl<R: BufRead> Tee<R> {
             if buf.is_empty() {
                 break;
             }
-            match buf.iter().position(|b| *b == b'\n') {
-                Some(i) => {
-                    self.inner.consume(i + 1);
-                    self.start += i as u64 + 1;
-                    self.newlines_before += 1;
-                    break;
+            let mut end = None;
+            for (i, b) in buf.iter().enumerate() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' if !quoted => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    _ => {}
                 }
-                None => {
-                    let n = buf.len();
-                    self.inner.consume(n);
-                    self.start += n as u64;
-                }
+            }
+            let n = end.unwrap_or(buf.len());
+            self.newlines_before += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            self.inner.consume(n);
+            self.start += n as u64;
+            if end.is_some() {
+                break;
             }
         }
         self.overflowed = Some(line);

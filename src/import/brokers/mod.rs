@@ -827,7 +827,7 @@ pub(super) mod tests {
         .unwrap();
         assert_eq!(
             e.to_string(),
-            "a schwab export is read whole as broker executions (import::brokers::parse_any), not row by row"
+            "a schwab export holds executions: import it with `rlhf-bot import executions FILE` (`--format schwab` is for executions only)"
         );
     }
 }
