@@ -212,11 +212,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let store = open(&settings).await?;
+            let read_only = store.read_only().is_some();
             store.close().await;
-            println!(
-                "migrations applied to {}",
-                redact_url(&settings.database_url)
-            );
+            if read_only {
+                // Opening checked it: a read-only database lacking one is refused.
+                println!(
+                    "every migration is already applied to {} (it is read-only: nothing was written)",
+                    redact_url(&settings.database_url)
+                );
+            } else {
+                println!(
+                    "migrations applied to {}",
+                    redact_url(&settings.database_url)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
@@ -414,6 +423,19 @@ pub(crate) async fn open_app(settings: Settings) -> anyhow::Result<App> {
 }
 
 /// All accounts, or the one `--account` names.
+/// Parses the command line. Telegram group chats have negative ids, so a value such as
+/// `--account -1001234567890` is taken as a number, in every subcommand.
+pub fn parse_args() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    fn negative_numbers(command: clap::Command) -> clap::Command {
+        command
+            .allow_negative_numbers(true)
+            .mut_subcommands(negative_numbers)
+    }
+    let matches = negative_numbers(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 pub(crate) fn scope_of(account: Option<i64>) -> Scope {
     account.map_or(Scope::All, |a| Scope::Account(AccountId(a)))
 }

@@ -2,15 +2,16 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use rlhf_bot::cli::{Cli, UsageError, run};
+use std::io::IsTerminal;
+
+use rlhf_bot::cli::{UsageError, parse_args, run};
 use rlhf_bot::config::Settings;
 use rlhf_bot::learning::candidates::LifecycleError;
 use rlhf_bot::store::StoreError;
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     for warning in &settings.warnings {
         tracing::warn!("{warning}");

@@ -101,6 +101,49 @@ fn a_summary_for_an_unknown_account_names_the_account() {
 }
 
 #[test]
+fn a_group_chat_id_is_negative_and_taken_after_a_space() {
+    // Telegram group chats have negative ids: `--account -100…` is a number, not a flag.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("group.csv");
+    std::fs::write(
+        &file,
+        "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n\
+         G1,-1001234567890,2025-01-06T10:00:00-05:00,sell_to_open,AAPL,put,230,2025-01-17,1,2.15,0.65\n",
+    )
+    .unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "import",
+            "executions",
+            file.to_str().unwrap(),
+            "--account",
+            "-1001234567890",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("imported 1,"), "{}", o.stdout);
+    let o = run(
+        dir.path(),
+        &[
+            "summary",
+            "generate",
+            "--year",
+            "2025",
+            "--week",
+            "2",
+            "--account",
+            "-42",
+        ],
+    );
+    assert!(
+        one_line_error(&o).contains("there is no account -42"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
 fn a_rejection_without_a_reason_is_bad_usage() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(dir.path(), &["candidates", "decide", "1", "reject"]);
