@@ -418,3 +418,41 @@ fn a_quoted_value_of_many_short_lines_past_the_bound_is_one_rejected_row() {
     );
     assert!(r.stdout.contains("imported 4,"), "{}", r.stdout);
 }
+
+#[test]
+fn utf16_and_empty_files_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "symbol,date,close\nAAPL,2025-01-06,150\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let with_bom: Vec<u8> = [0xFF, 0xFE].into_iter().chain(le.iter().copied()).collect();
+    for (name, bytes, kind) in [
+        ("le.csv", le.clone(), "prices"),
+        ("bom.csv", with_bom.clone(), "prices"),
+        ("le_exec.csv", le, "executions"),
+        ("bom_exec.csv", with_bom, "executions"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let r = rlhf(dir.path(), &["import", kind, path.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim(),
+            "error: the file is UTF-16 text; save it as UTF-8 (in a spreadsheet, \"CSV UTF-8\") and import it again",
+            "{name}"
+        );
+    }
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "\u{feff}\n").unwrap();
+    let r = rlhf(
+        dir.path(),
+        &[
+            "import",
+            "executions",
+            empty.to_str().unwrap(),
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("the file is empty"), "{}", r.stderr);
+}

@@ -128,7 +128,10 @@ impl App {
                     .read_to_end(&mut head)
                     .map_err(open_err)?;
                 file.seek(SeekFrom::Start(0)).map_err(open_err)?;
-                brokers::detect(&head).map_err(ParseError::from)?
+                {
+                    crate::import::check_text(&head).map_err(ParseError::from)?;
+                    brokers::detect(&head).map_err(ParseError::from)?
+                }
             }
         };
         if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
@@ -175,7 +178,10 @@ impl App {
     ) -> Result<ImportOutcome, BrokerImportError> {
         let format = match format.format_name() {
             Some(f) => f,
-            None => brokers::detect(&bytes).map_err(ParseError::from)?,
+            None => {
+                crate::import::check_text(&bytes).map_err(ParseError::from)?;
+                brokers::detect(&bytes).map_err(ParseError::from)?
+            }
         };
         if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
             // The generic rows name their chat: streamed in batches exactly as `import`

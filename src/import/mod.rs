@@ -102,6 +102,30 @@ fn column_part(column: &Option<String>) -> String {
 }
 
 /// A problem with the whole file: nothing in it can be imported.
+/// Whether a file's first bytes are UTF-16 text: a UTF-16 byte-order mark, or a zero
+/// byte in every other place of its first characters (ASCII written as UTF-16).
+pub fn looks_utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(64)];
+    let zero = |skip: usize| head.iter().skip(skip).step_by(2).all(|b| *b == 0);
+    let none = |skip: usize| head.iter().skip(skip).step_by(2).all(|b| *b != 0);
+    head.len() >= 8 && ((zero(0) && none(1)) || (zero(1) && none(0)))
+}
+
+/// Checks a whole file before its format is detected: empty, or UTF-16.
+pub fn check_text(bytes: &[u8]) -> Result<(), FileError> {
+    let content = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if content.iter().all(u8::is_ascii_whitespace) {
+        return Err(FileError::Empty);
+    }
+    if looks_utf16(bytes) {
+        return Err(FileError::Utf16);
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("the file could not be read: {0}")]
@@ -110,6 +134,11 @@ pub enum FileError {
     Empty,
     #[error("the header row is not UTF-8 text (save the file as UTF-8)")]
     HeaderNotUtf8,
+    #[error(
+        "the file is UTF-16 text; save it as UTF-8 (in a spreadsheet, \"CSV UTF-8\") and \
+         import it again"
+    )]
+    Utf16,
     #[error(
         "the header row (line {line}) is longer than 64 KiB, more than any header holds; \
          a CSV file has one row per line, so check that this is the right file"

@@ -414,6 +414,11 @@ pub(crate) fn is_empty_record(record: &csv::ByteRecord) -> bool {
 
 /// The names of a header record, which must be UTF-8 text.
 pub(crate) fn header_names(record: &csv::ByteRecord) -> Result<Vec<&str>, FileError> {
+    // ASCII written as UTF-16 reads as text with a zero byte beside each letter.
+    let raw = record.as_slice();
+    if raw.contains(&0) || raw.starts_with(&[0xFF, 0xFE]) || raw.starts_with(&[0xFE, 0xFF]) {
+        return Err(FileError::Utf16);
+    }
     record
         .iter()
         .map(std::str::from_utf8)
