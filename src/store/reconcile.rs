@@ -317,6 +317,22 @@ type MatchRow = (
 /// Each query returns its rows as one JSON value (see `json_select`): decoding 100,000
 /// rows one column at a time through the `Any` driver took ten times as long as the
 /// queries themselves.
+/// ` AND {column} = ${n}` when a read is for one account.
+fn one_account(acct: Option<i64>, column: &str, n: usize) -> String {
+    acct.map_or_else(String::new, |_| format!(" AND {column} = ${n}"))
+}
+
+/// Binds the account of a read for one account (see [`one_account`]).
+fn bind_account<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    acct: Option<i64>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match acct {
+        Some(a) => q.bind(a),
+        None => q,
+    }
+}
+
 pub(crate) async fn load_day_in(
     backend: Backend,
     conn: &mut AnyConnection,
@@ -336,18 +352,14 @@ pub(crate) async fn load_day_in(
              WHERE r.created_day >= $1 AND r.created_day <= $2{} \
              AND NOT EXISTS (SELECT 1 FROM recommendation_execution_matches m \
                  WHERE m.account_id = r.account_id AND m.recommendation_id = r.id AND m.day < $2)",
-            if acct.is_some() {
-                " AND r.account_id = $3"
-            } else {
-                ""
-            }
+            one_account(acct, "r.account_id", 3)
         ),
         "r.account_id, r.id",
     );
-    let mut q = sqlx::query(&sql).bind(first.clone()).bind(day_s.clone());
-    if let Some(a) = acct {
-        q = q.bind(a);
-    }
+    let q = bind_account(
+        sqlx::query(&sql).bind(first.clone()).bind(day_s.clone()),
+        acct,
+    );
     let rows: Vec<RecCoreRow> = fetch_rows(conn, q).await?;
     let mut recs: BTreeMap<AccountId, Vec<Stored<Recommendation>>> = BTreeMap::new();
     for row in rows {
@@ -360,18 +372,11 @@ pub(crate) async fn load_day_in(
         EXEC_COLUMNS,
         &format!(
             "FROM executions e WHERE e.exec_day = $1{}",
-            if acct.is_some() {
-                " AND e.account_id = $2"
-            } else {
-                ""
-            }
+            one_account(acct, "e.account_id", 2)
         ),
         "e.account_id, e.id",
     );
-    let mut q = sqlx::query(&sql).bind(day_s.clone());
-    if let Some(a) = acct {
-        q = q.bind(a);
-    }
+    let q = bind_account(sqlx::query(&sql).bind(day_s.clone()), acct);
     let rows: Vec<ExecRow> = fetch_rows(conn, q).await?;
     let mut executions: BTreeMap<AccountId, Vec<Stored<Execution>>> = BTreeMap::new();
     for row in rows {
@@ -387,18 +392,11 @@ pub(crate) async fn load_day_in(
         &format!(
             "FROM recommendation_execution_matches m \
              LEFT JOIN match_executions x ON x.match_id = m.id WHERE m.day = $1{}",
-            if acct.is_some() {
-                " AND m.account_id = $2"
-            } else {
-                ""
-            }
+            one_account(acct, "m.account_id", 2)
         ),
         "m.account_id, m.id, x.execution_id",
     );
-    let mut q = sqlx::query(&sql).bind(day_s.clone());
-    if let Some(a) = acct {
-        q = q.bind(a);
-    }
+    let q = bind_account(sqlx::query(&sql).bind(day_s.clone()), acct);
     let match_rows: Vec<MatchRow> = fetch_rows(conn, q).await?;
 
     let sql = rows_sql(
@@ -408,18 +406,11 @@ pub(crate) async fn load_day_in(
             "FROM recommendation_execution_matches m \
              JOIN recommendations r ON r.id = m.recommendation_id \
              WHERE r.created_day >= $1 AND r.created_day <= $2 AND m.day > $2{}",
-            if acct.is_some() {
-                " AND m.account_id = $3"
-            } else {
-                ""
-            }
+            one_account(acct, "m.account_id", 3)
         ),
         "m.id",
     );
-    let mut q = sqlx::query(&sql).bind(first).bind(day_s);
-    if let Some(a) = acct {
-        q = q.bind(a);
-    }
+    let q = bind_account(sqlx::query(&sql).bind(first).bind(day_s), acct);
     let later_rows: Vec<(i64, i64, String)> = fetch_rows(conn, q).await?;
     let later = later_rows
         .into_iter()
