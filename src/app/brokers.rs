@@ -128,10 +128,7 @@ impl App {
                     .read_to_end(&mut head)
                     .map_err(open_err)?;
                 file.seek(SeekFrom::Start(0)).map_err(open_err)?;
-                {
-                    crate::import::check_text(&head).map_err(ParseError::from)?;
-                    brokers::detect(&head).map_err(ParseError::from)?
-                }
+                brokers::detect_file(&head)?
             }
         };
         if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
@@ -178,10 +175,7 @@ impl App {
     ) -> Result<ImportOutcome, BrokerImportError> {
         let format = match format.format_name() {
             Some(f) => f,
-            None => {
-                crate::import::check_text(&bytes).map_err(ParseError::from)?;
-                brokers::detect(&bytes).map_err(ParseError::from)?
-            }
+            None => brokers::detect_file(&bytes)?,
         };
         if format == FormatName::Generic && account == AccountChoice::FromFile && !dry_run {
             // The generic rows name their chat: streamed in batches exactly as `import`

@@ -306,6 +306,13 @@ pub enum ParseError {
 pub const DETECT_BYTES: usize = 1 << 20;
 
 /// Picks the format of an export from its content (its first [`DETECT_BYTES`]).
+/// Detects a file's format, after checking it is text a format can be (not empty, not
+/// UTF-16): what every import of a whole file asks.
+pub fn detect_file(bytes: &[u8]) -> Result<FormatName, ParseError> {
+    crate::import::check_text(bytes)?;
+    Ok(detect(bytes)?)
+}
+
 pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
     let first = bytes
         .strip_prefix(super::reading::BOM)
