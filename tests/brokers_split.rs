@@ -1,7 +1,8 @@
 //! Re-importing is safe at the store: any export, cut into a prefix and a suffix that
-//! overlap (the way traders download overlapping date ranges), imported as the two files,
-//! leaves the store exactly as importing the whole export once does — on SQLite and on
-//! Postgres. The cut keeps every line that is not an event (preambles, headers, section
+//! overlap or not (the way traders download date ranges), imported as the two files in
+//! either order, leaves the store exactly as importing the whole export once does — on
+//! SQLite and on Postgres. The later range first is the hard case for exports that say
+//! only buy or sell (Webull): the earlier file decides what the stored later rows were. The cut keeps every line that is not an event (preambles, headers, section
 //! marks, totals, footers) in both halves, as the broker writes them in every download.
 
 mod common;
@@ -69,6 +70,22 @@ fn leading_date(field: &[u8]) -> Option<NaiveDate> {
         .find_map(|f| NaiveDate::parse_from_str(&head, f).ok())
 }
 
+/// The days the events' rows (at `event_lines`) are filed under, in order; records dated
+/// outside them (a statement's period, when it was made) are the file's, kept in both
+/// halves of a cut.
+fn event_days(
+    bytes: &[u8],
+    all: &[(std::ops::Range<usize>, Option<NaiveDate>)],
+    event_lines: &BTreeSet<u64>,
+) -> Vec<NaiveDate> {
+    all.iter()
+        .filter(|(range, _)| event_lines.iter().any(|l| line_in(bytes, range, *l)))
+        .filter_map(|(_, d)| *d)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Whether the 1-based line `line` is one of the lines of the record at `range`.
 fn line_in(bytes: &[u8], range: &std::ops::Range<usize>, line: u64) -> bool {
     let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count() as u64;
@@ -84,7 +101,8 @@ async fn stored(db: &TestDb, chat: AccountId) -> Vec<String> {
     let rows = sqlx::query(
         "SELECT broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
          CAST(strike AS TEXT), expiration, CAST(contracts AS TEXT), CAST(price AS TEXT), \
-         CAST(fees AS TEXT), fingerprint FROM executions WHERE account_id = $1",
+         CAST(fees AS TEXT), fingerprint, COALESCE(underlying_as_written, ''), \
+         COALESCE(inferred_fill, '') FROM executions WHERE account_id = $1",
     )
     .bind(chat.0)
     .fetch_all(db.store.pool())
@@ -93,7 +111,7 @@ async fn stored(db: &TestDb, chat: AccountId) -> Vec<String> {
     let mut out: Vec<String> = rows
         .iter()
         .map(|r| {
-            (0..13)
+            (0..15)
                 .map(|i| r.try_get::<String, _>(i).expect("a text column"))
                 .collect::<Vec<_>>()
                 .join("|")
@@ -126,7 +144,24 @@ async fn import(
     out
 }
 
+/// Which half of a cut file is imported first.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// The earlier range, then the later one.
+    InDateOrder,
+    /// The later range, then the earlier one.
+    LaterFirst,
+}
+
 async fn any_split_gives_the_same_store(db: &TestDb) {
+    split_gives_the_same_store(db, Order::InDateOrder).await;
+}
+
+async fn any_split_later_first_gives_the_same_store(db: &TestDb) {
+    split_gives_the_same_store(db, Order::LaterFirst).await;
+}
+
+async fn split_gives_the_same_store(db: &TestDb, order: Order) {
     let settings = Settings::from_lookup(|_| None).expect("default settings");
     db.store.bind_zone(settings.tz).await.expect("zone");
     let app = App::quiet(db.store.clone(), Arc::new(settings));
@@ -150,33 +185,15 @@ async fn any_split_gives_the_same_store(db: &TestDb) {
         wholes.push((name, bytes, event_lines, want));
     }
 
-    let handle = tokio::runtime::Handle::current();
     let next_chat = std::sync::atomic::AtomicI64::new(9000);
-    let mut runner = TestRunner::new(Config {
-        // PROPTEST_CASES=N runs more.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(24),
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let strategy = (0..wholes.len(), 0.0f64..=1.0, 0.0f64..=1.0);
-    let result = runner.run(&strategy, |(which, a, b)| {
+    // Imports the rows filed up to `to` and those filed from `from` of fixture `which`
+    // into a fresh chat in `order`; what the chat then holds, and what it should hold.
+    let split = |which: usize, pick: &dyn Fn(&[NaiveDate]) -> (NaiveDate, NaiveDate)| {
         let (name, bytes, event_lines, want) = &wholes[which];
         let all = records(bytes);
-        // The days the events' rows are filed under; records dated outside them (a
-        // statement's period, when it was made) are the file's, kept in both halves.
-        let days: Vec<NaiveDate> = all
-            .iter()
-            .filter(|(range, _)| event_lines.iter().any(|l| line_in(bytes, range, *l)))
-            .filter_map(|(_, d)| *d)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let days = event_days(bytes, &all, event_lines);
         let (first, last) = (days[0], days[days.len() - 1]);
-        let pick = |x: f64| days[((x * days.len() as f64) as usize).min(days.len() - 1)];
-        let (from, to) = (pick(a.min(b)), pick(a.max(b)));
+        let (from, to) = pick(&days);
         let keep = |within: &dyn Fn(NaiveDate) -> bool| -> Vec<u8> {
             all.iter()
                 .filter(|(_, d)| match d {
@@ -189,20 +206,65 @@ async fn any_split_gives_the_same_store(db: &TestDb) {
         let (prefix, suffix) = (keep(&|d| d <= to), keep(&|d| d >= from));
         let chat = AccountId(next_chat.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let got = tokio::task::block_in_place(|| {
-            handle.block_on(async {
-                import(&app, prefix, name, chat, false).await;
-                import(&app, suffix, name, chat, false).await;
+            tokio::runtime::Handle::current().block_on(async {
+                let (first, second) = match order {
+                    Order::InDateOrder => (prefix, suffix),
+                    Order::LaterFirst => (suffix, prefix),
+                };
+                import(&app, first, name, chat, false).await;
+                import(&app, second, name, chat, false).await;
                 stored(db, chat).await
             })
         });
-        prop_assert_eq!(
-            &got,
-            want,
-            "{}: rows filed up to {} then from {}",
-            name,
-            to,
-            from
-        );
+        let what = format!("{name}: rows filed up to {to} and from {from}, imported {order:?}");
+        (got, want.clone(), what)
+    };
+
+    // Every fixture cut at each of its days, the halves overlapping on that day and
+    // meeting after it: every position a cut can end.
+    for (which, (_, bytes, event_lines, _)) in wholes.iter().enumerate() {
+        let n = event_days(bytes, &records(bytes), event_lines).len();
+        for apart in [false, true] {
+            for i in 0..n {
+                let (got, want, what) = split(which, &|days| {
+                    let to = days[i];
+                    let from = if apart { to.succ_opt().unwrap() } else { to };
+                    (from, to)
+                });
+                assert_eq!(got, want, "{what}");
+            }
+        }
+    }
+
+    let mut runner = TestRunner::new(Config {
+        // PROPTEST_CASES=N runs more.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(24),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Any two cut points, and whether the later range starts the day after the earlier
+    // one ends (no overlap) rather than at the first of them.
+    let strategy = (
+        0..wholes.len(),
+        0.0f64..=1.0,
+        0.0f64..=1.0,
+        proptest::bool::ANY,
+    );
+    let result = runner.run(&strategy, |(which, a, b, apart)| {
+        let (got, want, what) = split(which, &|days| {
+            let pick = |x: f64| days[((x * days.len() as f64) as usize).min(days.len() - 1)];
+            let to = pick(a.max(b));
+            let from = if apart {
+                to.succ_opt().unwrap()
+            } else {
+                pick(a.min(b))
+            };
+            (from, to)
+        });
+        prop_assert_eq!(got, want, "{}", what);
         Ok(())
     });
     if let Err(e) = result {
@@ -210,3 +272,7 @@ async fn any_split_gives_the_same_store(db: &TestDb) {
     }
 }
 both!(prefix_and_suffix_reimported, any_split_gives_the_same_store);
+both!(
+    suffix_then_prefix_reimported,
+    any_split_later_first_gives_the_same_store
+);

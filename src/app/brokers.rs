@@ -16,13 +16,13 @@ use serde::Serialize;
 
 use super::App;
 use super::import::{ImportError, ImportReport, import_reader};
-use crate::domain::{AccountId, day_of};
-use crate::import::brokers::{self, BrokerFile, FormatName, ParseError, Positions};
+use super::reconcile::run_day_in;
+use crate::domain::{AccountId, Execution, day_of};
+use crate::import::brokers::{
+    self, BrokerExecution, BrokerFile, Correction, FormatName, ParseError, Positions,
+};
 use crate::import::{FileError, ImportFormat, ImportKind, RowError, values};
 use crate::store::{BrokerLink, Linked, Result as StoreResult, RowOutcome, StoreError};
-
-/// Executions stored at once (one transaction each).
-const BATCH: usize = 5_000;
 
 /// Which chat a file's events belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,97 @@ pub struct ImportOutcome {
     pub ignored: BTreeMap<String, u64>,
     /// The days (in the schedule zone) the file's events fall on, in order.
     pub days: Vec<NaiveDate>,
+    /// Stored executions whose open or close the file's earlier events change (Webull
+    /// and E*TRADE say only buy or sell): corrected in the store, in the transaction
+    /// that stores the file (a dry run only says so), in time order.
+    pub corrected: Vec<Corrected>,
+    /// The days whose reconciliation held a corrected execution, reconciled again in
+    /// that transaction.
+    pub reconciled_again: Vec<NaiveDate>,
+}
+
+/// One stored fill the import corrected: what it was and what it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Corrected {
+    pub broker: String,
+    /// The fill's ref (its legs' refs, or what their `/close` and `/open` extend).
+    pub broker_ref: String,
+    pub executed_at: DateTime<Utc>,
+    /// OCC symbol.
+    pub contract: String,
+    /// Its legs as stored before, `action contracts` each.
+    pub was: Vec<String>,
+    /// Its legs now.
+    pub now: Vec<String>,
+}
+
+impl Corrected {
+    fn of(c: &Correction) -> Self {
+        let legs = |legs: &mut dyn Iterator<Item = &Execution>| {
+            legs.map(|e| format!("{} {}", e.action, e.contracts))
+                .collect()
+        };
+        let first = c.after.first().or(c.before.first().map(|l| &l.execution));
+        Corrected {
+            broker: first.map(|e| e.broker.clone()).unwrap_or_default(),
+            broker_ref: c.fill.clone(),
+            executed_at: first.map(|e| e.executed_at).unwrap_or_default(),
+            contract: first.map(|e| e.contract.to_string()).unwrap_or_default(),
+            was: legs(&mut c.before.iter().map(|l| &l.execution)),
+            now: legs(&mut c.after.iter()),
+        }
+    }
+}
+
+impl ImportOutcome {
+    /// What the import corrected among the stored executions, for a person: one line
+    /// saying how many, then one line per fill (the first `shown` of them), then the
+    /// days reconciled again; `None` when it corrected nothing. The command line prints
+    /// it whole; the bot's card shows a few.
+    pub fn corrections_report(&self, shown: usize) -> Option<String> {
+        use std::fmt::Write;
+        let n = self.corrected.len();
+        if n == 0 {
+            return None;
+        }
+        let (verb, executions) = match (self.dry_run, n) {
+            (true, 1) => ("would correct", "execution"),
+            (true, _) => ("would correct", "executions"),
+            (false, 1) => ("corrected", "execution"),
+            (false, _) => ("corrected", "executions"),
+        };
+        let mut out = format!(
+            "{verb} {n} stored {executions} whose open or close this file's earlier trades decide:"
+        );
+        for c in self.corrected.iter().take(shown) {
+            let _ = write!(
+                out,
+                "\n  {} {} ({} {}): {} → {}",
+                c.executed_at.format("%Y-%m-%d %H:%M:%SZ"),
+                c.contract,
+                c.broker,
+                c.broker_ref,
+                c.was.join(" + "),
+                c.now.join(" + ")
+            );
+        }
+        if n > shown {
+            let _ = write!(out, "\n  … and {} more", n - shown);
+        }
+        if !self.reconciled_again.is_empty() {
+            let days: Vec<String> = self
+                .reconciled_again
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let _ = write!(
+                out,
+                "\nreconciled again (their matches held a corrected execution): {}",
+                days.join(", ")
+            );
+        }
+        Some(out)
+    }
 }
 
 /// The outcome of a generic file streamed straight into the store (its rows name
@@ -76,6 +167,8 @@ fn streamed(format: FormatName, report: ImportReport) -> ImportOutcome {
         report,
         ignored: BTreeMap::new(),
         days: Vec::new(),
+        corrected: Vec::new(),
+        reconciled_again: Vec::new(),
     }
 }
 
@@ -194,8 +287,11 @@ impl App {
         let forced = forced(format);
         let mut file = brokers::parse_any(forced, &bytes, file_name, &Positions::new())?;
         let mut problem = self.assign(&mut file, account).await?;
-        // Formats without an open/close flag read the account's stored position; read
-        // again with it when the file lands in one chat that holds any.
+        // Formats without an open/close flag infer it from the account's running
+        // position: when the file lands in one chat, read it again from the positions
+        // stored before its first event, through the executions stored from then on
+        // (inferred again with it: an earlier file can change what they were).
+        let mut corrections = Vec::new();
         let single: BTreeSet<AccountId> =
             file.executions.iter().filter_map(|e| e.account).collect();
         if format != FormatName::Generic
@@ -204,8 +300,11 @@ impl App {
             && let (Some(chat), Some(first)) = (single.first(), file.executions.first())
         {
             let known = self.store.net_positions(*chat, first.executed_at).await?;
-            if !known.is_empty() {
-                file = brokers::parse_any(forced, &bytes, file_name, &known)?;
+            let stored = self.store.executions_from(*chat, first.executed_at).await?;
+            if !known.is_empty() || !stored.is_empty() {
+                (file, corrections) =
+                    brokers::parse_over(format, &bytes, file_name, &known, &stored)
+                        .map_err(ParseError::from)?;
                 problem = self.assign(&mut file, account).await?;
             }
         }
@@ -222,26 +321,42 @@ impl App {
             errors: file.rejected.clone(),
             ..ImportReport::default()
         };
+        let mut reconciled_again = Vec::new();
         if !dry_run {
             if let Some(sentence) = problem {
                 return Err(BrokerImportError::Account(sentence));
             }
-            for chunk in file.executions.chunks(BATCH) {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .filter_map(|e| e.account.map(|a| e.to_execution(a)))
-                    .collect();
-                let outcomes = self.store.insert_executions(&rows, tz, now).await?;
-                for (e, outcome) in chunk.iter().zip(outcomes) {
-                    match outcome {
-                        RowOutcome::Inserted => report.imported += 1,
-                        RowOutcome::Duplicate => report.duplicates += 1,
-                        RowOutcome::Conflict(reason) => report.errors.push(RowError {
-                            line: e.line,
-                            column: None,
-                            reason,
-                        }),
-                    }
+            // The corrections, the file's rows and the days reconciled again because a
+            // match held a corrected execution: one transaction, nothing half-written.
+            let executions: Vec<(&BrokerExecution, Execution)> = file
+                .executions
+                .iter()
+                .filter_map(|e| e.account.map(|a| (e, e.to_execution(a))))
+                .collect();
+            let rows: Vec<(&Execution, Option<String>)> = executions
+                .iter()
+                .map(|(e, x)| (x, e.inferred_fill.clone()))
+                .collect();
+            let mut tx = self.store.begin().await?;
+            let imported = tx.import_executions(&rows, &corrections, tz, now).await?;
+            let chat = corrections
+                .first()
+                .and_then(|c| c.before.first())
+                .map(|l| l.execution.account);
+            for day in imported.unlinked_days {
+                run_day_in(&mut tx, &self.settings.rules, tz, day, chat, now).await?;
+                reconciled_again.push(day);
+            }
+            tx.commit().await?;
+            for ((e, _), outcome) in executions.iter().zip(imported.outcomes) {
+                match outcome {
+                    RowOutcome::Inserted => report.imported += 1,
+                    RowOutcome::Duplicate => report.duplicates += 1,
+                    RowOutcome::Conflict(reason) => report.errors.push(RowError {
+                        line: e.line,
+                        column: None,
+                        reason,
+                    }),
                 }
             }
         }
@@ -256,6 +371,8 @@ impl App {
             accounts,
             report,
             days: days.into_iter().collect(),
+            corrected: corrections.iter().map(Corrected::of).collect(),
+            reconciled_again,
         })
     }
 

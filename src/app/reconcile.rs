@@ -142,7 +142,7 @@ pub async fn run_day(
 }
 
 /// [`run_day`] inside a caller's transaction; also what a closure kept open that day.
-async fn run_day_in(
+pub(super) async fn run_day_in(
     tx: &mut Tx,
     rules: &MatchRules,
     tz: Tz,

@@ -1,15 +1,24 @@
 //! What broker imports need from the store: the links from a broker's account to a
-//! Telegram chat (`broker_accounts`), and an account's net open contracts before an
-//! instant (from which formats without an open/close flag infer which trades close).
+//! Telegram chat (`broker_accounts`), an account's net open contracts before an instant
+//! (from which formats without an open/close flag infer which trades close), its
+//! executions from an instant on (which an earlier file may change), and the write of
+//! a file with the corrections it makes, in one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use super::{Result, Store, StoreError, contract_from, parse_named, ts};
-use crate::domain::{AccountId, Contract, ExecAction, day_of};
+use super::imports::{exec_canonical, insert_executions_in};
+use super::reconcile::{EXEC_COLUMNS, exec_from_row};
+use super::{
+    Backend, Result, RowOutcome, Store, StoreError, contract_from, execute_by_ids, fetch_by_ids,
+    fingerprint, parse_day, parse_named, ts,
+};
+use crate::domain::{AccountId, Contract, ExecAction, Execution, day_of};
+use crate::import::brokers::{Correction, StoredLeg};
 
 /// One stored link: executions of `broker_account` at `broker` belong to `account`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,4 +174,167 @@ impl Store {
         positions.retain(|_, n| *n != 0);
         Ok(positions)
     }
+}
+
+impl Store {
+    /// Every execution of `account` at or after `from`, in time order (then by row id),
+    /// with the fill each inferred one is a leg of: what an import of an earlier date
+    /// range infers again (see [`crate::import::brokers::parse_over`]).
+    pub async fn executions_from(
+        &self,
+        account: AccountId,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<StoredLeg>> {
+        let sql = format!(
+            "SELECT {EXEC_COLUMNS}, e.inferred_fill FROM executions e \
+             WHERE e.account_id = $1 AND e.executed_at >= $2 ORDER BY e.executed_at, e.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account.0)
+            .bind(ts(from))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let stored = exec_from_row(row)?;
+                Ok(StoredLeg {
+                    id: stored.id,
+                    execution: stored.item,
+                    inferred_fill: row.try_get("inferred_fill")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// What storing a broker file did: each row's outcome, in order, and the days whose
+/// matches lost a link to a corrected execution (reconcile them again in the same
+/// transaction).
+#[derive(Debug, Default)]
+pub struct Imported {
+    pub outcomes: Vec<RowOutcome>,
+    pub unlinked_days: BTreeSet<NaiveDate>,
+}
+
+/// Stores a broker file inside `tx`: first the corrected legs of stored fills, then the
+/// file's rows (which find a corrected fill they hold again a duplicate).
+///
+/// A corrected fill keeps its rows where it can: a leg keeps its row (its id) when its
+/// ref stays, then the legs left take the rows left in order; a leg more is inserted, a
+/// row more deleted. A row changed since it was read is an error (the transaction is
+/// dropped: nothing is half-written). Links from matches to the corrected rows are
+/// removed, and the days of those matches returned.
+pub(crate) async fn import_in(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    rows: &[(&Execution, Option<String>)],
+    corrections: &[Correction],
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Imported> {
+    let ids: Vec<i64> = corrections
+        .iter()
+        .flat_map(|c| c.before.iter().map(|l| l.id))
+        .collect();
+    let mut unlinked_days = BTreeSet::new();
+    if !ids.is_empty() {
+        let linked = fetch_by_ids(
+            &mut *tx,
+            "SELECT DISTINCT m.day FROM match_executions x \
+             JOIN recommendation_execution_matches m ON m.id = x.match_id \
+             WHERE x.execution_id IN ({ids})",
+            &[],
+            &ids,
+        )
+        .await?;
+        for row in linked {
+            unlinked_days.insert(parse_day(&row.try_get::<String, _>(0)?)?);
+        }
+        execute_by_ids(
+            &mut *tx,
+            "DELETE FROM match_executions WHERE execution_id IN ({ids})",
+            &ids,
+        )
+        .await?;
+    }
+    let changed = |what: &str| {
+        StoreError::Busy(format!(
+            "a stored execution ({what}) changed while this import read it; run this import again"
+        ))
+    };
+    let mut inserts: Vec<(&Execution, Option<String>)> = Vec::new();
+    for c in corrections {
+        // Each new leg with the row it takes over, if any.
+        let mut rows_left: Vec<&StoredLeg> = c.before.iter().collect();
+        let mut pairs: Vec<(&Execution, Option<&StoredLeg>)> = Vec::new();
+        for leg in &c.after {
+            let same = rows_left
+                .iter()
+                .position(|r| r.execution.broker_ref == leg.broker_ref);
+            pairs.push((leg, same.map(|i| rows_left.remove(i))));
+        }
+        for pair in pairs.iter_mut().filter(|(_, row)| row.is_none()) {
+            if !rows_left.is_empty() {
+                pair.1 = Some(rows_left.remove(0));
+            }
+        }
+        for row in rows_left {
+            let done = sqlx::query(
+                "DELETE FROM executions WHERE id = $1 AND broker_ref = $2 AND action = $3 \
+                 AND contracts = $4",
+            )
+            .bind(row.id)
+            .bind(row.execution.broker_ref.clone())
+            .bind(row.execution.action.as_str())
+            .bind(row.execution.contracts)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                return Err(changed(&row.execution.broker_ref));
+            }
+        }
+        for (leg, row) in pairs {
+            let Some(row) = row else {
+                inserts.push((leg, Some(c.fill.clone())));
+                continue;
+            };
+            let done = sqlx::query(
+                "UPDATE executions SET broker_ref = $1, action = $2, contracts = $3, fees = $4, \
+                 fingerprint = $5, inferred_fill = $6 \
+                 WHERE id = $7 AND broker_ref = $8 AND action = $9 AND contracts = $10",
+            )
+            .bind(leg.broker_ref.clone())
+            .bind(leg.action.as_str())
+            .bind(leg.contracts)
+            .bind(leg.fees.units())
+            .bind(fingerprint(&exec_canonical(leg)))
+            .bind(c.fill.clone())
+            .bind(row.id)
+            .bind(row.execution.broker_ref.clone())
+            .bind(row.execution.action.as_str())
+            .bind(row.execution.contracts)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                return Err(changed(&row.execution.broker_ref));
+            }
+        }
+    }
+    if !inserts.is_empty() {
+        let outcomes = insert_executions_in(backend, &mut *tx, &inserts, tz, now).await?;
+        if let Some((e, _)) = inserts
+            .iter()
+            .zip(&outcomes)
+            .find_map(|(row, o)| (*o != RowOutcome::Inserted).then_some(row))
+        {
+            return Err(changed(&e.broker_ref));
+        }
+    }
+    let outcomes = insert_executions_in(backend, &mut *tx, rows, tz, now).await?;
+    Ok(Imported {
+        outcomes,
+        unlinked_days,
+    })
 }

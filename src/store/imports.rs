@@ -6,12 +6,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::Row;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
+use sqlx::{AnyConnection, Row};
 
 use super::{
-    Result, Store, StoreError, ensure_accounts, fingerprint, param_list, placeholders, ts,
+    Backend, Result, Store, StoreError, ensure_accounts, fingerprint, param_list, placeholders, ts,
 };
 use crate::domain::{AccountId, Contract, Execution, Money, PriceClose, Recommendation, day_of};
 
@@ -59,8 +59,9 @@ const RECOMMENDATIONS: Table = Table {
 const EXECUTIONS: Table = Table {
     name: "executions",
     columns: "account_id, broker, broker_ref, executed_at, exec_day, action, underlying, option_right, \
-              strike, expiration, contracts, price, fees, fingerprint, imported_at, underlying_as_written",
-    count: 16,
+              strike, expiration, contracts, price, fees, fingerprint, imported_at, underlying_as_written, \
+              inferred_fill",
+    count: 17,
     key_exprs: ["t.account_id", "t.broker", "t.broker_ref"],
     fingerprint_expr: "t.fingerprint",
     conflict_target: "account_id, broker, broker_ref",
@@ -105,7 +106,7 @@ fn rec_canonical(r: &Recommendation) -> String {
     )
 }
 
-fn exec_canonical(e: &Execution) -> String {
+pub(crate) fn exec_canonical(e: &Execution) -> String {
     format!(
         "{}|{}|{}|{}|{}|{}",
         ts(e.executed_at),
@@ -175,40 +176,11 @@ impl Store {
         tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<Vec<RowOutcome>> {
-        let now_s = ts(now);
-        self.insert_keyed(
-            &EXECUTIONS,
-            rows,
-            now,
-            |e| Some(e.account),
-            |e| (e.account.0, e.broker.clone(), e.broker_ref.clone()),
-            |e| fingerprint(&exec_canonical(e)),
-            |q, e, print| {
-                q.bind(e.account.0)
-                    .bind(e.broker.clone())
-                    .bind(e.broker_ref.clone())
-                    .bind(ts(e.executed_at))
-                    .bind(day_of(e.executed_at, tz).to_string())
-                    .bind(e.action.as_str())
-                    .bind(e.contract.underlying.as_str().to_owned())
-                    .bind(e.contract.right.as_str())
-                    .bind(e.contract.strike.units())
-                    .bind(e.contract.expiration.to_string())
-                    .bind(e.contracts)
-                    .bind(e.price.units())
-                    .bind(e.fees.units())
-                    .bind(print)
-                    .bind(now_s.clone())
-                    .bind(written(&e.contract))
-            },
-            |e, _| {
-                format!(
-                    "execution `{}` from {} of account {} is already stored with different values",
-                    e.broker_ref, e.broker, e.account
-                )
-            },
-        )
-        .await
+        let rows: Vec<(&Execution, Option<String>)> = rows.iter().map(|e| (e, None)).collect();
+        let mut tx = self.pool.begin().await?;
+        let out = insert_executions_in(self.backend, &mut tx, &rows, tz, now).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Inserts daily closes; one outcome per row, in order.
@@ -245,9 +217,8 @@ impl Store {
         .await
     }
 
-    /// The one way rows come in, in one transaction: per statement-sized chunk, look up which keys are stored already, insert
-    /// the rest, and tell each row's outcome. Duplicates inside a batch are compared with
-    /// the first row of their key.
+    /// [`insert_keyed_in`] in a transaction of its own: a call's rows land together or
+    /// not at all, and a commit (an fsync on Postgres) is paid once per call.
     #[allow(clippy::too_many_arguments)]
     async fn insert_keyed<T>(
         &self,
@@ -260,119 +231,204 @@ impl Store {
         bind: impl for<'q> Fn(AnyQuery<'q>, &T, String) -> AnyQuery<'q>,
         conflict: impl Fn(&T, &str) -> String,
     ) -> Result<Vec<RowOutcome>> {
-        let mut out = Vec::with_capacity(rows.len());
-        // One transaction for the whole call: a call's rows land together or not at all,
-        // and a commit (an fsync on Postgres) is paid once per call, not per statement.
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(BATCH) {
-            let keys: Vec<Key> = chunk.iter().map(&key).collect();
-            let prints: Vec<String> = chunk.iter().map(&print).collect();
-            let accounts: Vec<AccountId> = chunk.iter().filter_map(&account).collect();
-            ensure_accounts(self.backend, &mut tx, &accounts, now).await?;
-            let mut known = self.stored_prints(&mut tx, table, &keys).await?;
-            let mut to_insert = Vec::new();
-            let mut outcomes = Vec::with_capacity(chunk.len());
-            for (i, k) in keys.iter().enumerate() {
-                outcomes.push(match known.get(k) {
-                    None => {
-                        known.insert(k.clone(), prints[i].clone());
-                        to_insert.push(i);
-                        RowOutcome::Inserted
-                    }
-                    Some(p) if *p == prints[i] => RowOutcome::Duplicate,
-                    Some(p) => RowOutcome::Conflict(conflict(&chunk[i], p)),
-                });
-            }
-            if !to_insert.is_empty() {
-                let sql = format!(
-                    "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
-                    table.name,
-                    table.columns,
-                    placeholders(self.backend, to_insert.len(), table.count),
-                    table.conflict_target
-                );
-                let mut q = sqlx::query(&sql);
-                for &i in &to_insert {
-                    q = bind(q, &chunk[i], prints[i].clone());
-                }
-                let done = q.execute(&mut *tx).await?.rows_affected();
-                if done != to_insert.len() as u64 {
-                    // Another import wrote some of these keys since the lookup; the
-                    // transaction is dropped, so nothing of this batch is half-written.
-                    return Err(StoreError::Busy(format!(
-                        "another import wrote the same {} at the same time; run this import again",
-                        table.name
-                    )));
-                }
-            }
-            out.extend(outcomes);
-        }
+        let out = insert_keyed_in(
+            self.backend,
+            &mut tx,
+            table,
+            rows,
+            now,
+            account,
+            key,
+            print,
+            bind,
+            conflict,
+        )
+        .await?;
         tx.commit().await?;
         Ok(out)
     }
+}
 
-    /// The fingerprints stored under `keys`.
-    ///
-    /// The filter is one `IN (…)` list per key column, served from the table's unique
-    /// index on both backends. (A join against a `VALUES` list of the keys made Postgres
-    /// hash the list and scan the whole table for every batch: measured on a 60,000-row
-    /// table, 5 ms a batch instead of 1.) Rows that match the lists but not a whole key
-    /// are dropped here.
-    async fn stored_prints(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        table: &Table,
-        keys: &[Key],
-    ) -> Result<HashMap<Key, String>> {
-        let [k1, k2, k3] = table.key_exprs;
-        let firsts: BTreeSet<i64> = keys.iter().map(|k| k.0).collect();
-        let seconds: BTreeSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
-        let thirds: BTreeSet<&str> = keys.iter().map(|k| k.2.as_str()).collect();
-        let mut filters = Vec::new();
-        let mut n = 0;
-        for (expr, count) in [(k1, firsts.len()), (k2, seconds.len()), (k3, thirds.len())] {
-            if expr.starts_with("t.") {
-                filters.push(format!(
-                    "{expr} IN ({})",
-                    param_list(self.backend, count, n + 1)
-                ));
-                n += count;
-            }
+/// Executions with the fill each inferred one is a leg of, inserted inside `tx`; one
+/// outcome per row, in order.
+pub(crate) async fn insert_executions_in(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    rows: &[(&Execution, Option<String>)],
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<RowOutcome>> {
+    let now_s = ts(now);
+    insert_keyed_in(
+        backend,
+        tx,
+        &EXECUTIONS,
+        rows,
+        now,
+        |(e, _)| Some(e.account),
+        |(e, _)| (e.account.0, e.broker.clone(), e.broker_ref.clone()),
+        |(e, _)| fingerprint(&exec_canonical(e)),
+        |q, (e, fill), print| bind_execution(q, e, fill.clone(), print, now_s.clone(), tz),
+        |(e, _), _| {
+            format!(
+                "execution `{}` from {} of account {} is already stored with different values",
+                e.broker_ref, e.broker, e.account
+            )
+        },
+    )
+    .await
+}
+
+/// Binds one execution's values in the order of the `EXECUTIONS` columns.
+fn bind_execution<'q>(
+    q: AnyQuery<'q>,
+    e: &Execution,
+    inferred_fill: Option<String>,
+    print: String,
+    now: String,
+    tz: Tz,
+) -> AnyQuery<'q> {
+    q.bind(e.account.0)
+        .bind(e.broker.clone())
+        .bind(e.broker_ref.clone())
+        .bind(ts(e.executed_at))
+        .bind(day_of(e.executed_at, tz).to_string())
+        .bind(e.action.as_str())
+        .bind(e.contract.underlying.as_str().to_owned())
+        .bind(e.contract.right.as_str())
+        .bind(e.contract.strike.units())
+        .bind(e.contract.expiration.to_string())
+        .bind(e.contracts)
+        .bind(e.price.units())
+        .bind(e.fees.units())
+        .bind(print)
+        .bind(now)
+        .bind(written(&e.contract))
+        .bind(inferred_fill)
+}
+
+/// The one way rows come in, inside `tx`: per statement-sized chunk, look up which
+/// keys are stored already, insert the rest, and tell each row's outcome. Duplicates
+/// inside a batch are compared with the first row of their key.
+#[allow(clippy::too_many_arguments)]
+async fn insert_keyed_in<T>(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    table: &Table,
+    rows: &[T],
+    now: DateTime<Utc>,
+    account: impl Fn(&T) -> Option<AccountId>,
+    key: impl Fn(&T) -> Key,
+    print: impl Fn(&T) -> String,
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T, String) -> AnyQuery<'q>,
+    conflict: impl Fn(&T, &str) -> String,
+) -> Result<Vec<RowOutcome>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(BATCH) {
+        let keys: Vec<Key> = chunk.iter().map(&key).collect();
+        let prints: Vec<String> = chunk.iter().map(&print).collect();
+        let accounts: Vec<AccountId> = chunk.iter().filter_map(&account).collect();
+        ensure_accounts(backend, &mut *tx, &accounts, now).await?;
+        let mut known = stored_prints(backend, &mut *tx, table, &keys).await?;
+        let mut to_insert = Vec::new();
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        for (i, k) in keys.iter().enumerate() {
+            outcomes.push(match known.get(k) {
+                None => {
+                    known.insert(k.clone(), prints[i].clone());
+                    to_insert.push(i);
+                    RowOutcome::Inserted
+                }
+                Some(p) if *p == prints[i] => RowOutcome::Duplicate,
+                Some(p) => RowOutcome::Conflict(conflict(&chunk[i], p)),
+            });
         }
-        let sql = format!(
-            "SELECT {k1}, {k2}, {k3}, {} FROM {} t WHERE {}",
-            table.fingerprint_expr,
-            table.name,
-            filters.join(" AND ")
-        );
-        let mut q = sqlx::query(&sql);
-        if k1.starts_with("t.") {
-            for v in &firsts {
-                q = q.bind(*v);
-            }
-        }
-        if k2.starts_with("t.") {
-            for v in &seconds {
-                q = q.bind((*v).to_owned());
-            }
-        }
-        if k3.starts_with("t.") {
-            for v in &thirds {
-                q = q.bind((*v).to_owned());
-            }
-        }
-        let wanted: HashSet<&Key> = keys.iter().collect();
-        let mut found = HashMap::new();
-        for row in q.fetch_all(&mut **tx).await? {
-            let key = (
-                row.try_get::<i64, _>(0)?,
-                row.try_get::<String, _>(1)?,
-                row.try_get::<String, _>(2)?,
+        if !to_insert.is_empty() {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+                table.name,
+                table.columns,
+                placeholders(backend, to_insert.len(), table.count),
+                table.conflict_target
             );
-            if wanted.contains(&key) {
-                found.insert(key, row.try_get::<String, _>(3)?);
+            let mut q = sqlx::query(&sql);
+            for &i in &to_insert {
+                q = bind(q, &chunk[i], prints[i].clone());
+            }
+            let done = q.execute(&mut *tx).await?.rows_affected();
+            if done != to_insert.len() as u64 {
+                // Another import wrote some of these keys since the lookup; the
+                // transaction is dropped, so nothing of this batch is half-written.
+                return Err(StoreError::Busy(format!(
+                    "another import wrote the same {} at the same time; run this import again",
+                    table.name
+                )));
             }
         }
-        Ok(found)
+        out.extend(outcomes);
     }
+    Ok(out)
+}
+
+/// The fingerprints stored under `keys`.
+///
+/// The filter is one `IN (…)` list per key column, served from the table's unique
+/// index on both backends. (A join against a `VALUES` list of the keys made Postgres
+/// hash the list and scan the whole table for every batch: measured on a 60,000-row
+/// table, 5 ms a batch instead of 1.) Rows that match the lists but not a whole key
+/// are dropped here.
+async fn stored_prints(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    table: &Table,
+    keys: &[Key],
+) -> Result<HashMap<Key, String>> {
+    let [k1, k2, k3] = table.key_exprs;
+    let firsts: BTreeSet<i64> = keys.iter().map(|k| k.0).collect();
+    let seconds: BTreeSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let thirds: BTreeSet<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let mut filters = Vec::new();
+    let mut n = 0;
+    for (expr, count) in [(k1, firsts.len()), (k2, seconds.len()), (k3, thirds.len())] {
+        if expr.starts_with("t.") {
+            filters.push(format!("{expr} IN ({})", param_list(backend, count, n + 1)));
+            n += count;
+        }
+    }
+    let sql = format!(
+        "SELECT {k1}, {k2}, {k3}, {} FROM {} t WHERE {}",
+        table.fingerprint_expr,
+        table.name,
+        filters.join(" AND ")
+    );
+    let mut q = sqlx::query(&sql);
+    if k1.starts_with("t.") {
+        for v in &firsts {
+            q = q.bind(*v);
+        }
+    }
+    if k2.starts_with("t.") {
+        for v in &seconds {
+            q = q.bind((*v).to_owned());
+        }
+    }
+    if k3.starts_with("t.") {
+        for v in &thirds {
+            q = q.bind((*v).to_owned());
+        }
+    }
+    let wanted: HashSet<&Key> = keys.iter().collect();
+    let mut found = HashMap::new();
+    for row in q.fetch_all(&mut *tx).await? {
+        let key = (
+            row.try_get::<i64, _>(0)?,
+            row.try_get::<String, _>(1)?,
+            row.try_get::<String, _>(2)?,
+        );
+        if wanted.contains(&key) {
+            found.insert(key, row.try_get::<String, _>(3)?);
+        }
+    }
+    Ok(found)
 }

@@ -23,7 +23,7 @@ mod tokens;
 mod tx;
 
 pub use api::{CandidateKey, Figures, MatchKey, Page, Readiness, SummaryKey};
-pub use brokers::{BrokerLink, Linked};
+pub use brokers::{BrokerLink, Imported, Linked};
 pub use learning::{AuditEntry, NewSummary, REVIEW_STATUSES, StoredSummary, Transition};
 pub use ledger::{Claim, JobRun, RetryPolicy, RunStatus};
 pub use matches::{DifferencesRecord, MatchFilter, MatchRecord, Scope};

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::brokers::{self, Imported};
 use super::outbox::enqueue_in;
 use super::{
     Backend, DayData, MatchFilter, MatchRecord, NewMessage, NewSummary, Result, Store, learning,
@@ -17,7 +18,8 @@ use super::{
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::reconcile::MatchDraft;
-use crate::domain::{AccountId, ResponseWindow};
+use crate::domain::{AccountId, Execution, ResponseWindow};
+use crate::import::brokers::Correction;
 
 /// An open transaction of the store.
 pub struct Tx {
@@ -100,6 +102,20 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         learning::save_summaries_in(&mut self.inner, summaries, now).await
+    }
+
+    /// Stores a broker file's `rows` (each with the fill it is a leg of, when its open or
+    /// close was inferred) after the `corrections` of stored fills it makes; see
+    /// `brokers::import_in`. The days returned lost a link from a match to a corrected
+    /// execution: reconcile them again before committing.
+    pub async fn import_executions(
+        &mut self,
+        rows: &[(&Execution, Option<String>)],
+        corrections: &[Correction],
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<Imported> {
+        brokers::import_in(self.backend, &mut self.inner, rows, corrections, tz, now).await
     }
 
     /// Records the failure of a scheduled run's attempt (see `Store::fail_run`).

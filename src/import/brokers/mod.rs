@@ -53,7 +53,7 @@ mod tastytrade;
 mod thinkorswim;
 mod webull;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -188,6 +188,10 @@ pub struct BrokerExecution {
     pub fees: Money,
     /// The line of the file the event was read from (not part of the JSON).
     pub line: u64,
+    /// The ref of the fill this is a leg of, when its open or close was inferred from
+    /// the running position (a fill crossing zero gives two legs, `REF/close` and
+    /// `REF/open`); `None` when the export said open or close (not part of the JSON).
+    pub inferred_fill: Option<String>,
 }
 
 impl BrokerExecution {
@@ -205,6 +209,29 @@ impl BrokerExecution {
             fees: self.fees,
         }
     }
+}
+
+/// An execution already stored in the chat a file lands in, as the inference reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLeg {
+    /// Its row id.
+    pub id: i64,
+    pub execution: Execution,
+    /// The fill it is a leg of, when its open or close was inferred from the running
+    /// position (see [`BrokerExecution::inferred_fill`]); `None` when its export said.
+    pub inferred_fill: Option<String>,
+}
+
+/// A stored fill whose open or close a file's events change (they come before it and
+/// were not stored when it was inferred): its legs as stored, and as they should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// The fill's ref (its legs' refs, or the ref their `/close` and `/open` extend).
+    pub fill: String,
+    /// In the order stored.
+    pub before: Vec<StoredLeg>,
+    /// Close first, as a file's fill gives them.
+    pub after: Vec<Execution>,
 }
 
 /// The dry-run shape of SPEC §10: money as decimal strings, `executed_at` RFC 3339.
@@ -412,15 +439,34 @@ pub fn detect(bytes: &[u8]) -> Result<FormatName, DetectError> {
 /// `Individual_XXX000_Transactions_…`). `known` is the account's net positions just
 /// before the file's first event, from which open and close are inferred where the
 /// format does not say (Webull): pass the positions of the executions stored before
-/// the file's first `executed_at` (parse once with no positions to learn it).
+/// the file's first `executed_at` (parse once with no positions to learn it), or use
+/// [`parse_over`] to infer the stored executions after it again too.
 pub fn parse(
     format: FormatName,
     bytes: &[u8],
     file_name: Option<&str>,
     known: &Positions,
 ) -> Result<BrokerFile, FileError> {
+    parse_over(format, bytes, file_name, known, &[]).map(|(file, _)| file)
+}
+
+/// [`parse`] into an account that holds `stored` executions at or after the file's
+/// first event (every one of them, in time order, then by row id). Open and close are
+/// inferred through the file's events and the stored ones together, as if the account's
+/// history from the first event on were one file: a stored fill whose open or close
+/// was inferred without the file's earlier events comes back as a [`Correction`] when
+/// its legs change, and a row of the file that is a stored fill gets that fill's legs
+/// (so storing it again finds it a duplicate). A row whose ref is stored with other
+/// values is refused. A generic file says every action: it has no corrections.
+pub fn parse_over(
+    format: FormatName,
+    bytes: &[u8],
+    file_name: Option<&str>,
+    known: &Positions,
+    stored: &[StoredLeg],
+) -> Result<(BrokerFile, Vec<Correction>), FileError> {
     let sheet = match format {
-        FormatName::Generic => return parse_generic(bytes),
+        FormatName::Generic => return Ok((parse_generic(bytes)?, Vec::new())),
         _ => sheet::read_sheet(bytes)?,
     };
     let parsed = match format {
@@ -434,7 +480,7 @@ pub fn parse(
         FormatName::Webull => webull::parse(&sheet)?,
         FormatName::Etrade => etrade::parse(&sheet)?,
     };
-    Ok(finish(format, parsed, known))
+    Ok(finish(format, parsed, known, stored))
 }
 
 /// Reads an export in the format chosen (`auto` detects it from the content).
@@ -512,13 +558,119 @@ fn step(
     legs
 }
 
-/// Gives every draft its action, date and ref, in time order.
-fn finish(format: FormatName, parsed: Parsed, known: &Positions) -> BrokerFile {
+/// A stored fill as the inference reads it: its legs together, with what it was.
+struct StoredFill<'a> {
+    legs: Vec<&'a StoredLeg>,
+    act: Act,
+    contracts: i64,
+    fees: Money,
+}
+
+impl StoredFill<'_> {
+    fn first(&self) -> &Execution {
+        &self.legs[0].execution
+    }
+}
+
+/// The buy or sell a trade was, whatever it opened or closed; `None` for an
+/// expiration, assignment or exercise.
+fn side_of(action: ExecAction) -> Option<BuySell> {
+    match action {
+        ExecAction::BuyToOpen | ExecAction::BuyToClose => Some(BuySell::Buy),
+        ExecAction::SellToOpen | ExecAction::SellToClose => Some(BuySell::Sell),
+        ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => None,
+    }
+}
+
+/// The stored executions as fills, in the order given: an inferred fill's legs
+/// together under `(broker, fill)`, any other row alone under `(broker, broker_ref)`.
+fn stored_fills(stored: &[StoredLeg]) -> (Vec<StoredFill<'_>>, HashMap<(&str, &str), usize>) {
+    let mut fills: Vec<StoredFill<'_>> = Vec::new();
+    let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
+    for leg in stored {
+        let e = &leg.execution;
+        let side = side_of(e.action);
+        let (key, act) = match (&leg.inferred_fill, side) {
+            (Some(fill), Some(side)) => ((e.broker.as_str(), fill.as_str()), Act::Side(side)),
+            _ => (
+                (e.broker.as_str(), e.broker_ref.as_str()),
+                Act::Known(e.action),
+            ),
+        };
+        match by_key.get(&key) {
+            Some(&i) if matches!(act, Act::Side(_)) => {
+                let fill = &mut fills[i];
+                fill.legs.push(leg);
+                fill.contracts += e.contracts;
+                fill.fees = Money::from_units(fill.fees.units() + e.fees.units());
+            }
+            _ => {
+                by_key.insert(key, fills.len());
+                fills.push(StoredFill {
+                    legs: vec![leg],
+                    act,
+                    contracts: e.contracts,
+                    fees: e.fees,
+                });
+            }
+        }
+    }
+    (fills, by_key)
+}
+
+/// The legs one event gives: each with its ref (the event's own, or `REF/close` and
+/// `REF/open` when it crosses zero), action, size and share of the fees.
+fn legs_of(
+    base: &str,
+    legs: Vec<(ExecAction, i64)>,
+    fees: Money,
+) -> Vec<(String, ExecAction, i64, Money)> {
+    let split = legs.len() > 1;
+    let shares = sheet::split_by_contracts(fees, &legs.iter().map(|(_, n)| *n).collect::<Vec<_>>());
+    legs.into_iter()
+        .zip(shares)
+        .map(|((action, contracts), fees)| {
+            let broker_ref = if split {
+                let part = if action.is_open() { "open" } else { "close" };
+                format!("{base}/{part}")
+            } else {
+                base.to_owned()
+            };
+            (broker_ref, action, contracts, fees)
+        })
+        .collect()
+}
+
+/// Where an event falls in the merged timeline: its instant, then the file's rows by
+/// line before the stored fills by row id.
+type Order = (DateTime<Utc>, u8, u64);
+
+/// One event of the merged timeline: a row of the file (with the stored fill it is,
+/// when it is stored already), or a stored fill the file does not hold.
+enum Event {
+    File {
+        draft: usize,
+        stored: Option<usize>,
+        moves: bool,
+    },
+    Stored(usize),
+}
+
+/// Gives every draft its action, date and ref, in time order, moving the positions
+/// from `known` through the file's events and the `stored` ones at or after its first
+/// (see [`parse_over`]); the stored fills whose legs that changes.
+fn finish(
+    format: FormatName,
+    parsed: Parsed,
+    known: &Positions,
+    stored: &[StoredLeg],
+) -> (BrokerFile, Vec<Correction>) {
     let Parsed {
         mut drafts,
         ignored,
         mut rejected,
     } = parsed;
+    let broker = format.as_str();
     // Refs come first, from each row as the file gives it, so they do not depend on
     // what the positions make of it.
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -538,49 +690,130 @@ fn finish(format: FormatName, parsed: Parsed, known: &Positions) -> BrokerFile {
             _ => format!("{base}#{n}"),
         };
     }
-    // Positions move in time order; the file's order breaks ties.
-    let mut order: Vec<usize> = (0..drafts.len()).collect();
-    order.sort_by_key(|i| (drafts[*i].executed_at, drafts[*i].line));
+    // The stored fills, and which of them the file holds again: the same fill moves
+    // the positions once. A fill stored with other values stays as stored (its row in
+    // the file is refused, as a conflicting row always is).
+    let (fills, by_key) = stored_fills(stored);
+    let mut in_file = vec![false; fills.len()];
+    let mut timeline: Vec<(Order, Event)> = Vec::with_capacity(drafts.len() + fills.len());
+    for (i, d) in drafts.iter().enumerate() {
+        let found = by_key.get(&(broker, refs[i].as_str())).copied();
+        let event = match found.map(|j| (j, &fills[j])) {
+            None => Event::File {
+                draft: i,
+                stored: None,
+                moves: true,
+            },
+            Some((j, fill)) => {
+                in_file[j] = true;
+                let e = fill.first();
+                match (d.act, fill.act) {
+                    (Act::Side(side), Act::Side(stored_side))
+                        if side == stored_side
+                            && d.executed_at == e.executed_at
+                            && d.contract == e.contract
+                            && d.contracts == fill.contracts
+                            && d.price == e.price
+                            && d.fees == fill.fees =>
+                    {
+                        Event::File {
+                            draft: i,
+                            stored: Some(j),
+                            moves: true,
+                        }
+                    }
+                    // The store tells a duplicate from a conflict; the stored row moves.
+                    (Act::Known(_), Act::Known(_)) => Event::File {
+                        draft: i,
+                        stored: None,
+                        moves: false,
+                    },
+                    _ => {
+                        rejected.push(RowError {
+                            line: d.line,
+                            column: None,
+                            reason: format!(
+                                "execution `{}` from {broker} of account {} is already stored with different values",
+                                refs[i], e.account
+                            ),
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        timeline.push(((d.executed_at, 0, d.line), event));
+    }
+    for (j, fill) in fills.iter().enumerate() {
+        if !in_file[j] {
+            let at = fill.first().executed_at;
+            let id = u64::try_from(fill.legs[0].id).unwrap_or(u64::MAX);
+            timeline.push(((at, 1, id), Event::Stored(j)));
+        }
+    }
+    // Positions move in time order; the file's order breaks ties, then the store's.
+    timeline.sort_by_key(|(order, _)| *order);
     let mut positions = known.clone();
     let mut executions = Vec::with_capacity(drafts.len());
-    for i in order {
-        let d = &mut drafts[i];
-        if let Act::Known(action) = d.act
-            && action.is_lifecycle()
-            && day_of(d.executed_at, sheet::NEW_YORK) > d.contract.expiration
-        {
-            // Posted after the fact: it happened by the expiration at the latest.
-            d.executed_at = sheet::at_close(d.contract.expiration);
-        }
-        let legs = step(&mut positions, &d.contract, d.act, d.contracts);
-        let split = legs.len() > 1;
-        let fees =
-            sheet::split_by_contracts(d.fees, &legs.iter().map(|(_, n)| *n).collect::<Vec<_>>());
-        for ((action, contracts), fees) in legs.into_iter().zip(fees) {
-            let broker_ref = if split {
-                let part = if action.is_open() { "open" } else { "close" };
-                format!("{}/{part}", refs[i])
-            } else {
-                refs[i].clone()
-            };
-            executions.push(BrokerExecution {
-                account: None,
-                broker: format.as_str().to_owned(),
-                broker_account: d.broker_account.clone(),
-                broker_ref,
-                executed_at: d.executed_at,
-                action,
-                contract: d.contract.clone(),
-                contracts,
-                price: d.price,
-                fees,
-                line: d.line,
-            });
+    let mut corrections = Vec::new();
+    for (_, event) in timeline {
+        match event {
+            Event::File {
+                draft: i,
+                stored: j,
+                moves,
+            } => {
+                let d = &mut drafts[i];
+                if let Act::Known(action) = d.act
+                    && action.is_lifecycle()
+                    && day_of(d.executed_at, sheet::NEW_YORK) > d.contract.expiration
+                {
+                    // Posted after the fact: it happened by the expiration at the latest.
+                    d.executed_at = sheet::at_close(d.contract.expiration);
+                }
+                let legs = if moves {
+                    step(&mut positions, &d.contract, d.act, d.contracts)
+                } else {
+                    // A given action is its own leg, whatever the position.
+                    step(&mut Positions::new(), &d.contract, d.act, d.contracts)
+                };
+                let legs = legs_of(&refs[i], legs, d.fees);
+                if let Some(j) = j {
+                    corrections.extend(correction(&fills[j], &refs[i], &legs));
+                }
+                let inferred_fill = matches!(d.act, Act::Side(_)).then(|| refs[i].clone());
+                for (broker_ref, action, contracts, fees) in legs {
+                    executions.push(BrokerExecution {
+                        account: None,
+                        broker: broker.to_owned(),
+                        broker_account: d.broker_account.clone(),
+                        broker_ref,
+                        executed_at: d.executed_at,
+                        action,
+                        contract: d.contract.clone(),
+                        contracts,
+                        price: d.price,
+                        fees,
+                        line: d.line,
+                        inferred_fill: inferred_fill.clone(),
+                    });
+                }
+            }
+            Event::Stored(j) => {
+                let fill = &fills[j];
+                let e = fill.first();
+                let legs = step(&mut positions, &e.contract, fill.act, fill.contracts);
+                if matches!(fill.act, Act::Side(_))
+                    && let Some(base) = &fill.legs[0].inferred_fill
+                {
+                    corrections.extend(correction(fill, base, &legs_of(base, legs, fill.fees)));
+                }
+            }
         }
     }
     executions.sort_by_key(|e| (e.executed_at, e.line));
     rejected.sort_by_key(|e| e.line);
-    BrokerFile {
+    let file = BrokerFile {
         format,
         executions,
         ignored: ignored
@@ -588,7 +821,39 @@ fn finish(format: FormatName, parsed: Parsed, known: &Positions) -> BrokerFile {
             .map(|(kind, n)| (kind.as_str().to_owned(), n))
             .collect(),
         rejected,
+    };
+    (file, corrections)
+}
+
+/// The correction of a stored inferred fill, when `legs` are not the legs it is stored as.
+fn correction(
+    fill: &StoredFill<'_>,
+    base: &str,
+    legs: &[(String, ExecAction, i64, Money)],
+) -> Option<Correction> {
+    let as_stored = |e: &Execution| (e.broker_ref.clone(), e.action, e.contracts, e.fees);
+    let mut before: Vec<_> = fill.legs.iter().map(|l| as_stored(&l.execution)).collect();
+    let mut after: Vec<_> = legs.to_vec();
+    before.sort();
+    after.sort();
+    if before == after {
+        return None;
     }
+    let first = fill.first();
+    Some(Correction {
+        fill: base.to_owned(),
+        before: fill.legs.iter().map(|l| (*l).clone()).collect(),
+        after: legs
+            .iter()
+            .map(|(broker_ref, action, contracts, fees)| Execution {
+                broker_ref: broker_ref.clone(),
+                action: *action,
+                contracts: *contracts,
+                fees: *fees,
+                ..first.clone()
+            })
+            .collect(),
+    })
 }
 
 /// An event's content as a ref: account, the format's narrowing value, instant, what
@@ -633,6 +898,7 @@ fn parse_generic(bytes: &[u8]) -> Result<BrokerFile, FileError> {
                 price: e.price,
                 fees: e.fees,
                 line: row.line,
+                inferred_fill: None,
             }),
             Ok(_) => {}
             Err(e) => file.rejected.push(e),
