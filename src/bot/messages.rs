@@ -416,8 +416,8 @@ pub fn document_not_an_export(why: &str) -> String {
     )
 }
 
-/// The card for an imported file: its format, what was stored, what was left out and
-/// the first few rows refused.
+/// The card for an imported file: its format, what was stored, what was left out, the
+/// first few rows refused and stored executions corrected (the app's own words).
 pub fn document_imported(outcome: &crate::app::brokers::ImportOutcome) -> String {
     let r = &outcome.report;
     let mut out = format!(
@@ -441,6 +441,9 @@ pub fn document_imported(outcome: &crate::app::brokers::ImportOutcome) -> String
     }
     if r.errors.len() > SHOWN {
         out.push_str(&format!("\n… and {} more.", r.errors.len() - SHOWN));
+    }
+    if let Some(corrected) = outcome.corrections_report(SHOWN) {
+        out.push_str(&format!("\n{}", esc(&corrected)));
     }
     match (outcome.days.first(), outcome.days.last()) {
         (Some(first), Some(last)) if first == last => {

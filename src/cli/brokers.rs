@@ -183,6 +183,9 @@ pub(super) async fn import_executions(
         if !outcome.ignored.is_empty() {
             println!("ignored: {}", ignored_line(&outcome));
         }
+        if let Some(corrected) = outcome.corrections_report(usize::MAX) {
+            println!("{corrected}");
+        }
         println!("{}", outcome.report.summary());
     }
     Ok(if outcome.report.rejected > 0 {
@@ -248,6 +251,9 @@ fn dry_run_table(outcome: &ImportOutcome, how: &str) -> String {
     );
     for e in &outcome.file.rejected {
         let _ = writeln!(out, "  {e}");
+    }
+    if let Some(corrected) = outcome.corrections_report(usize::MAX) {
+        let _ = writeln!(out, "{corrected}");
     }
     out
 }

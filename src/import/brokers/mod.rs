@@ -705,7 +705,6 @@ fn finish(
                 moves: true,
             },
             Some((j, fill)) => {
-                in_file[j] = true;
                 let e = fill.first();
                 match (d.act, fill.act) {
                     (Act::Side(side), Act::Side(stored_side))
@@ -716,6 +715,8 @@ fn finish(
                             && d.price == e.price
                             && d.fees == fill.fees =>
                     {
+                        // One fill: it moves the position here, once.
+                        in_file[j] = true;
                         Event::File {
                             draft: i,
                             stored: Some(j),
@@ -989,6 +990,238 @@ pub(super) mod tests {
         // Another contract's position changes nothing.
         let legs = infer_open_close(&known, &[(contract(570), BuySell::Buy, 2)]);
         assert_eq!(legs, vec![vec![(ExecAction::BuyToOpen, 2)]]);
+    }
+
+    /// A Webull orders export of filled SPY 580 puts: (side, contracts, filled time).
+    fn webull(rows: &[(&str, i64, &str)]) -> String {
+        let mut text = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,\
+                        Time-in-Force,Placed Time,Filled Time\n"
+            .to_owned();
+        for (side, n, at) in rows {
+            text.push_str(&format!(
+                "SPY250117P00580000,SPY250117P00580000,{side},Filled,{n},{n},@1.00,1.00,DAY,\
+                 {at},{at}\n"
+            ));
+        }
+        text
+    }
+
+    /// A file's events as the store would hold them in chat 1, with made-up row ids
+    /// from `first_id` on.
+    fn stored_as(file: &BrokerFile, first_id: i64) -> Vec<StoredLeg> {
+        file.executions
+            .iter()
+            .zip(first_id..)
+            .map(|(e, id)| StoredLeg {
+                id,
+                execution: e.to_execution(AccountId(1)),
+                inferred_fill: e.inferred_fill.clone(),
+            })
+            .collect()
+    }
+
+    fn legs(executions: &[Execution]) -> Vec<(String, ExecAction, i64)> {
+        executions
+            .iter()
+            .map(|e| (e.broker_ref.clone(), e.action, e.contracts))
+            .collect()
+    }
+
+    fn over(text: &str, stored: &[StoredLeg]) -> (BrokerFile, Vec<Correction>) {
+        parse_over(
+            FormatName::Webull,
+            text.as_bytes(),
+            None,
+            &Positions::new(),
+            stored,
+        )
+        .expect("the file reads")
+    }
+
+    const T1: &str = "01/07/2025 09:45:12 EST";
+    const T2: &str = "01/08/2025 10:00:00 EST";
+    const T3: &str = "01/09/2025 11:00:00 EST";
+
+    #[test]
+    fn an_earlier_file_corrects_the_stored_fills_it_comes_before() {
+        // The later range first: its buy opened, as far as anything stored said.
+        let later = parse_text(FormatName::Webull, &webull(&[("Buy", 2, T2)]), None);
+        assert_eq!(later.executions[0].action, ExecAction::BuyToOpen);
+        let buy = later.executions[0].broker_ref.clone();
+        assert_eq!(later.executions[0].inferred_fill.as_deref(), Some(&*buy));
+        let stored = stored_as(&later, 10);
+        // The earlier range: a short of 2, which that buy closes.
+        let (file, corrections) = over(&webull(&[("Sell", 2, T1)]), &stored);
+        assert_eq!(file.executions.len(), 1);
+        assert_eq!(file.executions[0].action, ExecAction::SellToOpen);
+        assert_eq!(corrections.len(), 1);
+        assert_eq!(corrections[0].fill, buy);
+        assert_eq!(corrections[0].before, stored);
+        assert_eq!(
+            legs(&corrections[0].after),
+            [(buy.clone(), ExecAction::BuyToClose, 2)]
+        );
+        // Nothing to correct when the stored fills are right already.
+        let whole = parse_text(
+            FormatName::Webull,
+            &webull(&[("Sell", 2, T1), ("Buy", 2, T2)]),
+            None,
+        );
+        let (_, corrections) = over(&webull(&[("Sell", 2, T1)]), &stored_as(&whole, 1)[1..]);
+        assert_eq!(corrections, []);
+    }
+
+    #[test]
+    fn a_correction_splits_a_stored_fill_that_now_crosses_zero_and_joins_one_that_no_longer_does() {
+        // Stored: a sell of 1 (opening a short) and a buy of 3 (closing it, opening 2).
+        let later = parse_text(
+            FormatName::Webull,
+            &webull(&[("Sell", 1, T2), ("Buy", 3, T3)]),
+            None,
+        );
+        let (sell, buy) = (
+            later.executions[0].broker_ref.clone(),
+            later.executions[1].inferred_fill.clone().unwrap(),
+        );
+        assert_eq!(
+            legs(
+                &later
+                    .executions
+                    .iter()
+                    .map(|e| e.to_execution(AccountId(1)))
+                    .collect::<Vec<_>>()
+            ),
+            [
+                (sell.clone(), ExecAction::SellToOpen, 1),
+                (format!("{buy}/close"), ExecAction::BuyToClose, 1),
+                (format!("{buy}/open"), ExecAction::BuyToOpen, 2),
+            ]
+        );
+        // An earlier buy of 1: the sell closes it, and the buy of 3 only opens.
+        let (_, corrections) = over(&webull(&[("Buy", 1, T1)]), &stored_as(&later, 1));
+        let fixed: Vec<_> = corrections
+            .iter()
+            .map(|c| (c.fill.clone(), c.before.len(), legs(&c.after)))
+            .collect();
+        assert_eq!(
+            fixed,
+            [
+                (
+                    sell.clone(),
+                    1,
+                    vec![(sell.clone(), ExecAction::SellToClose, 1)]
+                ),
+                (
+                    buy.clone(),
+                    2,
+                    vec![(buy.clone(), ExecAction::BuyToOpen, 3)]
+                ),
+            ]
+        );
+        // And back: the stored single buy of 3 splits again when a file says it crossed.
+        let alone = parse_text(FormatName::Webull, &webull(&[("Buy", 3, T3)]), None);
+        let (_, corrections) = over(&webull(&[("Sell", 1, T2)]), &stored_as(&alone, 1));
+        assert_eq!(
+            legs(&corrections[0].after),
+            [
+                (format!("{buy}/close"), ExecAction::BuyToClose, 1),
+                (format!("{buy}/open"), ExecAction::BuyToOpen, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_stored_already_moves_the_position_once_and_takes_its_corrected_legs() {
+        // The later range, T2 and T3, stored first; the earlier, T1 and T2, overlaps it.
+        let later = parse_text(
+            FormatName::Webull,
+            &webull(&[("Buy", 2, T2), ("Sell", 2, T3)]),
+            None,
+        );
+        let stored = stored_as(&later, 1);
+        let (file, corrections) = over(&webull(&[("Sell", 2, T1), ("Buy", 2, T2)]), &stored);
+        let got: Vec<_> = file
+            .executions
+            .iter()
+            .map(|e| (e.action, e.contracts))
+            .collect();
+        // Counted twice, the buy at T2 would have opened 2 more.
+        assert_eq!(
+            got,
+            [(ExecAction::SellToOpen, 2), (ExecAction::BuyToClose, 2)]
+        );
+        let fixed: Vec<_> = corrections
+            .iter()
+            .flat_map(|c| c.after.iter().map(|e| e.action))
+            .collect();
+        assert_eq!(fixed, [ExecAction::BuyToClose, ExecAction::SellToOpen]);
+        // The whole history, read at once, says the same.
+        let whole = parse_text(
+            FormatName::Webull,
+            &webull(&[("Sell", 2, T1), ("Buy", 2, T2), ("Sell", 2, T3)]),
+            None,
+        );
+        let actions: Vec<_> = whole.executions.iter().map(|e| e.action).collect();
+        assert_eq!(
+            actions,
+            [
+                ExecAction::SellToOpen,
+                ExecAction::BuyToClose,
+                ExecAction::SellToOpen
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_whose_fill_is_stored_with_other_values_is_refused_and_the_stored_one_counts() {
+        let later = parse_text(FormatName::Webull, &webull(&[("Sell", 2, T1)]), None);
+        let mut stored = stored_as(&later, 7);
+        stored[0].execution.fees = Money::from_dollars(1);
+        let (file, corrections) = over(&webull(&[("Sell", 2, T1), ("Buy", 2, T2)]), &stored);
+        assert_eq!(file.rejected.len(), 1, "{:?}", file.rejected);
+        assert_eq!(file.rejected[0].line, 2);
+        assert!(
+            file.rejected[0]
+                .reason
+                .ends_with("of account 1 is already stored with different values"),
+            "{}",
+            file.rejected[0].reason
+        );
+        // The stored short is what the buy closes.
+        assert_eq!(file.executions.len(), 1);
+        assert_eq!(file.executions[0].action, ExecAction::BuyToClose);
+        assert_eq!(corrections, []);
+    }
+
+    #[test]
+    fn a_stored_row_the_file_holds_again_with_its_action_moves_the_position_once() {
+        // E*TRADE says `Sold Short` but only `Bought` for the buy.
+        let etrade = |rows: &[&str]| {
+            let mut text = "TransactionDate,TransactionType,SecurityType,Symbol,Quantity,Amount,\
+                            Price,Commission,Description\n"
+                .to_owned();
+            for row in rows {
+                text.push_str(row);
+                text.push('\n');
+            }
+            text
+        };
+        let short = "01/07/25,Sold Short,OPTN,SPY Jan 17 '25 $580 Put,-1,255.35,2.56,0.65,SPY Jan 17 '25 $580 Put";
+        let buy = "01/13/25,Bought,OPTN,SPY Jan 17 '25 $580 Put,1,-35.65,0.35,0.65,SPY Jan 17 '25 $580 Put";
+        let first = parse_text(FormatName::Etrade, &etrade(&[short]), None);
+        assert_eq!(first.executions[0].inferred_fill, None);
+        let stored = stored_as(&first, 1);
+        let (file, corrections) = parse_over(
+            FormatName::Etrade,
+            etrade(&[short, buy]).as_bytes(),
+            None,
+            &Positions::new(),
+            &stored,
+        )
+        .unwrap();
+        let actions: Vec<_> = file.executions.iter().map(|e| e.action).collect();
+        assert_eq!(actions, [ExecAction::SellToOpen, ExecAction::BuyToClose]);
+        assert_eq!(corrections, []);
     }
 
     #[test]
