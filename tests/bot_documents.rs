@@ -3,7 +3,8 @@
 //! sender's chat with the same use case as the command line, answers with the format
 //! and counts and a "Reconcile now" button whose tap reconciles the file's days; a file
 //! over 20 MB is refused before any download; a file that is no export, and one whose
-//! broker account is linked to another chat, get one sentence and store nothing.
+//! broker account is linked to another chat, get one sentence and store nothing; an
+//! earlier Webull range sent after a later one says which stored executions it corrected.
 
 mod common;
 
@@ -149,6 +150,53 @@ async fn an_export_sent_to_the_bot_is_imported_and_reconciled(db: &TestDb) {
 both!(
     an_export_sent_to_the_bot,
     an_export_sent_to_the_bot_is_imported_and_reconciled
+);
+
+/// The Webull fixture cut by the orders' placed day: (before 01/10, from 01/10 on).
+fn webull_halves() -> (Vec<u8>, Vec<u8>) {
+    let text = String::from_utf8(fixture("webull_options_orders.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (mut earlier, mut later) = (format!("{header}\n"), format!("{header}\n"));
+    for line in lines {
+        let half = if line.split(',').nth(9).unwrap() < "01/10/2025" {
+            &mut earlier
+        } else {
+            &mut later
+        };
+        half.push_str(line);
+        half.push('\n');
+    }
+    (earlier.into_bytes(), later.into_bytes())
+}
+
+async fn an_earlier_webull_range_sent_after_a_later_one_says_what_it_corrected(db: &TestDb) {
+    let bot = Bot::start(db).await;
+    let (earlier, later) = webull_halves();
+    const NAME: &str = "Webull_Orders_Records_Options.csv";
+    let reply = bot.send_file(TRADER, "w1", NAME, &later).await;
+    let text = reply.str("text").unwrap();
+    assert!(!text.contains("corrected"), "{text}");
+    let reply = bot.send_file(TRADER, "w2", NAME, &earlier).await;
+    let text = reply.str("text").unwrap();
+    assert!(
+        text.contains("imported 3, duplicates 0, rejected 0."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\ncorrected 2 stored executions whose open or close this file's earlier trades decide:\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(": buy_to_open 2 → buy_to_close 2\n"),
+        "{text}"
+    );
+}
+both!(
+    an_earlier_webull_range_sent_to_the_bot,
+    an_earlier_webull_range_sent_after_a_later_one_says_what_it_corrected
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
 //! Broker exports through the real binary: `import executions` detecting the format
 //! and saying which, `--dry-run` (text and the JSON of SPEC §10) writing nothing,
 //! `--account`, the `accounts link|unlink|list` commands, and the one-sentence
-//! refusals (no chat, a chat other than the linked one, a file that is no export).
+//! refusals (no chat, a chat other than the linked one, a file that is no export); a
+//! Webull range imported before an earlier one says which stored executions the earlier
+//! one corrected.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -461,4 +463,78 @@ fn refusals_are_one_sentence() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn an_earlier_webull_range_says_what_it_corrected() {
+    let sb = Sandbox::new();
+    let whole = std::fs::read_to_string(sb.fixture("webull_options_orders.csv")).unwrap();
+    let mut lines = whole.lines();
+    let header = lines.next().unwrap().to_owned();
+    // Cut by the order's placed day (`MM/DD/YYYY` in the tenth column).
+    let (mut earlier, mut later) = (format!("{header}\n"), format!("{header}\n"));
+    for line in lines {
+        let placed = line.split(',').nth(9).unwrap();
+        let half = if placed < "01/10/2025" {
+            &mut earlier
+        } else {
+            &mut later
+        };
+        half.push_str(line);
+        half.push('\n');
+    }
+    let later = sb.write("later.csv", &later);
+    let earlier = sb.write("earlier.csv", &earlier);
+    let run = sb.ok(&["import", "executions", s(&later), "--account", "42"]);
+    assert!(!run.stdout.contains("corrected"), "{}", run.stdout);
+    // A dry run of the earlier range says what it would correct, and writes nothing.
+    let run = sb.ok(&[
+        "import",
+        "executions",
+        s(&earlier),
+        "--account",
+        "42",
+        "--dry-run",
+    ]);
+    assert!(
+        run.stdout.contains(
+            "would correct 2 stored executions whose open or close this file's earlier trades decide:"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = sb.ok(&["import", "executions", s(&earlier), "--account", "42"]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "format: webull (detected)");
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("corrected 2 stored executions whose open or close"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        lines[at + 1].ends_with(": buy_to_open 2 → buy_to_close 2"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[at + 2].ends_with(": buy_to_open 1 → buy_to_close 1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("imported 3, duplicates 0, rejected 0")
+    );
+    // Nothing was reconciled, so nothing is reconciled again; a second run corrects nothing.
+    assert!(!run.stdout.contains("reconciled again"), "{}", run.stdout);
+    let run = sb.ok(&[
+        "import",
+        "executions",
+        s(&earlier),
+        "--account",
+        "42",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["corrected"], serde_json::json!([]));
+    assert_eq!(report["duplicates"], 3);
 }

@@ -4,7 +4,9 @@
 //! reconciled against a recommendations file of the fixtures' story (matches made),
 //! and its outcomes tracked. Also: the chat comes from a stored link, a file linked to
 //! another chat is refused whole, a dry run writes nothing, Webull's open/close reads
-//! the stored position, and the edge bounds reject a broker row by its line.
+//! the stored position (and an earlier Webull range imported after a later one corrects
+//! the later one's stored fills and reconciles their days again), and the edge bounds
+//! reject a broker row by its line.
 
 mod common;
 
@@ -285,6 +287,172 @@ async fn webull_reads_the_stored_position(db: &TestDb) {
 both!(
     webull_open_close_from_the_store,
     webull_reads_the_stored_position
+);
+
+/// The Webull fixture's lines (after its header) whose orders were placed in `range`.
+fn webull_placed(range: std::ops::RangeInclusive<&str>) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/brokers/webull_options_orders.csv");
+    let text = std::fs::read_to_string(path).expect("the Webull fixture");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        // `MM/DD/YYYY` of `Placed Time`, as `YYYY-MM-DD`.
+        let placed = line.split(',').nth(9).unwrap_or_default();
+        let day = format!("{}-{}-{}", &placed[6..10], &placed[0..2], &placed[3..5]);
+        if range.contains(&day.as_str()) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
+/// A chat's matches of `days` as stored: each one's day, key (which names the trade's
+/// action), type, and the ref and action of each execution it links, sorted.
+async fn stored_matches(db: &TestDb, chat: AccountId, days: &[chrono::NaiveDate]) -> Vec<String> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT m.day, m.match_key, m.match_type, e.broker_ref, e.action \
+         FROM recommendation_execution_matches m \
+         LEFT JOIN match_executions x ON x.match_id = m.id \
+         LEFT JOIN executions e ON e.id = x.execution_id WHERE m.account_id = $1",
+    )
+    .bind(chat.0)
+    .fetch_all(db.store.pool())
+    .await
+    .expect("read the matches");
+    let mut out: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            let day: String = r.get(0);
+            days.iter().any(|d| d.to_string() == day)
+        })
+        .map(|r| {
+            let text = |i: usize| {
+                r.try_get::<Option<String>, _>(i)
+                    .unwrap()
+                    .unwrap_or_default()
+            };
+            (0..5).map(text).collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn webull_later_range_first_is_corrected(db: &TestDb) {
+    let app = app(db).await;
+    let (whole_chat, split_chat) = (AccountId(61), AccountId(62));
+    for chat in [whole_chat, split_chat] {
+        let recs = RECOMMENDATIONS
+            .replace(",42,", &format!(",{},", chat.0))
+            .replace("r-", &format!("{}-", chat.0));
+        app.import(
+            ImportKind::Recommendations,
+            ImportFormat::Generic,
+            Cursor::new(recs.into_bytes()),
+            now(),
+        )
+        .await
+        .expect("recommendations import");
+    }
+    let import = |bytes: Vec<u8>, chat: AccountId| {
+        let app = app.clone();
+        async move {
+            let out = app
+                .import_executions(
+                    bytes,
+                    Some("Webull_Orders_Records_Options.csv"),
+                    ImportFormat::Auto,
+                    AccountChoice::Chat(chat),
+                    false,
+                    now(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.report.rejected, 0, "{:?}", out.report.errors);
+            out
+        }
+    };
+    let later = webull_placed("2025-01-10"..="2025-01-31");
+    let earlier = webull_placed("2025-01-01"..="2025-01-09");
+
+    // The whole history in one chat, its later days reconciled.
+    let whole = import(webull_placed("2025-01-01"..="2025-01-31"), whole_chat).await;
+    let later_days = import(later.clone(), split_chat).await.days;
+    assert_eq!(later_days.len(), 2, "{later_days:?}");
+    for day in &later_days {
+        for chat in [whole_chat, split_chat] {
+            app.reconcile_day(Scope::Account(chat), *day, now())
+                .await
+                .unwrap();
+        }
+    }
+    // The later range alone took its buys for opens, and its matches say so.
+    let stale = stored_matches(db, split_chat, &later_days).await;
+    let want = stored_matches(db, whole_chat, &later_days).await;
+    assert_ne!(stale, want);
+    assert_eq!(whole.corrected.len(), 0);
+
+    // The earlier range: the SPY and MSFT buys close what it opened.
+    let out = import(earlier.clone(), split_chat).await;
+    let fixed: Vec<(String, Vec<String>, Vec<String>)> = out
+        .corrected
+        .iter()
+        .map(|c| (c.contract.clone(), c.was.clone(), c.now.clone()))
+        .collect();
+    let leg = |s: &str| vec![s.to_owned()];
+    assert_eq!(
+        fixed,
+        [
+            (
+                "SPY   250117P00580000".to_owned(),
+                leg("buy_to_open 2"),
+                leg("buy_to_close 2")
+            ),
+            (
+                "MSFT  250124C00440000".to_owned(),
+                leg("buy_to_open 1"),
+                leg("buy_to_close 1")
+            ),
+        ]
+    );
+    assert_eq!(out.reconciled_again, later_days);
+    let report = out.corrections_report(usize::MAX).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(
+        lines[0],
+        "corrected 2 stored executions whose open or close this file's earlier trades decide:"
+    );
+    assert!(
+        lines[1].starts_with("  2025-01-13 19:30:00Z SPY   250117P00580000 (webull placed ")
+            && lines[1].ends_with(": buy_to_open 2 → buy_to_close 2"),
+        "{report}"
+    );
+    assert_eq!(
+        lines[3],
+        format!(
+            "reconciled again (their matches held a corrected execution): {}, {}",
+            later_days[0], later_days[1]
+        )
+    );
+    let shown = out.corrections_report(1).unwrap();
+    assert!(shown.contains("\n  … and 1 more\n"), "{shown}");
+    // The matches of the later days are now those of the whole history.
+    assert_eq!(stored_matches(db, split_chat, &later_days).await, want);
+
+    // Both ranges again, in either order: nothing left to correct, all duplicates.
+    for bytes in [earlier, later] {
+        let again = import(bytes, split_chat).await;
+        assert_eq!(again.corrected.len(), 0);
+        assert_eq!(again.report.imported, 0);
+        assert!(again.corrections_report(3).is_none());
+    }
+}
+both!(
+    webull_later_range_first,
+    webull_later_range_first_is_corrected
 );
 
 async fn broker_rows_meet_the_edge_bounds(db: &TestDb) {
