@@ -1,8 +1,11 @@
 //! Import executions from any export (a use case): the generic columns or a broker's
 //! file, detected or forced; each event assigned to its Telegram chat (the one given, or
 //! the one its broker account is linked to); the edge bounds of the generic importer
-//! applied to every event; stored, or with `dry_run` only read. The command line
-//! (`import executions`) and a document sent to the bot both call
+//! applied to every event; stored, or with `dry_run` only read. A file landing in one
+//! chat is read through the executions stored there from its first event on: those
+//! whose open or close was inferred and that its events change are corrected in the
+//! transaction that stores it, and the days whose matches held one reconciled again.
+//! The command line (`import executions`) and a document sent to the bot both call
 //! [`App::import_executions`]; [`App::link_broker_account`] and its neighbours keep the
 //! links from broker accounts to chats.
 

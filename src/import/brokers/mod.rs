@@ -1,7 +1,9 @@
 //! Broker exports in: the files traders download from their brokers, read into option
 //! events (SPEC §8, issue 11; the formats are digested in `shared/brokers/FORMATS.md`).
 //! Parsing is pure: the bytes, the file's name and the positions already known for the
-//! account in; a [`BrokerFile`] out. Storing it, and deciding which Telegram chat it
+//! account (and, with [`parse_over`], its executions stored from the file's first event
+//! on) in; a [`BrokerFile`] out (and the [`Correction`]s of stored fills whose open or
+//! close the file's events change). Storing it, and deciding which Telegram chat it
 //! belongs to, is the application layer's job.
 //!
 //! # Using it
@@ -9,7 +11,9 @@
 //! [`parse_any`]`(format, bytes, file_name, &known)` with [`ImportFormat::Auto`] detects
 //! the format ([`detect`]) and reads it; a forced format skips detection. `known` holds
 //! the account's net positions just before the file's first event and only matters for
-//! formats without an open/close flag (Webull, E*TRADE's bare `Bought`/`Sold`). The
+//! formats without an open/close flag (Webull, E*TRADE's bare `Bought`/`Sold`); a file
+//! of an earlier date range than some stored ones is read with [`parse_over`], which
+//! infers the stored executions after its first event again with it. The
 //! result serialises to the dry-run JSON of SPEC §10; [`BrokerExecution::to_execution`]
 //! gives the store's [`Execution`] once the chat is known.
 //!
