@@ -455,6 +455,94 @@ both!(
     webull_later_range_first_is_corrected
 );
 
+/// Rows stored before `executions.inferred_fill` existed get it from their refs, as the
+/// migration that adds it fills it: each inferred leg names its fill (a split one
+/// without its `/close` or `/open`), a row whose export gave the action stays NULL.
+async fn rows_stored_before_inferred_fill_get_it_from_their_refs(db: &TestDb) {
+    use sqlx::Row;
+    let app = app(db).await;
+    let chat = AccountId(71);
+    // A short of 1, then a buy of 3 that closes it and opens 2; and an E*TRADE short.
+    let webull = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n\
+                  SPY250117P00580000,SPY250117P00580000,Sell,Filled,1,1,@2.00,2.00,DAY,01/07/2025 09:45:05 EST,01/07/2025 09:45:12 EST\n\
+                  SPY250117P00580000,SPY250117P00580000,Buy,Filled,3,3,@1.00,1.00,DAY,01/08/2025 09:45:05 EST,01/08/2025 09:45:12 EST\n";
+    let etrade = "TransactionDate,TransactionType,SecurityType,Symbol,Quantity,Amount,Price,Commission,Description\n\
+                  01/06/25,Sold Short,OPTN,AAPL Jan 17 '25 $230 Put,-1,214.35,2.15,0.65,AAPL Jan 17 '25 $230 Put\n";
+    for (bytes, name) in [
+        (webull, "Webull_Orders_Records_Options.csv"),
+        (etrade, "DownloadTxnHistory.csv"),
+    ] {
+        let out = app
+            .import_executions(
+                bytes.as_bytes().to_vec(),
+                Some(name),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                false,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.report.rejected, 0, "{:?}", out.report.errors);
+    }
+    let read = || async {
+        let rows = sqlx::query(
+            "SELECT broker_ref, COALESCE(inferred_fill, '-') FROM executions \
+             WHERE account_id = $1 ORDER BY broker_ref",
+        )
+        .bind(chat.0)
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .collect::<Vec<_>>()
+    };
+    let imported = read().await;
+    assert_eq!(imported.len(), 4, "{imported:?}");
+    let fills: Vec<&str> = imported.iter().map(|(_, f)| f.as_str()).collect();
+    assert_eq!(
+        fills.iter().filter(|f| **f == "-").count(),
+        1,
+        "{imported:?}"
+    );
+    assert!(
+        imported
+            .iter()
+            .any(|(r, f)| r.ends_with("/close") && r == &format!("{f}/close"))
+    );
+    assert!(
+        imported
+            .iter()
+            .any(|(r, f)| r.ends_with("/open") && r == &format!("{f}/open"))
+    );
+
+    // As stored before the column: NULL everywhere; then the migration's fill.
+    sqlx::query("UPDATE executions SET inferred_fill = NULL")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let backend = if db.url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let migration = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend)
+            .join("20261124000011_inferred_fill.sql"),
+    )
+    .unwrap();
+    let fill = &migration[migration.find("UPDATE executions").expect("the fill")..];
+    sqlx::query(fill).execute(db.store.pool()).await.unwrap();
+    assert_eq!(read().await, imported);
+}
+both!(
+    inferred_fill_of_rows_stored_before,
+    rows_stored_before_inferred_fill_get_it_from_their_refs
+);
+
 async fn broker_rows_meet_the_edge_bounds(db: &TestDb) {
     let app = app(db).await;
     // A Robinhood trade after its contract expired.
