@@ -121,6 +121,23 @@ async fn stored(db: &TestDb, chat: AccountId) -> Vec<String> {
     out
 }
 
+/// A Webull export whose fills cross zero, so that a cut changes how they split: from
+/// the 7th on alone, SPY's buy on the 8th crosses zero, which in the whole history it does
+/// not; from the 8th on alone, SPY's sell on the 9th does not, which it does.
+const WEBULL_CROSSING: &str = "\
+Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time
+SPY250117P00580000,SPY250117P00580000,Buy,Filled,1,1,@1.00,1.00,DAY,01/06/2025 10:00:00 EST,01/06/2025 10:00:05 EST
+QQQ250117C00500000,QQQ250117C00500000,Sell,Filled,1,1,@3.00,3.00,DAY,01/06/2025 10:30:00 EST,01/06/2025 10:30:05 EST
+SPY250117P00580000,SPY250117P00580000,Sell,Filled,1,1,@1.20,1.20,DAY,01/07/2025 10:00:00 EST,01/07/2025 10:00:05 EST
+QQQ250117C00500000,QQQ250117C00500000,Buy,Filled,3,3,@2.50,2.50,DAY,01/07/2025 10:30:00 EST,01/07/2025 10:30:05 EST
+SPY250117P00580000,SPY250117P00580000,Buy,Filled,3,3,@0.90,0.90,DAY,01/08/2025 10:00:00 EST,01/08/2025 10:00:05 EST
+SPY250117P00580000,SPY250117P00580000,Sell,Filled,5,5,@1.10,1.10,DAY,01/09/2025 10:00:00 EST,01/09/2025 10:00:05 EST
+QQQ250117C00500000,QQQ250117C00500000,Sell,Filled,2,2,@2.70,2.70,DAY,01/09/2025 10:30:00 EST,01/09/2025 10:30:05 EST
+SPY250117P00580000,SPY250117P00580000,Buy,Filled,2,2,@0.80,0.80,DAY,01/10/2025 10:00:00 EST,01/10/2025 10:00:05 EST
+QQQ250117C00500000,QQQ250117C00500000,Sell,Filled,1,1,@2.60,2.60,DAY,01/10/2025 10:30:00 EST,01/10/2025 10:30:05 EST
+QQQ250117C00500000,QQQ250117C00500000,Buy,Filled,2,2,@2.40,2.40,DAY,01/13/2025 10:30:00 EST,01/13/2025 10:30:05 EST
+";
+
 /// Imports an export into `chat` (or only reads it, with `dry_run`): no row refused.
 async fn import(
     app: &App,
@@ -166,11 +183,18 @@ async fn split_gives_the_same_store(db: &TestDb, order: Order) {
     db.store.bind_zone(settings.tz).await.expect("zone");
     let app = App::quiet(db.store.clone(), Arc::new(settings));
 
-    // Each fixture imported whole once, in a chat of its own: the store to compare with.
+    // Each fixture (and a Webull history whose fills cross zero) imported whole once, in
+    // a chat of its own: the store to compare with.
     let mut wholes = Vec::new();
-    for (i, path) in common::broker_fixtures().into_iter().enumerate() {
+    let files = common::broker_fixtures().into_iter().map(|path| {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&path).unwrap();
+        (name, std::fs::read(&path).unwrap())
+    });
+    let files = files.chain([(
+        "Webull_Orders_Records_Options.csv".to_owned(),
+        WEBULL_CROSSING.as_bytes().to_vec(),
+    )]);
+    for (i, (name, bytes)) in files.enumerate() {
         let chat = AccountId(5000 + i64::try_from(i).unwrap());
         // The lines that hold an event: the rest is kept in both halves.
         let dry = import(&app, bytes.clone(), &name, chat, true).await;
