@@ -14,8 +14,8 @@ use sqlx::{AnyConnection, Row};
 use super::imports::{exec_canonical, insert_executions_in};
 use super::reconcile::{EXEC_COLUMNS, exec_from_row};
 use super::{
-    Backend, Result, RowOutcome, Store, StoreError, contract_from, execute_by_ids, fetch_by_ids,
-    fingerprint, parse_day, parse_named, ts,
+    Backend, Result, RowOutcome, Store, StoreError, contract_from, fetch_by_ids, fingerprint,
+    parse_day, parse_named, ts,
 };
 use crate::domain::{AccountId, Contract, ExecAction, Execution, day_of};
 use crate::import::brokers::{Correction, StoredLeg};
@@ -238,24 +238,29 @@ pub(crate) async fn import_in(
         .collect();
     let mut unlinked_days = BTreeSet::new();
     if !ids.is_empty() {
-        let linked = fetch_by_ids(
+        // A write first: on SQLite a transaction that reads first may find, when it
+        // comes to write, that another one wrote since (and cannot wait for it).
+        let unlinked = fetch_by_ids(
             &mut *tx,
-            "SELECT DISTINCT m.day FROM match_executions x \
-             JOIN recommendation_execution_matches m ON m.id = x.match_id \
-             WHERE x.execution_id IN ({ids})",
+            "DELETE FROM match_executions WHERE execution_id IN ({ids}) RETURNING match_id",
             &[],
             &ids,
         )
         .await?;
-        for row in linked {
-            unlinked_days.insert(parse_day(&row.try_get::<String, _>(0)?)?);
-        }
-        execute_by_ids(
+        let matches = unlinked
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        let days = fetch_by_ids(
             &mut *tx,
-            "DELETE FROM match_executions WHERE execution_id IN ({ids})",
-            &ids,
+            "SELECT DISTINCT day FROM recommendation_execution_matches WHERE id IN ({ids})",
+            &[],
+            &matches,
         )
         .await?;
+        for row in days {
+            unlinked_days.insert(parse_day(&row.try_get::<String, _>(0)?)?);
+        }
     }
     let changed = |what: &str| {
         StoreError::Busy(format!(
