@@ -434,6 +434,11 @@ async fn a_wrong_argument_gets_one_line_with_an_example() {
         ("/summary 2025 60", "is not a week of 2025"),
         ("/divergence 0", "number of days"),
         ("/chart pie", "`pie` is not a chart"),
+        ("/divergence 2999-01-01", "2999-01-01 is after today"),
+        (
+            "/chart pnl 0001-01-01",
+            "a period may span at most 3650 days",
+        ),
         ("/reason 999999 timing", "there is no match 999999"),
     ] {
         let reply = app.say(TRADER, cmd, 1).await;

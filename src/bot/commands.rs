@@ -105,11 +105,26 @@ impl From<u32> for Period {
 }
 
 impl Period {
-    /// The days it covers, with `today` in the schedule zone.
-    pub fn range(self, today: NaiveDate) -> crate::learning::DayRange {
+    /// The days it covers, with `today` in the schedule zone: `FROM` alone runs to
+    /// today, so only now can it be checked that it is not after today and spans at
+    /// most [`MAX_DAYS`] days, as `FROM TO` is when parsed. The error's example is the
+    /// analytics commands'; `/chart` puts its own.
+    pub fn range(self, today: NaiveDate) -> Result<crate::learning::DayRange, ArgError> {
         match self {
-            Period::Days(days) => crate::learning::DayRange::last_days(days, today),
-            Period::Dates { from, to } => crate::learning::DayRange::new(from, to.unwrap_or(today)),
+            Period::Days(days) => Ok(crate::learning::DayRange::last_days(days, today)),
+            Period::Dates { from, to } => {
+                let to = to.unwrap_or(today);
+                if from > to {
+                    return Err(wrong(format!("{from} is after today ({to})"), EX_DAYS));
+                }
+                if (to - from).num_days() >= i64::from(MAX_DAYS) {
+                    return Err(wrong(
+                        format!("a period may span at most {MAX_DAYS} days"),
+                        EX_DAYS,
+                    ));
+                }
+                Ok(crate::learning::DayRange::new(from, to))
+            }
         }
     }
 
@@ -146,7 +161,7 @@ const EX_DATE_TRACK: &str = "/track 2025-01-31";
 const EX_WEEK: &str = "/summary 2025 5";
 const EX_DAYS: &str = "/divergence 90";
 const EX_DECIDE: &str = "/decide 3 defer waiting for more data";
-const EX_CHART: &str = "/chart pnl 90";
+pub const EX_CHART: &str = "/chart pnl 90";
 
 /// `/matches` arguments: `key=value` pairs, or bare words (a date is `from` then `to`, a
 /// match type is `type`, anything else a symbol).
@@ -460,6 +475,25 @@ mod tests {
         assert_eq!(q.to, Some(day("2025-01-31")));
         assert_eq!(q.match_type, Some(MatchType::Reject));
         assert_eq!(parse_matches("").unwrap(), MatchesQuery::default());
+    }
+
+    #[test]
+    fn a_first_date_alone_runs_to_today_within_the_longest_period() {
+        let today: NaiveDate = "2026-12-01".parse().unwrap();
+        let since = |args: &str| parse_period(args).unwrap().range(today);
+        assert_eq!(
+            since("2026-01-01").unwrap(),
+            crate::learning::DayRange::new("2026-01-01".parse().unwrap(), today)
+        );
+        assert_eq!(since("2026-12-01").unwrap().days(), 1);
+        let e = since("2026-12-02").unwrap_err();
+        assert_eq!(e.problem, "2026-12-02 is after today (2026-12-01)");
+        assert_eq!(e.example, EX_DAYS);
+        assert!(since("2016-12-04").is_ok(), "3,650 days, today included");
+        let e = since("2016-12-03").unwrap_err();
+        assert_eq!(e.problem, "a period may span at most 3650 days");
+        assert!(since("0001-01-01").is_err());
+        assert_eq!(since("90").unwrap().days(), 90);
     }
 
     #[test]

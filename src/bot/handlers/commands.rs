@@ -211,7 +211,7 @@ pub async fn decide(bot: TgBot, app: App, t: Trader, args: String) -> HandlerRes
 }
 
 /// The days of a period, with today in the schedule zone.
-fn days_of(app: &App, period: Period) -> DayRange {
+fn days_of(app: &App, period: Period) -> Result<DayRange, commands::ArgError> {
     period.range(day_of(Utc::now(), app.settings().tz))
 }
 
@@ -219,7 +219,7 @@ pub async fn divergence(bot: TgBot, app: App, t: Trader, args: String) -> Handle
     let result = async {
         let period = commands::parse_period(&args)?;
         let r = app
-            .divergence_rate(t.scope(), days_of(&app, period))
+            .divergence_rate(t.scope(), days_of(&app, period)?)
             .await?;
         Ok(Reply::text(messages::divergence_report(period, &r)))
     }
@@ -231,7 +231,7 @@ pub async fn accuracy(bot: TgBot, app: App, t: Trader, args: String) -> HandlerR
     let result = async {
         let period = commands::parse_period(&args)?;
         let r = app
-            .algorithm_accuracy(t.scope(), days_of(&app, period))
+            .algorithm_accuracy(t.scope(), days_of(&app, period)?)
             .await?;
         Ok(Reply::text(messages::accuracy_report(period, &r)))
     }
@@ -243,7 +243,7 @@ pub async fn modifications(bot: TgBot, app: App, t: Trader, args: String) -> Han
     let result = async {
         let period = commands::parse_period(&args)?;
         let r = app
-            .top_modifications(t.scope(), days_of(&app, period))
+            .top_modifications(t.scope(), days_of(&app, period)?)
             .await?;
         Ok(Reply::text(messages::modifications_report(period, &r)))
     }
@@ -254,7 +254,10 @@ pub async fn modifications(bot: TgBot, app: App, t: Trader, args: String) -> Han
 pub async fn chart(bot: TgBot, app: App, t: Trader, args: String) -> HandlerResult {
     let result = async {
         let (kind, period) = commands::parse_chart_period(&args)?;
-        let days = days_of(&app, period);
+        let days = days_of(&app, period).map_err(|e| commands::ArgError {
+            example: commands::EX_CHART,
+            ..e
+        })?;
         let (png, caption) = match kind {
             ChartKind::Divergence => (
                 charts::divergence_rate_png(&app.divergence_chart(t.scope(), days).await?),
