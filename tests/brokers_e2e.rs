@@ -455,6 +455,71 @@ both!(
     webull_later_range_first_is_corrected
 );
 
+/// The trader's reason for a trade whose fill an earlier range corrects: the SPY buy of
+/// the later range, taken for an open, is the `independent` trade the trader explains;
+/// the earlier range makes it a close, and the match that holds it afterwards keeps the
+/// reason (it was recorded under the trade's key, which names the action it had).
+async fn a_reason_follows_a_corrected_trade(db: &TestDb) {
+    use rlhf_bot::domain::{Reason, ReasonCode};
+    let app = app(db).await;
+    let chat = AccountId(63);
+    let import = |bytes: Vec<u8>| {
+        let app = app.clone();
+        async move {
+            app.import_executions(
+                bytes,
+                Some("Webull_Orders_Records_Options.csv"),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                false,
+                now(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let days = import(webull_placed("2025-01-10"..="2025-01-31"))
+        .await
+        .days;
+    for day in &days {
+        app.reconcile_day(Scope::Account(chat), *day, now())
+            .await
+            .unwrap();
+    }
+    let spy = |matches: Vec<rlhf_bot::store::MatchRecord>| {
+        matches
+            .into_iter()
+            .find(|m| m.underlying == "SPY" && !m.executions.is_empty())
+            .expect("the SPY buy's match")
+    };
+    let filter = MatchFilter {
+        account: Some(chat),
+        ..MatchFilter::default()
+    };
+    let before = spy(app.matches(&filter).await.unwrap());
+    let reason = Reason {
+        code: ReasonCode::Timing,
+        text: None,
+    };
+    app.record_reason(before.id, Scope::Account(chat), &reason, now())
+        .await
+        .unwrap();
+
+    let out = import(webull_placed("2025-01-01"..="2025-01-09")).await;
+    assert_eq!(out.corrected.len(), 2, "{:?}", out.corrected);
+    let after = spy(app.matches(&filter).await.unwrap());
+    assert_eq!(after.executions, before.executions);
+    assert_eq!(
+        (after.reason_code.as_deref(), after.reason_at.is_some()),
+        (Some("timing"), true),
+        "{after:?}"
+    );
+}
+both!(
+    webull_corrected_trade_keeps_its_reason,
+    a_reason_follows_a_corrected_trade
+);
+
 /// Rows stored before `executions.inferred_fill` existed get it from their refs, as the
 /// migration that adds it fills it: each inferred leg names its fill (a split one
 /// without its `/close` or `/open`), a row whose export gave the action stays NULL.

@@ -17,6 +17,7 @@ use super::{
     Backend, Result, RowOutcome, Store, StoreError, contract_from, fetch_by_ids, fingerprint,
     parse_day, parse_named, ts,
 };
+use crate::domain::reconcile::trade_key;
 use crate::domain::{AccountId, Contract, ExecAction, Execution, day_of};
 use crate::import::brokers::{Correction, StoredLeg};
 
@@ -262,6 +263,7 @@ pub(crate) async fn import_in(
             unlinked_days.insert(parse_day(&row.try_get::<String, _>(0)?)?);
         }
     }
+    carry_reasons(&mut *tx, corrections, tz).await?;
     let changed = |what: &str| {
         StoreError::Busy(format!(
             "a stored execution ({what}) changed while this import read it; run this import again"
@@ -342,4 +344,52 @@ pub(crate) async fn import_in(
         outcomes,
         unlinked_days,
     })
+}
+
+/// The trader's reasons for the trades a correction changes, carried to the trades its
+/// fills make now: a reason is recorded under its trade's key (`t:DAY:ACTION:CONTRACT`),
+/// which names the action the fill had, so a fill corrected from `buy_to_open` to
+/// `buy_to_close` would leave it behind. Each new trade key without a reason of its own
+/// takes the latest one of the fill's old keys; the old ones stay (other fills of that
+/// day may still make that trade).
+async fn carry_reasons(tx: &mut AnyConnection, corrections: &[Correction], tz: Tz) -> Result<()> {
+    for c in corrections {
+        let Some(first) = c.before.first().map(|l| &l.execution) else {
+            continue;
+        };
+        let day = day_of(first.executed_at, tz);
+        let old: BTreeSet<String> = c
+            .before
+            .iter()
+            .map(|l| trade_key(day, l.execution.action, &l.execution.contract))
+            .collect();
+        let new: BTreeSet<String> = c
+            .after
+            .iter()
+            .map(|e| trade_key(day, e.action, &e.contract))
+            .collect();
+        for key in &new {
+            let from: Vec<&String> = old.iter().filter(|k| *k != key).collect();
+            if from.is_empty() {
+                continue;
+            }
+            let list = (0..from.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO match_reasons (account_id, match_key, reason_code, reason_text, reason_at) \
+                 SELECT account_id, CAST($1 AS TEXT), reason_code, reason_text, reason_at \
+                 FROM match_reasons WHERE account_id = $2 AND match_key IN ({list}) \
+                 ORDER BY reason_at DESC LIMIT 1 \
+                 ON CONFLICT (account_id, match_key) DO NOTHING"
+            );
+            let mut q = sqlx::query(&sql).bind(key.clone()).bind(first.account.0);
+            for k in from {
+                q = q.bind(k.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
 }
