@@ -142,39 +142,49 @@ impl Store {
         account: AccountId,
         before: DateTime<Utc>,
     ) -> Result<BTreeMap<Contract, i64>> {
-        let day = day_of(before, chrono_tz::America::New_York);
-        let rows = sqlx::query(
-            "SELECT action, contracts, underlying, option_right, strike, expiration, \
-             underlying_as_written FROM executions \
-             WHERE account_id = $1 AND executed_at < $2 AND expiration >= $3 \
-             ORDER BY executed_at, id",
-        )
-        .bind(account.0)
-        .bind(ts(before))
-        .bind(day.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut positions: BTreeMap<Contract, i64> = BTreeMap::new();
-        for row in &rows {
-            let action: ExecAction = parse_named(&row.try_get::<String, _>(0)?, "action")?;
-            let n: i64 = row.try_get(1)?;
-            let position = positions.entry(contract_from(row)?).or_default();
-            *position = match action {
-                ExecAction::BuyToOpen | ExecAction::BuyToClose => position.saturating_add(n),
-                ExecAction::SellToOpen | ExecAction::SellToClose => position.saturating_sub(n),
-                // A position's life ends toward zero, never past it.
-                ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => {
-                    if *position > 0 {
-                        (*position - n).max(0)
-                    } else {
-                        (*position + n).min(0)
-                    }
-                }
-            };
-        }
-        positions.retain(|_, n| *n != 0);
-        Ok(positions)
+        let mut conn = self.pool.acquire().await?;
+        net_positions_in(&mut conn, account, before).await
     }
+}
+
+/// [`Store::net_positions`] on `conn` (inside a transaction: as it sees them).
+pub(crate) async fn net_positions_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    before: DateTime<Utc>,
+) -> Result<BTreeMap<Contract, i64>> {
+    let day = day_of(before, chrono_tz::America::New_York);
+    let rows = sqlx::query(
+        "SELECT action, contracts, underlying, option_right, strike, expiration, \
+         underlying_as_written FROM executions \
+         WHERE account_id = $1 AND executed_at < $2 AND expiration >= $3 \
+         ORDER BY executed_at, id",
+    )
+    .bind(account.0)
+    .bind(ts(before))
+    .bind(day.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut positions: BTreeMap<Contract, i64> = BTreeMap::new();
+    for row in &rows {
+        let action: ExecAction = parse_named(&row.try_get::<String, _>(0)?, "action")?;
+        let n: i64 = row.try_get(1)?;
+        let position = positions.entry(contract_from(row)?).or_default();
+        *position = match action {
+            ExecAction::BuyToOpen | ExecAction::BuyToClose => position.saturating_add(n),
+            ExecAction::SellToOpen | ExecAction::SellToClose => position.saturating_sub(n),
+            // A position's life ends toward zero, never past it.
+            ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => {
+                if *position > 0 {
+                    (*position - n).max(0)
+                } else {
+                    (*position + n).min(0)
+                }
+            }
+        };
+    }
+    positions.retain(|_, n| *n != 0);
+    Ok(positions)
 }
 
 impl Store {
@@ -186,26 +196,57 @@ impl Store {
         account: AccountId,
         from: DateTime<Utc>,
     ) -> Result<Vec<StoredLeg>> {
-        let sql = format!(
-            "SELECT {EXEC_COLUMNS}, e.inferred_fill FROM executions e \
-             WHERE e.account_id = $1 AND e.executed_at >= $2 ORDER BY e.executed_at, e.id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(account.0)
-            .bind(ts(from))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let stored = exec_from_row(row)?;
-                Ok(StoredLeg {
-                    id: stored.id,
-                    execution: stored.item,
-                    inferred_fill: row.try_get("inferred_fill")?,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        executions_from_in(&mut conn, account, from).await
     }
+}
+
+/// [`Store::executions_from`] on `conn` (inside a transaction: as it sees them).
+pub(crate) async fn executions_from_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    from: DateTime<Utc>,
+) -> Result<Vec<StoredLeg>> {
+    let sql = format!(
+        "SELECT {EXEC_COLUMNS}, e.inferred_fill FROM executions e \
+         WHERE e.account_id = $1 AND e.executed_at >= $2 ORDER BY e.executed_at, e.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account.0)
+        .bind(ts(from))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let stored = exec_from_row(row)?;
+            Ok(StoredLeg {
+                id: stored.id,
+                execution: stored.item,
+                inferred_fill: row.try_get("inferred_fill")?,
+            })
+        })
+        .collect()
+}
+
+/// Takes the write lock on `account` for the rest of the transaction (its row, created
+/// if missing): a write first, so that on SQLite the transaction holds the database's
+/// write lock before it reads, and on Postgres another transaction taking the same lock
+/// waits for this one to end. An import that infers open and close from the executions
+/// stored takes it before reading them, so two imports into one chat see each other's.
+pub(crate) async fn lock_account_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, created_at) VALUES ($1, $2) \
+         ON CONFLICT (id) DO UPDATE SET name = accounts.name",
+    )
+    .bind(account.0)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// What storing a broker file did: each row's outcome, in order, and the days whose
