@@ -455,6 +455,155 @@ both!(
     webull_later_range_first_is_corrected
 );
 
+/// The trader's reason for a trade whose fill an earlier range corrects: the SPY buy of
+/// the later range, taken for an open, is the `independent` trade the trader explains;
+/// the earlier range makes it a close, and the match that holds it afterwards keeps the
+/// reason (it was recorded under the trade's key, which names the action it had).
+async fn a_reason_follows_a_corrected_trade(db: &TestDb) {
+    use rlhf_bot::domain::{Reason, ReasonCode};
+    let app = app(db).await;
+    let chat = AccountId(63);
+    let import = |bytes: Vec<u8>| {
+        let app = app.clone();
+        async move {
+            app.import_executions(
+                bytes,
+                Some("Webull_Orders_Records_Options.csv"),
+                ImportFormat::Auto,
+                AccountChoice::Chat(chat),
+                false,
+                now(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let days = import(webull_placed("2025-01-10"..="2025-01-31"))
+        .await
+        .days;
+    for day in &days {
+        app.reconcile_day(Scope::Account(chat), *day, now())
+            .await
+            .unwrap();
+    }
+    let spy = |matches: Vec<rlhf_bot::store::MatchRecord>| {
+        matches
+            .into_iter()
+            .find(|m| m.underlying == "SPY" && !m.executions.is_empty())
+            .expect("the SPY buy's match")
+    };
+    let filter = MatchFilter {
+        account: Some(chat),
+        ..MatchFilter::default()
+    };
+    let before = spy(app.matches(&filter).await.unwrap());
+    let reason = Reason {
+        code: ReasonCode::Timing,
+        text: None,
+    };
+    app.record_reason(before.id, Scope::Account(chat), &reason, now())
+        .await
+        .unwrap();
+
+    let out = import(webull_placed("2025-01-01"..="2025-01-09")).await;
+    assert_eq!(out.corrected.len(), 2, "{:?}", out.corrected);
+    let after = spy(app.matches(&filter).await.unwrap());
+    assert_eq!(after.executions, before.executions);
+    assert_eq!(
+        (after.reason_code.as_deref(), after.reason_at.is_some()),
+        (Some("timing"), true),
+        "{after:?}"
+    );
+}
+both!(
+    webull_corrected_trade_keeps_its_reason,
+    a_reason_follows_a_corrected_trade
+);
+
+/// A Webull export of filled orders: (filled time `MM/DD/YYYY HH:MM:SS`, OCC, side, contracts).
+fn webull_rows(rows: &[(String, &str, &str, u32)]) -> Vec<u8> {
+    let mut text = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,\
+                    Placed Time,Filled Time\n"
+        .to_owned();
+    for (at, occ, side, n) in rows {
+        text.push_str(&format!(
+            "{occ},{occ},{side},Filled,{n},{n},@1.00,1.00,DAY,{at} EST,{at} EST\n"
+        ));
+    }
+    text.into_bytes()
+}
+
+/// Two ranges imported into one chat at the same time: the earliest (a short) and the
+/// latest (the buy that closes it), around a stored middle range of many fills. Each
+/// import read the chat's stored executions before it wrote: the earlier one, not
+/// seeing the later buy, did not correct it, and the later one, not seeing the short,
+/// stored its buy as an open — both reported success. Now the chat's stored executions
+/// are read in the transaction that writes, after the chat is locked.
+async fn concurrent_ranges_infer_through_each_other(db: &TestDb) {
+    let app = app(db).await;
+    let spy = "SPY250620P00580000";
+    let qqq = ["QQQ250620P00400000", "QQQ250620P00410000"];
+    let middle: Vec<(String, &str, &str, u32)> = (0..1500u32)
+        .map(|i| {
+            let (day, minute) = (3 + i / 300, i % 300);
+            (
+                format!(
+                    "02/{day:02}/2025 {:02}:{:02}:00",
+                    10 + minute / 60,
+                    minute % 60
+                ),
+                qqq[(i % 2) as usize],
+                if i % 3 == 0 { "Sell" } else { "Buy" },
+                1,
+            )
+        })
+        .collect();
+    let earlier = webull_rows(&[("01/06/2025 10:00:00".to_owned(), spy, "Sell", 5)]);
+    let later = webull_rows(&[("03/05/2025 10:00:00".to_owned(), spy, "Buy", 2)]);
+    let middle = webull_rows(&middle);
+    for trial in 0..6 {
+        let chat = AccountId(700 + trial);
+        let import = |bytes: Vec<u8>| {
+            let app = app.clone();
+            async move {
+                app.import_executions(
+                    bytes,
+                    None,
+                    ImportFormat::Webull,
+                    AccountChoice::Chat(chat),
+                    false,
+                    now(),
+                )
+                .await
+            }
+        };
+        import(middle.clone()).await.unwrap();
+        let (a, b) = tokio::join!(
+            tokio::spawn(import(earlier.clone())),
+            tokio::spawn(import(later.clone()))
+        );
+        a.unwrap().unwrap();
+        b.unwrap().unwrap();
+        use sqlx::Row;
+        let actions: Vec<String> = sqlx::query(
+            "SELECT action FROM executions WHERE account_id = $1 AND underlying = 'SPY' \
+             ORDER BY executed_at",
+        )
+        .bind(chat.0)
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        assert_eq!(actions, ["sell_to_open", "buy_to_close"], "trial {trial}");
+    }
+}
+both!(
+    webull_ranges_imported_at_once,
+    concurrent_ranges_infer_through_each_other
+);
+
 /// Rows stored before `executions.inferred_fill` existed get it from their refs, as the
 /// migration that adds it fills it: each inferred leg names its fill (a split one
 /// without its `/close` or `/open`), a row whose export gave the action stays NULL.

@@ -506,3 +506,61 @@ fn a_postgres_server_that_is_wrong_is_one_sentence_at_once() {
         assert!(one_line_error(&o).contains(says), "{url}: {}", o.stderr);
     }
 }
+
+/// Imports started together on one SQLite database all open it: a process checking the
+/// database at start-up read it without waiting, so another's checkpoint (or the WAL
+/// being removed as it closed) refused the file — "cannot open the SQLite database …
+/// (database is locked)" for about one start in five with three Webull imports at once.
+#[test]
+fn imports_started_together_all_open_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,\
+                    Placed Time,Filled Time\n"
+        .to_owned();
+    for i in 0..1500u32 {
+        let (day, minute) = (3 + i / 300, i % 300);
+        let at = format!(
+            "02/{day:02}/2025 {:02}:{:02}:00 EST",
+            10 + minute / 60,
+            minute % 60
+        );
+        let side = if i % 3 == 0 { "Sell" } else { "Buy" };
+        text.push_str(&format!(
+            "QQQ250620P00400000,QQQ250620P00400000,{side},Filled,1,1,@1.00,1.00,DAY,{at},{at}\n"
+        ));
+    }
+    let file = dir.path().join("Webull_Orders_Records_Options.csv");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+    for round in 0..10 {
+        let db = dir.path().join(format!("round{round}.db"));
+        let url = format!("sqlite://{}", db.display());
+        let first = run_on(
+            dir.path(),
+            &url,
+            &["import", "executions", file, "--account", "1"],
+        );
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        let children: Vec<_> = (2..5)
+            .map(|chat| {
+                Command::new(BIN)
+                    .args(["import", "executions", file, "--account", &chat.to_string()])
+                    .current_dir(dir.path())
+                    .env("DATABASE_URL", &url)
+                    .env_remove("RUST_LOG")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("the binary runs")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

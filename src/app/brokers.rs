@@ -294,7 +294,11 @@ impl App {
         // position: when the file lands in one chat, read it again from the positions
         // stored before its first event, through the executions stored from then on
         // (inferred again with it: an earlier file can change what they were).
+        // A real import reads them in the transaction that writes, after locking the
+        // chat: another import into it (an earlier or a later range at the same time)
+        // is then either all seen or not begun.
         let mut corrections = Vec::new();
+        let mut tx = None;
         let single: BTreeSet<AccountId> =
             file.executions.iter().filter_map(|e| e.account).collect();
         if format != FormatName::Generic
@@ -302,8 +306,19 @@ impl App {
             && problem.is_none()
             && let (Some(chat), Some(first)) = (single.first(), file.executions.first())
         {
-            let known = self.store.net_positions(*chat, first.executed_at).await?;
-            let stored = self.store.executions_from(*chat, first.executed_at).await?;
+            let (known, stored) = if dry_run {
+                (
+                    self.store.net_positions(*chat, first.executed_at).await?,
+                    self.store.executions_from(*chat, first.executed_at).await?,
+                )
+            } else {
+                let tx = tx.insert(self.store.begin().await?);
+                tx.lock_account(*chat, now).await?;
+                (
+                    tx.net_positions(*chat, first.executed_at).await?,
+                    tx.executions_from(*chat, first.executed_at).await?,
+                )
+            };
             if !known.is_empty() || !stored.is_empty() {
                 (file, corrections) =
                     brokers::parse_over(format, &bytes, file_name, &known, &stored)
@@ -340,7 +355,10 @@ impl App {
                 .iter()
                 .map(|(e, x)| (x, e.inferred_fill.clone()))
                 .collect();
-            let mut tx = self.store.begin().await?;
+            let mut tx = match tx {
+                Some(tx) => tx,
+                None => self.store.begin().await?,
+            };
             let imported = tx.import_executions(&rows, &corrections, tz, now).await?;
             let chat = corrections
                 .first()

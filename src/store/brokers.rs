@@ -17,6 +17,7 @@ use super::{
     Backend, Result, RowOutcome, Store, StoreError, contract_from, fetch_by_ids, fingerprint,
     parse_day, parse_named, ts,
 };
+use crate::domain::reconcile::trade_key;
 use crate::domain::{AccountId, Contract, ExecAction, Execution, day_of};
 use crate::import::brokers::{Correction, StoredLeg};
 
@@ -141,39 +142,49 @@ impl Store {
         account: AccountId,
         before: DateTime<Utc>,
     ) -> Result<BTreeMap<Contract, i64>> {
-        let day = day_of(before, chrono_tz::America::New_York);
-        let rows = sqlx::query(
-            "SELECT action, contracts, underlying, option_right, strike, expiration, \
-             underlying_as_written FROM executions \
-             WHERE account_id = $1 AND executed_at < $2 AND expiration >= $3 \
-             ORDER BY executed_at, id",
-        )
-        .bind(account.0)
-        .bind(ts(before))
-        .bind(day.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut positions: BTreeMap<Contract, i64> = BTreeMap::new();
-        for row in &rows {
-            let action: ExecAction = parse_named(&row.try_get::<String, _>(0)?, "action")?;
-            let n: i64 = row.try_get(1)?;
-            let position = positions.entry(contract_from(row)?).or_default();
-            *position = match action {
-                ExecAction::BuyToOpen | ExecAction::BuyToClose => position.saturating_add(n),
-                ExecAction::SellToOpen | ExecAction::SellToClose => position.saturating_sub(n),
-                // A position's life ends toward zero, never past it.
-                ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => {
-                    if *position > 0 {
-                        (*position - n).max(0)
-                    } else {
-                        (*position + n).min(0)
-                    }
-                }
-            };
-        }
-        positions.retain(|_, n| *n != 0);
-        Ok(positions)
+        let mut conn = self.pool.acquire().await?;
+        net_positions_in(&mut conn, account, before).await
     }
+}
+
+/// [`Store::net_positions`] on `conn` (inside a transaction: as it sees them).
+pub(crate) async fn net_positions_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    before: DateTime<Utc>,
+) -> Result<BTreeMap<Contract, i64>> {
+    let day = day_of(before, chrono_tz::America::New_York);
+    let rows = sqlx::query(
+        "SELECT action, contracts, underlying, option_right, strike, expiration, \
+         underlying_as_written FROM executions \
+         WHERE account_id = $1 AND executed_at < $2 AND expiration >= $3 \
+         ORDER BY executed_at, id",
+    )
+    .bind(account.0)
+    .bind(ts(before))
+    .bind(day.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut positions: BTreeMap<Contract, i64> = BTreeMap::new();
+    for row in &rows {
+        let action: ExecAction = parse_named(&row.try_get::<String, _>(0)?, "action")?;
+        let n: i64 = row.try_get(1)?;
+        let position = positions.entry(contract_from(row)?).or_default();
+        *position = match action {
+            ExecAction::BuyToOpen | ExecAction::BuyToClose => position.saturating_add(n),
+            ExecAction::SellToOpen | ExecAction::SellToClose => position.saturating_sub(n),
+            // A position's life ends toward zero, never past it.
+            ExecAction::Expired | ExecAction::Assigned | ExecAction::Exercised => {
+                if *position > 0 {
+                    (*position - n).max(0)
+                } else {
+                    (*position + n).min(0)
+                }
+            }
+        };
+    }
+    positions.retain(|_, n| *n != 0);
+    Ok(positions)
 }
 
 impl Store {
@@ -185,26 +196,57 @@ impl Store {
         account: AccountId,
         from: DateTime<Utc>,
     ) -> Result<Vec<StoredLeg>> {
-        let sql = format!(
-            "SELECT {EXEC_COLUMNS}, e.inferred_fill FROM executions e \
-             WHERE e.account_id = $1 AND e.executed_at >= $2 ORDER BY e.executed_at, e.id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(account.0)
-            .bind(ts(from))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let stored = exec_from_row(row)?;
-                Ok(StoredLeg {
-                    id: stored.id,
-                    execution: stored.item,
-                    inferred_fill: row.try_get("inferred_fill")?,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        executions_from_in(&mut conn, account, from).await
     }
+}
+
+/// [`Store::executions_from`] on `conn` (inside a transaction: as it sees them).
+pub(crate) async fn executions_from_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    from: DateTime<Utc>,
+) -> Result<Vec<StoredLeg>> {
+    let sql = format!(
+        "SELECT {EXEC_COLUMNS}, e.inferred_fill FROM executions e \
+         WHERE e.account_id = $1 AND e.executed_at >= $2 ORDER BY e.executed_at, e.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account.0)
+        .bind(ts(from))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let stored = exec_from_row(row)?;
+            Ok(StoredLeg {
+                id: stored.id,
+                execution: stored.item,
+                inferred_fill: row.try_get("inferred_fill")?,
+            })
+        })
+        .collect()
+}
+
+/// Takes the write lock on `account` for the rest of the transaction (its row, created
+/// if missing): a write first, so that on SQLite the transaction holds the database's
+/// write lock before it reads, and on Postgres another transaction taking the same lock
+/// waits for this one to end. An import that infers open and close from the executions
+/// stored takes it before reading them, so two imports into one chat see each other's.
+pub(crate) async fn lock_account_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, created_at) VALUES ($1, $2) \
+         ON CONFLICT (id) DO UPDATE SET name = accounts.name",
+    )
+    .bind(account.0)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// What storing a broker file did: each row's outcome, in order, and the days whose
@@ -262,6 +304,7 @@ pub(crate) async fn import_in(
             unlinked_days.insert(parse_day(&row.try_get::<String, _>(0)?)?);
         }
     }
+    carry_reasons(&mut *tx, corrections, tz).await?;
     let changed = |what: &str| {
         StoreError::Busy(format!(
             "a stored execution ({what}) changed while this import read it; run this import again"
@@ -342,4 +385,52 @@ pub(crate) async fn import_in(
         outcomes,
         unlinked_days,
     })
+}
+
+/// The trader's reasons for the trades a correction changes, carried to the trades its
+/// fills make now: a reason is recorded under its trade's key (`t:DAY:ACTION:CONTRACT`),
+/// which names the action the fill had, so a fill corrected from `buy_to_open` to
+/// `buy_to_close` would leave it behind. Each new trade key without a reason of its own
+/// takes the latest one of the fill's old keys; the old ones stay (other fills of that
+/// day may still make that trade).
+async fn carry_reasons(tx: &mut AnyConnection, corrections: &[Correction], tz: Tz) -> Result<()> {
+    for c in corrections {
+        let Some(first) = c.before.first().map(|l| &l.execution) else {
+            continue;
+        };
+        let day = day_of(first.executed_at, tz);
+        let old: BTreeSet<String> = c
+            .before
+            .iter()
+            .map(|l| trade_key(day, l.execution.action, &l.execution.contract))
+            .collect();
+        let new: BTreeSet<String> = c
+            .after
+            .iter()
+            .map(|e| trade_key(day, e.action, &e.contract))
+            .collect();
+        for key in &new {
+            let from: Vec<&String> = old.iter().filter(|k| *k != key).collect();
+            if from.is_empty() {
+                continue;
+            }
+            let list = (0..from.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO match_reasons (account_id, match_key, reason_code, reason_text, reason_at) \
+                 SELECT account_id, CAST($1 AS TEXT), reason_code, reason_text, reason_at \
+                 FROM match_reasons WHERE account_id = $2 AND match_key IN ({list}) \
+                 ORDER BY reason_at DESC LIMIT 1 \
+                 ON CONFLICT (account_id, match_key) DO NOTHING"
+            );
+            let mut q = sqlx::query(&sql).bind(key.clone()).bind(first.account.0);
+            for k in from {
+                q = q.bind(k.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
 }

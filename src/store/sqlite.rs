@@ -213,8 +213,12 @@ async fn probe(url: &str, path: &str, write: bool) -> Result<(), Probe> {
                 }
             }
         }
+        // Reading waits as the pool does: another process's checkpoint or recovery
+        // makes a reader busy for a moment, and that is no reason to refuse the file.
+        conn.execute("PRAGMA busy_timeout = 10000").await?;
         conn.fetch_one("SELECT count(*) FROM sqlite_master").await?;
         if write {
+            conn.execute("PRAGMA busy_timeout = 0").await?;
             match conn.execute("BEGIN IMMEDIATE").await {
                 Ok(_) => {
                     conn.execute("ROLLBACK").await?;

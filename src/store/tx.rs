@@ -18,8 +18,8 @@ use super::{
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::reconcile::MatchDraft;
-use crate::domain::{AccountId, Execution, ResponseWindow};
-use crate::import::brokers::Correction;
+use crate::domain::{AccountId, Contract, Execution, ResponseWindow};
+use crate::import::brokers::{Correction, StoredLeg};
 
 /// An open transaction of the store.
 pub struct Tx {
@@ -116,6 +116,30 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<Imported> {
         brokers::import_in(self.backend, &mut self.inner, rows, corrections, tz, now).await
+    }
+
+    /// Locks `account` for the rest of the transaction (see `brokers::lock_account_in`):
+    /// call it before reading what a write depends on.
+    pub async fn lock_account(&mut self, account: AccountId, now: DateTime<Utc>) -> Result<()> {
+        brokers::lock_account_in(&mut self.inner, account, now).await
+    }
+
+    /// See `Store::net_positions`, as this transaction sees them.
+    pub async fn net_positions(
+        &mut self,
+        account: AccountId,
+        before: DateTime<Utc>,
+    ) -> Result<BTreeMap<Contract, i64>> {
+        brokers::net_positions_in(&mut self.inner, account, before).await
+    }
+
+    /// See `Store::executions_from`, as this transaction sees them.
+    pub async fn executions_from(
+        &mut self,
+        account: AccountId,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<StoredLeg>> {
+        brokers::executions_from_in(&mut self.inner, account, from).await
     }
 
     /// Records the failure of a scheduled run's attempt (see `Store::fail_run`).
