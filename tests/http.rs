@@ -798,6 +798,20 @@ async fn ingestion(db: &TestDb) {
         .await
         .problem(422);
     assert_eq!(p["field"], "format");
+    // A broker's export is for the bot and the command line; the message says so.
+    let webull = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n\
+                  SPY 250117 Put 580.00,SPY250117P00580000,Sell,Filled,1,1,@2.00,2.00,DAY,01/07/2025 10:01:00 EST,01/07/2025 10:01:01 EST\n";
+    let p = api
+        .upload("?kind=executions&format=webull", &api.a, webull.as_bytes())
+        .await
+        .problem(422);
+    assert_eq!(p["field"], "format");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("does not read") && detail.contains("--format webull"),
+        "{p}"
+    );
+    assert!(!detail.contains("executions only"), "{p}");
     let p = api
         .upload("?kind=recommendations", &api.a, b"external_id,account\n")
         .await

@@ -22,6 +22,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::import::ImportError;
+use crate::import::FileError;
 use crate::store::StoreError;
 
 /// The media type of every error body.
@@ -193,6 +194,15 @@ impl From<StoreError> for ApiError {
 impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
+            // The file's layout is a broker's: the API reads the generic format only.
+            ImportError::File(FileError::BrokerExport { format }) => ApiError::invalid(
+                "format",
+                format!(
+                    "`{format}` is a broker's export, which this endpoint does not read: it \
+                     takes the generic format (format=generic or auto); send the export to \
+                     the bot, or run `rlhf-bot import executions FILE --format {format}`"
+                ),
+            ),
             ImportError::File(f) => ApiError::invalid("file", f.to_string()),
             ImportError::Store(s) => s.into(),
             other => {
