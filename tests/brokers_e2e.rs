@@ -52,6 +52,25 @@ async fn app(db: &TestDb) -> App {
 }
 
 /// (action, underlying) counted, order-insensitive.
+/// `bytes` imported as the file `name` into `chat`, its format detected, and stored.
+async fn stored(
+    app: &App,
+    bytes: Vec<u8>,
+    name: &str,
+    chat: AccountId,
+) -> rlhf_bot::app::brokers::ImportOutcome {
+    app.import_executions(
+        bytes,
+        Some(name),
+        ImportFormat::Auto,
+        AccountChoice::Chat(chat),
+        false,
+        now(),
+    )
+    .await
+    .unwrap()
+}
+
 fn tally<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<(String, String), u32> {
     let mut t = BTreeMap::new();
     for (a, u) in items {
@@ -116,17 +135,7 @@ async fn every_fixture_runs_the_loop(db: &TestDb) {
         );
 
         // The same download again, and a dry run: nothing added.
-        let again = app
-            .import_executions(
-                bytes.clone(),
-                Some(&name),
-                ImportFormat::Auto,
-                AccountChoice::Chat(chat),
-                false,
-                now(),
-            )
-            .await
-            .unwrap();
+        let again = stored(&app, bytes.clone(), &name, chat).await;
         assert_eq!(
             (again.report.imported, again.report.duplicates),
             (0, want.len()),
@@ -360,17 +369,7 @@ async fn webull_later_range_first_is_corrected(db: &TestDb) {
     let import = |bytes: Vec<u8>, chat: AccountId| {
         let app = app.clone();
         async move {
-            let out = app
-                .import_executions(
-                    bytes,
-                    Some("Webull_Orders_Records_Options.csv"),
-                    ImportFormat::Auto,
-                    AccountChoice::Chat(chat),
-                    false,
-                    now(),
-                )
-                .await
-                .unwrap();
+            let out = stored(&app, bytes, "Webull_Orders_Records_Options.csv", chat).await;
             assert_eq!(out.report.rejected, 0, "{:?}", out.report.errors);
             out
         }
@@ -465,18 +464,7 @@ async fn a_reason_follows_a_corrected_trade(db: &TestDb) {
     let chat = AccountId(63);
     let import = |bytes: Vec<u8>| {
         let app = app.clone();
-        async move {
-            app.import_executions(
-                bytes,
-                Some("Webull_Orders_Records_Options.csv"),
-                ImportFormat::Auto,
-                AccountChoice::Chat(chat),
-                false,
-                now(),
-            )
-            .await
-            .unwrap()
-        }
+        async move { stored(&app, bytes, "Webull_Orders_Records_Options.csv", chat).await }
     };
     let days = import(webull_placed("2025-01-10"..="2025-01-31"))
         .await
@@ -621,17 +609,7 @@ async fn rows_stored_before_inferred_fill_get_it_from_their_refs(db: &TestDb) {
         (webull, "Webull_Orders_Records_Options.csv"),
         (etrade, "DownloadTxnHistory.csv"),
     ] {
-        let out = app
-            .import_executions(
-                bytes.as_bytes().to_vec(),
-                Some(name),
-                ImportFormat::Auto,
-                AccountChoice::Chat(chat),
-                false,
-                now(),
-            )
-            .await
-            .unwrap();
+        let out = stored(&app, bytes.as_bytes().to_vec(), name, chat).await;
         assert_eq!(out.report.rejected, 0, "{:?}", out.report.errors);
     }
     let read = || async {
@@ -698,17 +676,7 @@ async fn broker_rows_meet_the_edge_bounds(db: &TestDb) {
     let file = "\"Activity Date\",\"Process Date\",\"Settle Date\",\"Instrument\",\"Description\",\"Trans Code\",\"Quantity\",\"Price\",\"Amount\"\n\
         \"1/6/2025\",\"1/6/2025\",\"1/7/2025\",\"AAPL\",\"AAPL 1/17/2025 Put $230.00\",\"STO\",\"1\",\"$2.15\",\"$214.96\"\n\
         \"1/21/2025\",\"1/21/2025\",\"1/22/2025\",\"AAPL\",\"AAPL 1/17/2025 Put $230.00\",\"BTC\",\"1\",\"$0.10\",\"($10.04)\"\n";
-    let out = app
-        .import_executions(
-            file.as_bytes().to_vec(),
-            Some("rh.csv"),
-            ImportFormat::Auto,
-            AccountChoice::Chat(CHAT),
-            false,
-            now(),
-        )
-        .await
-        .unwrap();
+    let out = stored(&app, file.as_bytes().to_vec(), "rh.csv", CHAT).await;
     assert_eq!(out.format, FormatName::Robinhood);
     assert_eq!(out.report.imported, 1, "{:?}", out.report.errors);
     assert_eq!(out.report.errors.len(), 1, "{:?}", out.report.errors);

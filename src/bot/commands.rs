@@ -112,18 +112,13 @@ impl Period {
     pub fn range(self, today: NaiveDate) -> Result<crate::learning::DayRange, ArgError> {
         match self {
             Period::Days(days) => Ok(crate::learning::DayRange::last_days(days, today)),
-            Period::Dates { from, to } => {
-                let to = to.unwrap_or(today);
-                if from > to {
-                    return Err(wrong(format!("{from} is after today ({to})"), EX_DAYS));
-                }
-                if (to - from).num_days() >= i64::from(MAX_DAYS) {
-                    return Err(wrong(
-                        format!("a period may span at most {MAX_DAYS} days"),
-                        EX_DAYS,
-                    ));
-                }
+            Period::Dates { from, to: Some(to) } => {
+                check_span(from, to, &to.to_string(), EX_DAYS)?;
                 Ok(crate::learning::DayRange::new(from, to))
+            }
+            Period::Dates { from, to: None } => {
+                check_span(from, today, &format!("today ({today})"), EX_DAYS)?;
+                Ok(crate::learning::DayRange::new(from, today))
             }
         }
     }
@@ -336,15 +331,7 @@ fn period_or(args: &str, default: u32, example: &'static str) -> Result<Period, 
         }),
         [from, to] => {
             let (from, to) = (date(from, example)?, date(to, example)?);
-            if from > to {
-                return Err(wrong(format!("{from} is after {to}"), example));
-            }
-            if (to - from).num_days() >= i64::from(MAX_DAYS) {
-                return Err(wrong(
-                    format!("a period may span at most {MAX_DAYS} days"),
-                    example,
-                ));
-            }
+            check_span(from, to, &to.to_string(), example)?;
             Ok(Period::Dates { from, to: Some(to) })
         }
         _ => Err(wrong(
@@ -352,6 +339,26 @@ fn period_or(args: &str, default: u32, example: &'static str) -> Result<Period, 
             example,
         )),
     }
+}
+
+/// A period from `from` to `to` (called `end` in the error) is in order and spans at
+/// most [`MAX_DAYS`] days.
+fn check_span(
+    from: NaiveDate,
+    to: NaiveDate,
+    end: &str,
+    example: &'static str,
+) -> Result<(), ArgError> {
+    if from > to {
+        return Err(wrong(format!("{from} is after {end}"), example));
+    }
+    if (to - from).num_days() >= i64::from(MAX_DAYS) {
+        return Err(wrong(
+            format!("a period may span at most {MAX_DAYS} days"),
+            example,
+        ));
+    }
+    Ok(())
 }
 
 /// `/decide ID implement|defer|reject [REASON]`.
