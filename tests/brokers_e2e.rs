@@ -454,6 +454,207 @@ both!(
     webull_later_range_first_is_corrected
 );
 
+/// A chat's executions as stored, in time order: what either import order must leave.
+async fn stored_executions(db: &TestDb, chat: AccountId) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT broker, broker_ref, executed_at, action, underlying, contracts, \
+         COALESCE(inferred_fill, '-') FROM executions WHERE account_id = $1 \
+         ORDER BY executed_at, broker_ref",
+    )
+    .bind(chat.0)
+    .fetch_all(db.store.pool())
+    .await
+    .expect("read the executions")
+    .iter()
+    .map(|r| {
+        (0..7)
+            .map(|i| match r.try_get::<String, _>(i) {
+                Ok(s) => s,
+                Err(_) => r.get::<i64, _>(i).to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .collect()
+}
+
+/// A generic file (every row says its action) holding the short that a stored later
+/// Webull buy closes, imported after it: the buy, inferred as an open without the
+/// short, is inferred again through it, whether the file's rows name their chat
+/// (streamed) or it is imported into a chat; the executions and the matches of the
+/// reconciled days are then those of the other order, and the day is reconciled again.
+async fn generic_earlier_file_corrects_stored_webull(db: &TestDb) {
+    let app = app(db).await;
+    let (first_chat, from_file_chat, into_chat) = (AccountId(71), AccountId(72), AccountId(73));
+    let generic = |chat: AccountId| {
+        format!(
+            "broker_ref,account,executed_at,action,underlying,right,strike,expiration,contracts,price,fees\n\
+             G-SPY,{},2025-01-07T10:00:00-05:00,sell_to_open,SPY,put,580,2025-01-17,2,2.55,1.30\n",
+            chat.0
+        )
+        .into_bytes()
+    };
+    let later = webull_placed("2025-01-10"..="2025-01-31");
+    for chat in [first_chat, from_file_chat, into_chat] {
+        let recs = RECOMMENDATIONS
+            .replace(",42,", &format!(",{},", chat.0))
+            .replace("r-", &format!("{}-", chat.0));
+        app.import(
+            ImportKind::Recommendations,
+            ImportFormat::Generic,
+            Cursor::new(recs.into_bytes()),
+            now(),
+        )
+        .await
+        .expect("recommendations import");
+    }
+    let generic_import = |chat: AccountId, choice: AccountChoice| {
+        let app = app.clone();
+        let bytes = generic(chat);
+        async move {
+            let out = app
+                .import_executions(
+                    bytes,
+                    Some("g.csv"),
+                    ImportFormat::Auto,
+                    choice,
+                    false,
+                    now(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                (out.format, out.report.imported, out.report.rejected),
+                (FormatName::Generic, 1, 0),
+                "{:?}",
+                out.report.errors
+            );
+            out
+        }
+    };
+
+    // The generic short first, then the later Webull range: its SPY buy closes it.
+    generic_import(first_chat, AccountChoice::FromFile).await;
+    let days = stored(
+        &app,
+        later.clone(),
+        "Webull_Orders_Records_Options.csv",
+        first_chat,
+    )
+    .await
+    .days;
+    assert_eq!(days.len(), 2, "{days:?}");
+    let want = stored_executions(db, first_chat).await;
+    assert!(
+        want.iter().any(|e| e.contains(" buy_to_close SPY 2 ")),
+        "{want:?}"
+    );
+
+    // The later Webull range first, reconciled; then the generic short, both ways.
+    for (chat, choice) in [
+        (from_file_chat, AccountChoice::FromFile),
+        (into_chat, AccountChoice::Chat(into_chat)),
+    ] {
+        stored(
+            &app,
+            later.clone(),
+            "Webull_Orders_Records_Options.csv",
+            chat,
+        )
+        .await;
+        for day in &days {
+            for c in [first_chat, chat] {
+                app.reconcile_day(Scope::Account(c), *day, now())
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_ne!(stored_executions(db, chat).await, want, "{choice:?}");
+        let out = generic_import(chat, choice).await;
+        let fixed: Vec<(String, Vec<String>, Vec<String>)> = out
+            .corrected
+            .iter()
+            .map(|c| (c.contract.clone(), c.was.clone(), c.now.clone()))
+            .collect();
+        assert_eq!(
+            fixed,
+            [(
+                "SPY   250117P00580000".to_owned(),
+                vec!["buy_to_open 2".to_owned()],
+                vec!["buy_to_close 2".to_owned()]
+            )],
+            "{choice:?}"
+        );
+        assert_eq!(out.reconciled_again.len(), 1, "{choice:?}");
+        assert!(days.contains(&out.reconciled_again[0]), "{choice:?}");
+        let report = out.corrections_report(3).expect("the corrections said");
+        assert!(
+            report.starts_with("corrected 1 stored execution whose open or close"),
+            "{report}"
+        );
+        assert_eq!(stored_executions(db, chat).await, want, "{choice:?}");
+        assert_eq!(
+            stored_matches(db, chat, &days).await,
+            stored_matches(db, first_chat, &days).await,
+            "{choice:?}"
+        );
+        // Again: all duplicates, nothing left to correct.
+        let again = app
+            .import_executions(
+                generic(chat),
+                Some("g.csv"),
+                ImportFormat::Auto,
+                choice,
+                false,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((again.report.duplicates, again.corrected.len()), (1, 0));
+    }
+
+    // Through the API's import (the rows name their chat): the same.
+    let api_chat = AccountId(74);
+    stored(
+        &app,
+        later.clone(),
+        "Webull_Orders_Records_Options.csv",
+        api_chat,
+    )
+    .await;
+    let r = app
+        .import_for(
+            Scope::All,
+            ImportKind::Executions,
+            ImportFormat::Generic,
+            Cursor::new(generic(api_chat)),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.imported, 1, "{:?}", r.errors);
+    assert_eq!(stored_executions(db, api_chat).await, want);
+    // And through `App::import` (the generic importer of every kind).
+    let plain_chat = AccountId(75);
+    stored(&app, later, "Webull_Orders_Records_Options.csv", plain_chat).await;
+    let r = app
+        .import(
+            ImportKind::Executions,
+            ImportFormat::Generic,
+            Cursor::new(generic(plain_chat)),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.imported, 1, "{:?}", r.errors);
+    assert_eq!(stored_executions(db, plain_chat).await, want);
+}
+both!(
+    generic_earlier_file_after_webull,
+    generic_earlier_file_corrects_stored_webull
+);
+
 /// The trader's reason for a trade whose fill an earlier range corrects: the SPY buy of
 /// the later range, taken for an open, is the `independent` trade the trader explains;
 /// the earlier range makes it a close, and the match that holds it afterwards keeps the

@@ -329,7 +329,7 @@ impl App {
         input: R,
         now: DateTime<Utc>,
     ) -> std::result::Result<ImportReport, ImportError> {
-        import_reader_in(
+        let report = import_reader_in(
             &self.store,
             kind,
             format,
@@ -338,7 +338,10 @@ impl App {
             now,
             scope,
         )
-        .await
+        .await?;
+        // Stated actions stored before inferred ones change what those were.
+        self.reinfer_stored(&report.earliest, now).await?;
+        Ok(report)
     }
 
     /// Whether the database answers and every migration is applied.

@@ -4,7 +4,9 @@
 //! applied to every event; stored, or with `dry_run` only read. A file landing in one
 //! chat is read through the executions stored there from its first event on: those
 //! whose open or close was inferred and that its events change are corrected in the
-//! transaction that stores it, and the days whose matches held one reconciled again.
+//! transaction that stores it, and the days whose matches held one reconciled again. A
+//! generic file states every action, yet its rows can come before stored inferred
+//! ones: those are inferred again once its rows are stored ([`brokers::reinfer`]).
 //! The command line (`import executions`) and a document sent to the bot both call
 //! [`App::import_executions`]; [`App::link_broker_account`] and its neighbours keep the
 //! links from broker accounts to chats.
@@ -25,7 +27,7 @@ use crate::import::brokers::{
     self, BrokerExecution, BrokerFile, Correction, FormatName, ParseError, Positions,
 };
 use crate::import::{FileError, ImportFormat, ImportKind, RowError, values};
-use crate::store::{BrokerLink, Linked, Result as StoreResult, RowOutcome, StoreError};
+use crate::store::{BrokerLink, Linked, Result as StoreResult, RowOutcome, StoreError, Tx};
 
 /// Which chat a file's events belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +64,8 @@ pub struct ImportOutcome {
     pub days: Vec<NaiveDate>,
     /// Stored executions whose open or close the file's earlier events change (Webull
     /// and E*TRADE say only buy or sell): corrected in the store, in the transaction
-    /// that stores the file (a dry run only says so), in time order.
+    /// that stores the file (a dry run of a broker's file only says so), in time order;
+    /// for a generic file streamed in, after its last batch, in one transaction per chat.
     pub corrected: Vec<Corrected>,
     /// The days whose reconciliation held a corrected execution, reconciled again in
     /// that transaction.
@@ -153,6 +156,24 @@ impl ImportOutcome {
     }
 }
 
+impl App {
+    /// The outcome of a generic file streamed straight into the store (its rows name
+    /// their chats), once the stored inferred executions its rows come before are
+    /// inferred again.
+    async fn streamed(
+        &self,
+        format: FormatName,
+        report: ImportReport,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome, BrokerImportError> {
+        let (corrections, reconciled_again) = self.reinfer_stored(&report.earliest, now).await?;
+        let mut outcome = streamed(format, report);
+        outcome.corrected = corrections.iter().map(Corrected::of).collect();
+        outcome.reconciled_again = reconciled_again;
+        Ok(outcome)
+    }
+}
+
 /// The outcome of a generic file streamed straight into the store (its rows name
 /// their chats).
 fn streamed(format: FormatName, report: ImportReport) -> ImportOutcome {
@@ -237,7 +258,7 @@ impl App {
                 now,
             )
             .await?;
-            return Ok(streamed(format, report));
+            return self.streamed(format, report, now).await;
         }
         if size > MAX_EXPORT_BYTES {
             return Err(ParseError::File(FileError::TooLarge {
@@ -285,7 +306,7 @@ impl App {
                 now,
             )
             .await?;
-            return Ok(streamed(format, report));
+            return self.streamed(format, report, now).await;
         }
         let forced = forced(format);
         let mut file = brokers::parse_any(forced, &bytes, file_name, &Positions::new())?;
@@ -359,6 +380,13 @@ impl App {
                 Some(tx) => tx,
                 None => self.store.begin().await?,
             };
+            if format == FormatName::Generic {
+                // Its rows are read again below with the chat's stored inferred ones:
+                // the chat is locked before anything is written, as a broker file's is.
+                for chat in &accounts {
+                    tx.lock_account(*chat, now).await?;
+                }
+            }
             let imported = tx.import_executions(&rows, &corrections, tz, now).await?;
             let chat = corrections
                 .first()
@@ -367,6 +395,25 @@ impl App {
             for day in imported.unlinked_days {
                 run_day_in(&mut tx, &self.settings.rules, tz, day, chat, now).await?;
                 reconciled_again.push(day);
+            }
+            if format == FormatName::Generic {
+                // Its rows say their actions, so nothing of the file is inferred; but
+                // the stored executions after its first row that were inferred without
+                // it are read again through it, in this transaction.
+                let mut earliest: BTreeMap<AccountId, DateTime<Utc>> = BTreeMap::new();
+                for ((_, x), outcome) in executions.iter().zip(&imported.outcomes) {
+                    if matches!(outcome, RowOutcome::Inserted) {
+                        let first = earliest.entry(x.account).or_insert(x.executed_at);
+                        *first = (*first).min(x.executed_at);
+                    }
+                }
+                for (chat, from) in earliest {
+                    let (mine, again) = self.reinfer_in(&mut tx, chat, from, now).await?;
+                    corrections.extend(mine);
+                    reconciled_again.extend(again);
+                }
+                reconciled_again.sort();
+                reconciled_again.dedup();
             }
             tx.commit().await?;
             for ((e, _), outcome) in executions.iter().zip(imported.outcomes) {
@@ -475,6 +522,66 @@ impl App {
                 Ok(problem)
             }
         }
+    }
+
+    /// Infers again, chat by chat, the stored executions whose open or close was
+    /// inferred and that come at or after the instant `earliest` gives for their chat:
+    /// executions whose actions are stated (a generic file streamed in) were stored
+    /// before them since they were inferred. One query says which chats hold any; each
+    /// of those is corrected in a transaction of its own, with the days whose matches
+    /// held a corrected execution reconciled again. The corrections, in time order per
+    /// chat, and those days.
+    pub(super) async fn reinfer_stored(
+        &self,
+        earliest: &BTreeMap<AccountId, DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<Correction>, Vec<NaiveDate>)> {
+        let mut corrections = Vec::new();
+        let mut days = BTreeSet::new();
+        if earliest.is_empty() {
+            return Ok((corrections, Vec::new()));
+        }
+        for chat in self.store.chats_with_inferred(earliest).await? {
+            let Some(from) = earliest.get(&chat) else {
+                continue;
+            };
+            let mut tx = self.store.begin().await?;
+            let (mine, again) = self.reinfer_in(&mut tx, chat, *from, now).await?;
+            tx.commit().await?;
+            corrections.extend(mine);
+            days.extend(again);
+        }
+        Ok((corrections, days.into_iter().collect()))
+    }
+
+    /// In `tx`: locks `chat`, infers again its stored executions from `from` on (see
+    /// [`brokers::reinfer`]), stores the corrections and reconciles again the days whose
+    /// matches held a corrected execution. The corrections and those days.
+    async fn reinfer_in(
+        &self,
+        tx: &mut Tx,
+        chat: AccountId,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<Correction>, Vec<NaiveDate>)> {
+        tx.lock_account(chat, now).await?;
+        let stored = tx.executions_from(chat, from).await?;
+        if stored.iter().all(|l| l.inferred_fill.is_none()) {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let known = tx.net_positions(chat, from).await?;
+        let corrections = brokers::reinfer(&known, &stored);
+        if corrections.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let tz = self.settings.tz;
+        let imported = tx.import_executions(&[], &corrections, tz, now).await?;
+        let mut days = Vec::new();
+        for day in imported.unlinked_days {
+            run_day_in(tx, &self.settings.rules, tz, day, Some(chat), now).await?;
+            days.push(day);
+        }
+        Ok((corrections, days))
     }
 
     /// Every link from a broker account to a chat.

@@ -1,6 +1,7 @@
 //! Import a file (a use case): loading a parsed file into the store: rows in batches, every bad row reported with
 //! its line, good rows kept, nothing imported twice, progress on a terminal.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -10,6 +11,7 @@ use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::domain::AccountId;
 use crate::import::{FileError, ImportFormat, ImportKind, ParsedRow, Record, RowError, read_rows};
 use crate::store::{RowOutcome, Scope, Store, StoreError};
 
@@ -21,6 +23,10 @@ pub struct ImportReport {
     pub rejected: usize,
     /// The rejected rows, by line.
     pub errors: Vec<RowError>,
+    /// Per chat, the earliest `executed_at` of the executions inserted (not in the
+    /// report: what inferring the stored executions again starts from).
+    #[serde(skip)]
+    pub earliest: BTreeMap<AccountId, DateTime<Utc>>,
 }
 
 impl ImportReport {
@@ -196,6 +202,13 @@ async fn flush(
         return Ok(());
     }
     let lines: Vec<u64> = batch.iter().map(|(l, _)| *l).collect();
+    let chats: Vec<Option<(AccountId, DateTime<Utc>)>> = batch
+        .iter()
+        .map(|(_, r)| match r {
+            Record::Execution(e) => Some((e.account, e.executed_at)),
+            _ => None,
+        })
+        .collect();
     let mut recs = Vec::new();
     let mut execs = Vec::new();
     let mut prices = Vec::new();
@@ -210,9 +223,15 @@ async fn flush(
     let mut outcomes = store.insert_recommendations(&recs, tz, now).await?;
     outcomes.extend(store.insert_executions(&execs, tz, now).await?);
     outcomes.extend(store.insert_prices(&prices, now).await?);
-    for (line, outcome) in lines.into_iter().zip(outcomes) {
+    for ((line, chat), outcome) in lines.into_iter().zip(chats).zip(outcomes) {
         match outcome {
-            RowOutcome::Inserted => report.imported += 1,
+            RowOutcome::Inserted => {
+                report.imported += 1;
+                if let Some((chat, at)) = chat {
+                    let first = report.earliest.entry(chat).or_insert(at);
+                    *first = (*first).min(at);
+                }
+            }
             RowOutcome::Duplicate => report.duplicates += 1,
             RowOutcome::Conflict(reason) => report.errors.push(RowError {
                 line,

@@ -43,7 +43,10 @@ impl App {
         input: R,
         now: DateTime<Utc>,
     ) -> std::result::Result<ImportReport, ImportError> {
-        import_reader(&self.store, kind, format, input, self.settings.tz, now).await
+        let report = import_reader(&self.store, kind, format, input, self.settings.tz, now).await?;
+        // Stated actions stored before inferred ones change what those were.
+        self.reinfer_stored(&report.earliest, now).await?;
+        Ok(report)
     }
 
     /// Imports the file at `path` (with a progress bar on the terminal when `progress`).
@@ -55,7 +58,7 @@ impl App {
         progress: bool,
         now: DateTime<Utc>,
     ) -> std::result::Result<ImportReport, ImportError> {
-        import_file(
+        let report = import_file(
             &self.store,
             kind,
             format,
@@ -64,7 +67,9 @@ impl App {
             now,
             progress,
         )
-        .await
+        .await?;
+        self.reinfer_stored(&report.earliest, now).await?;
+        Ok(report)
     }
 
     /// Stores recommendations already parsed; one outcome per row, in order (a repeat

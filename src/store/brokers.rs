@@ -15,7 +15,7 @@ use super::imports::{exec_canonical, insert_executions_in};
 use super::reconcile::{EXEC_COLUMNS, exec_from_row};
 use super::{
     Backend, Result, RowOutcome, Store, StoreError, contract_from, fetch_by_ids, fingerprint,
-    parse_day, parse_named, ts,
+    parse_day, parse_named, parse_ts, ts,
 };
 use crate::domain::reconcile::trade_key;
 use crate::domain::{AccountId, Contract, ExecAction, Execution, day_of};
@@ -198,6 +198,41 @@ impl Store {
     ) -> Result<Vec<StoredLeg>> {
         let mut conn = self.pool.acquire().await?;
         executions_from_in(&mut conn, account, from).await
+    }
+}
+
+impl Store {
+    /// The chats among `from`'s that hold an execution whose open or close was inferred
+    /// (Webull, E*TRADE) at or after the instant given for each: the ones a file of
+    /// stated actions landing there may change. One query per few hundred chats, served
+    /// by the partial index of inferred executions.
+    pub async fn chats_with_inferred(
+        &self,
+        from: &BTreeMap<AccountId, DateTime<Utc>>,
+    ) -> Result<Vec<AccountId>> {
+        if from.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = from.keys().map(|a| a.0).collect();
+        let mut conn = self.pool.acquire().await?;
+        let rows = fetch_by_ids(
+            &mut conn,
+            "SELECT account_id, MAX(executed_at) FROM executions \
+             WHERE inferred_fill IS NOT NULL AND account_id IN ({ids}) GROUP BY account_id",
+            &[],
+            &ids,
+        )
+        .await?;
+        let mut chats = Vec::new();
+        for row in &rows {
+            let chat = AccountId(row.try_get(0)?);
+            let last = parse_ts(&row.try_get::<String, _>(1)?)?;
+            if from.get(&chat).is_some_and(|first| last >= *first) {
+                chats.push(chat);
+            }
+        }
+        chats.sort();
+        Ok(chats)
     }
 }
 

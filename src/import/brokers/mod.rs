@@ -487,6 +487,15 @@ pub fn parse_over(
     Ok(finish(format, parsed, known, stored))
 }
 
+/// The stored fills of an account whose open or close, inferred from the running
+/// position, changes when read again from `known` (its net positions just before the
+/// first of `stored`) through `stored` (every execution at or after that instant, in
+/// time order, then by row id): what a file of stated actions (the generic format)
+/// changes once its rows are stored among them.
+pub fn reinfer(known: &Positions, stored: &[StoredLeg]) -> Vec<Correction> {
+    finish(FormatName::Generic, Parsed::default(), known, stored).1
+}
+
 /// Reads an export in the format chosen (`auto` detects it from the content).
 pub fn parse_any(
     format: ImportFormat,
@@ -1045,6 +1054,46 @@ pub(super) mod tests {
     const T1: &str = "01/07/2025 09:45:12 EST";
     const T2: &str = "01/08/2025 10:00:00 EST";
     const T3: &str = "01/09/2025 11:00:00 EST";
+
+    #[test]
+    fn a_stated_short_stored_before_an_inferred_buy_makes_it_a_close() {
+        // The Webull buy, stored alone, opened; a short whose action is stated (a
+        // generic row, not inferred) is then stored before it.
+        let later = parse(
+            FormatName::Webull,
+            webull(&[("Buy", 2, T2)]).as_bytes(),
+            None,
+            &Positions::new(),
+        )
+        .expect("the file reads");
+        let earlier = parse(
+            FormatName::Webull,
+            webull(&[("Sell", 2, T1)]).as_bytes(),
+            None,
+            &Positions::new(),
+        )
+        .expect("the file reads");
+        let mut stated = stored_as(&earlier, 2);
+        stated[0].inferred_fill = None;
+        let buy = stored_as(&later, 1);
+        assert!(reinfer(&Positions::new(), &buy).is_empty());
+        let stored: Vec<StoredLeg> = stated.into_iter().chain(buy.clone()).collect();
+        let corrections = reinfer(&Positions::new(), &stored);
+        assert_eq!(corrections.len(), 1, "{corrections:?}");
+        assert_eq!(corrections[0].before, buy);
+        assert_eq!(
+            corrections[0]
+                .after
+                .iter()
+                .map(|e| (e.action, e.contracts))
+                .collect::<Vec<_>>(),
+            [(ExecAction::BuyToClose, 2)]
+        );
+        // Only stated actions: nothing to infer again.
+        let mut all_stated = stored.clone();
+        all_stated[1].inferred_fill = None;
+        assert!(reinfer(&Positions::new(), &all_stated).is_empty());
+    }
 
     #[test]
     fn an_earlier_file_corrects_the_stored_fills_it_comes_before() {
