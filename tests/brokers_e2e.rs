@@ -52,6 +52,21 @@ async fn app(db: &TestDb) -> App {
 }
 
 /// (action, underlying) counted, order-insensitive.
+/// The test's recommendations, made `chat`'s (their ids prefixed with it), imported.
+async fn recommendations_for(app: &App, chat: AccountId) {
+    let recs = RECOMMENDATIONS
+        .replace(",42,", &format!(",{},", chat.0))
+        .replace("r-", &format!("{}-", chat.0));
+    app.import(
+        ImportKind::Recommendations,
+        ImportFormat::Generic,
+        Cursor::new(recs.into_bytes()),
+        now(),
+    )
+    .await
+    .expect("recommendations import");
+}
+
 /// `bytes` imported as the file `name` into `chat`, its format detected, and stored.
 async fn stored(
     app: &App,
@@ -354,17 +369,7 @@ async fn webull_later_range_first_is_corrected(db: &TestDb) {
     let app = app(db).await;
     let (whole_chat, split_chat) = (AccountId(61), AccountId(62));
     for chat in [whole_chat, split_chat] {
-        let recs = RECOMMENDATIONS
-            .replace(",42,", &format!(",{},", chat.0))
-            .replace("r-", &format!("{}-", chat.0));
-        app.import(
-            ImportKind::Recommendations,
-            ImportFormat::Generic,
-            Cursor::new(recs.into_bytes()),
-            now(),
-        )
-        .await
-        .expect("recommendations import");
+        recommendations_for(&app, chat).await;
     }
     let import = |bytes: Vec<u8>, chat: AccountId| {
         let app = app.clone();
@@ -497,17 +502,7 @@ async fn generic_earlier_file_corrects_stored_webull(db: &TestDb) {
     };
     let later = webull_placed("2025-01-10"..="2025-01-31");
     for chat in [first_chat, from_file_chat, into_chat] {
-        let recs = RECOMMENDATIONS
-            .replace(",42,", &format!(",{},", chat.0))
-            .replace("r-", &format!("{}-", chat.0));
-        app.import(
-            ImportKind::Recommendations,
-            ImportFormat::Generic,
-            Cursor::new(recs.into_bytes()),
-            now(),
-        )
-        .await
-        .expect("recommendations import");
+        recommendations_for(&app, chat).await;
     }
     let generic_import = |chat: AccountId, choice: AccountChoice| {
         let app = app.clone();
