@@ -236,6 +236,45 @@ impl Store {
     }
 }
 
+/// A stored execution that is no longer as the import read it.
+fn changed(what: &str) -> StoreError {
+    StoreError::Busy(format!(
+        "a stored execution ({what}) changed while this import read it; run this import again"
+    ))
+}
+
+/// `id = $n AND broker_ref = … AND action = … AND contracts = …`, parameters numbered
+/// from `n`: a corrected row is written only while it is still as it was read.
+fn as_read(n: usize) -> String {
+    format!(
+        "id = ${} AND broker_ref = ${} AND action = ${} AND contracts = ${}",
+        n,
+        n + 1,
+        n + 2,
+        n + 3
+    )
+}
+
+/// Binds the values [`as_read`] compares.
+fn bind_as_read<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    row: &StoredLeg,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(row.id)
+        .bind(row.execution.broker_ref.clone())
+        .bind(row.execution.action.as_str())
+        .bind(row.execution.contracts)
+}
+
+/// One row written, or the row changed since it was read.
+fn one_row(done: u64, row: &StoredLeg) -> Result<()> {
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(changed(&row.execution.broker_ref))
+    }
+}
+
 /// [`Store::executions_from`] on `conn` (inside a transaction: as it sees them).
 pub(crate) async fn executions_from_in(
     conn: &mut AnyConnection,
@@ -340,11 +379,6 @@ pub(crate) async fn import_in(
         }
     }
     carry_reasons(&mut *tx, corrections, tz).await?;
-    let changed = |what: &str| {
-        StoreError::Busy(format!(
-            "a stored execution ({what}) changed while this import read it; run this import again"
-        ))
-    };
     let mut inserts: Vec<(&Execution, Option<String>)> = Vec::new();
     for c in corrections {
         // Each new leg with the row it takes over, if any.
@@ -362,47 +396,29 @@ pub(crate) async fn import_in(
             }
         }
         for row in rows_left {
-            let done = sqlx::query(
-                "DELETE FROM executions WHERE id = $1 AND broker_ref = $2 AND action = $3 \
-                 AND contracts = $4",
-            )
-            .bind(row.id)
-            .bind(row.execution.broker_ref.clone())
-            .bind(row.execution.action.as_str())
-            .bind(row.execution.contracts)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done != 1 {
-                return Err(changed(&row.execution.broker_ref));
-            }
+            let sql = format!("DELETE FROM executions WHERE {}", as_read(1));
+            let q = bind_as_read(sqlx::query(&sql), row);
+            one_row(q.execute(&mut *tx).await?.rows_affected(), row)?;
         }
         for (leg, row) in pairs {
             let Some(row) = row else {
                 inserts.push((leg, Some(c.fill.clone())));
                 continue;
             };
-            let done = sqlx::query(
+            let sql = format!(
                 "UPDATE executions SET broker_ref = $1, action = $2, contracts = $3, fees = $4, \
-                 fingerprint = $5, inferred_fill = $6 \
-                 WHERE id = $7 AND broker_ref = $8 AND action = $9 AND contracts = $10",
-            )
-            .bind(leg.broker_ref.clone())
-            .bind(leg.action.as_str())
-            .bind(leg.contracts)
-            .bind(leg.fees.units())
-            .bind(fingerprint(&exec_canonical(leg)))
-            .bind(c.fill.clone())
-            .bind(row.id)
-            .bind(row.execution.broker_ref.clone())
-            .bind(row.execution.action.as_str())
-            .bind(row.execution.contracts)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done != 1 {
-                return Err(changed(&row.execution.broker_ref));
-            }
+                 fingerprint = $5, inferred_fill = $6 WHERE {}",
+                as_read(7)
+            );
+            let q = sqlx::query(&sql)
+                .bind(leg.broker_ref.clone())
+                .bind(leg.action.as_str())
+                .bind(leg.contracts)
+                .bind(leg.fees.units())
+                .bind(fingerprint(&exec_canonical(leg)))
+                .bind(c.fill.clone());
+            let q = bind_as_read(q, row);
+            one_row(q.execute(&mut *tx).await?.rows_affected(), row)?;
         }
     }
     if !inserts.is_empty() {
