@@ -758,3 +758,51 @@ async fn an_unreachable_postgres_is_reported_at_once_with_its_cause() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert!(err.to_string().contains("refused"), "{err}");
 }
+
+/// The pool does not ping a connection before every use (a round trip per query), only
+/// one idle for a while: connections the server closed while they sat idle (a restart,
+/// an administrator) are found and replaced, not handed to a query that then fails.
+#[tokio::test]
+async fn postgres_connections_closed_while_idle_are_replaced() {
+    let Some(db) = TestDb::postgres("postgres_connections_closed_while_idle_are_replaced").await
+    else {
+        return;
+    };
+    use sqlx::Row;
+    // Two connections in the pool, used and returned; the server's process of each.
+    let mut pids = Vec::new();
+    {
+        let mut a = db.store.pool().acquire().await.unwrap();
+        let mut b = db.store.pool().acquire().await.unwrap();
+        for conn in [&mut a, &mut b] {
+            let row = sqlx::query("SELECT CAST(pg_backend_pid() AS BIGINT)")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            pids.push(row.try_get::<i64, _>(0).unwrap());
+        }
+    }
+    let admin = rlhf_bot::store::Store::connect(&std::env::var(common::PG_ENV).unwrap())
+        .await
+        .unwrap();
+    for pid in &pids {
+        let row = sqlx::query("SELECT pg_terminate_backend(CAST($1 AS INTEGER))")
+            .bind(*pid)
+            .fetch_one(admin.pool())
+            .await
+            .unwrap();
+        assert!(
+            row.try_get::<bool, _>(0).unwrap(),
+            "backend {pid} not closed"
+        );
+    }
+    admin.close().await;
+    // Idle past the threshold: every query after this finds a live connection.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    for _ in 0..4 {
+        sqlx::query("SELECT 1")
+            .execute(db.store.pool())
+            .await
+            .expect("a connection closed by the server was handed out");
+    }
+}

@@ -13,12 +13,10 @@ use sqlx::Row;
 
 use super::learning::{CANDIDATE_COLUMNS, SUMMARY_COLUMNS, candidate_from, summary_from};
 use super::match_counts;
-use super::matches::{
-    MATCH_COLUMNS, Value, attach_executions, bind_values, filter_conditions, match_from_row,
-};
+use super::matches::{MATCH_COLUMNS, Value, bind_values, fetch_matches, filter_conditions};
 use super::{
     Backend, MatchFilter, MatchRecord, POSTGRES_MIGRATIONS, Result, SQLITE_MIGRATIONS, Scope,
-    Store, StoredSummary,
+    Store, StoreError, StoredSummary,
 };
 use crate::learning::candidates::Candidate;
 
@@ -110,28 +108,26 @@ impl Store {
         // value on every row, computed once (see `match_counts`).
         let (total_sql, total_values) = match_counts::total_query(filter, values.len() + 1);
         values.extend(total_values);
-        let sql = format!(
+        let inner = format!(
             "SELECT {MATCH_COLUMNS}, ({total_sql}) AS total FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1{conditions} \
              ORDER BY m.day, m.id LIMIT {}",
             limit.max(0) + 1
         );
         let mut conn = self.pool.acquire().await?;
-        let rows = bind_values(sqlx::query(&sql), values)
-            .fetch_all(&mut *conn)
-            .await?;
-        let total = match rows.first() {
-            Some(row) => row.try_get("total")?,
-            None if after.is_none() => 0,
+        let (rows, total) = fetch_matches(&mut conn, &inner, true, values).await?;
+        let total = match total {
+            Some(total) => total,
+            None if rows.is_empty() && after.is_none() => 0,
             // Past the last page: nothing to carry the total, so it is asked alone.
-            None => match_counts::match_total(&mut conn, filter).await?,
+            None if rows.is_empty() => match_counts::match_total(&mut conn, filter).await?,
+            None => {
+                return Err(StoreError::Corrupt(
+                    "a page of matches came without its total".to_owned(),
+                ));
+            }
         };
-        let rows = rows
-            .iter()
-            .map(match_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let mut page = page(rows, limit, total);
-        attach_executions(&mut conn, &mut page.items).await?;
+        let page = page(rows, limit, total);
         Ok(page)
     }
 

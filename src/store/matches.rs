@@ -1,15 +1,13 @@
 //! Reading matches (with filters, one by one, with outcomes) and recording reasons.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{
-    Result, Store, StoreError, backend_of, fetch_rows, json_id_list, json_ids, parse_day,
-    parse_named, rows_sql, ts,
+    Backend, Result, Store, StoreError, backend_of, fetch_rows, parse_day, parse_named, rows_sql,
+    ts,
 };
 use crate::domain::outcome::{Basis, Outcome};
 use crate::domain::{AccountId, MatchType, Money, OutcomeStatus, Reason, Side, Symbol};
@@ -85,38 +83,6 @@ pub(super) const MATCH_COLUMNS: &str = "m.id, m.account_id, m.day, m.match_type,
     m.strike_diff, m.dte_diff, m.contracts_diff, m.premium_diff, m.modifications, \
     m.reason_code, m.reason_text, m.reason_at, r.external_id";
 
-pub(super) fn match_from_row(row: &AnyRow) -> Result<MatchRecord> {
-    let mods: String = row.try_get("modifications")?;
-    Ok(MatchRecord {
-        id: row.try_get("id")?,
-        account: AccountId(row.try_get("account_id")?),
-        day: parse_day(&row.try_get::<String, _>("day")?)?,
-        match_type: parse_named(&row.try_get::<String, _>("match_type")?, "match type")?,
-        underlying: row.try_get("underlying")?,
-        recommendation: row.try_get("external_id")?,
-        executions: Vec::new(),
-        modifications: mods
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        differences: DifferencesRecord {
-            strike: row
-                .try_get::<Option<i64>, _>("strike_diff")?
-                .map(Money::from_units),
-            dte: row.try_get("dte_diff")?,
-            contracts: row.try_get("contracts_diff")?,
-            premium: row
-                .try_get::<Option<i64>, _>("premium_diff")?
-                .map(Money::from_units),
-        },
-        reason_code: row.try_get("reason_code")?,
-        reason_text: row.try_get("reason_text")?,
-        reason_at: row.try_get("reason_at")?,
-        outcomes: None,
-    })
-}
-
 fn outcome_from_row(row: &AnyRow) -> Result<Outcome> {
     let basis: String = row.try_get("basis")?;
     let closed: Option<String> = row.try_get("closed_day")?;
@@ -152,27 +118,20 @@ impl Store {
 
     /// One match with its outcomes, if `scope` may see it.
     pub async fn match_detail(&self, id: i64, scope: Scope) -> Result<MatchRecord> {
-        let sql = format!(
+        let not_found = || StoreError::NotFound(format!("there is no match {id}"));
+        let mut conn = self.pool.acquire().await?;
+        let inner = format!(
             "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE m.id = $1"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let not_found = || StoreError::NotFound(format!("there is no match {id}"));
-        let mut record = match row {
-            Some(row) => match_from_row(&row)?,
-            None => return Err(not_found()),
+        let (mut records, _) =
+            fetch_matches(&mut conn, &inner, false, vec![Value::Int(id)]).await?;
+        let Some(mut record) = records.pop() else {
+            return Err(not_found());
         };
         if !scope.allows(record.account) {
             return Err(not_found());
         }
-        attach_executions(
-            &mut *self.pool.acquire().await?,
-            std::slice::from_mut(&mut record),
-        )
-        .await?;
         let rows = sqlx::query(
             "SELECT side, basis, status, contracts, opened_day, closed_day, premium, close_cost, fees, \
              realized_pnl, days_held, return_on_capital_bp FROM position_outcomes \
@@ -245,28 +204,52 @@ impl Store {
     }
 }
 
-/// A match as `matches_in` reads it (the columns of `MATCH_COLUMNS`).
-type MatchJsonRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A match as [`fetch_matches`] reads it: the columns of `MATCH_COLUMNS` in order
+/// (serde reads a struct from an array), the list's total (for a page; else null) and
+/// the broker references of its executions.
+#[derive(Deserialize)]
+struct MatchRow {
+    id: i64,
+    account_id: i64,
+    day: String,
+    match_type: String,
+    underlying: String,
+    strike_diff: Option<i64>,
+    dte_diff: Option<i64>,
+    contracts_diff: Option<i64>,
+    premium_diff: Option<i64>,
+    modifications: String,
+    reason_code: Option<String>,
+    reason_text: Option<String>,
+    reason_at: Option<String>,
+    external_id: Option<String>,
+    total: Option<i64>,
+    /// The broker references of its executions.
+    #[serde(deserialize_with = "nested_list")]
+    executions: Vec<String>,
+}
 
-fn match_from_json(row: MatchJsonRow) -> Result<MatchRecord> {
-    let (
+/// A list nested in a row: a JSON array on SQLite; on Postgres the text of one (the
+/// `Any` driver hands `json` over as text).
+fn nested_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Nested {
+        List(Vec<String>),
+        Text(String),
+    }
+    match Nested::deserialize(d)? {
+        Nested::List(list) => Ok(list),
+        Nested::Text(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
+    }
+}
+
+fn match_from_json(row: MatchRow) -> Result<MatchRecord> {
+    let MatchRow {
         id,
-        account,
+        account_id: account,
         day,
         match_type,
         underlying,
@@ -274,12 +257,14 @@ fn match_from_json(row: MatchJsonRow) -> Result<MatchRecord> {
         dte_diff,
         contracts_diff,
         premium_diff,
-        mods,
+        modifications: mods,
         reason_code,
         reason_text,
         reason_at,
-        recommendation,
-    ) = row;
+        external_id: recommendation,
+        total: _,
+        executions,
+    } = row;
     Ok(MatchRecord {
         id,
         account: AccountId(account),
@@ -287,7 +272,7 @@ fn match_from_json(row: MatchJsonRow) -> Result<MatchRecord> {
         match_type: parse_named(&match_type, "match type")?,
         underlying,
         recommendation,
-        executions: Vec::new(),
+        executions,
         modifications: mods
             .split(',')
             .filter(|s| !s.is_empty())
@@ -313,7 +298,6 @@ pub(crate) async fn matches_in(
     conn: &mut AnyConnection,
     filter: &MatchFilter,
 ) -> Result<Vec<MatchRecord>> {
-    let backend = backend_of(conn);
     let mut inner = format!(
         "SELECT {MATCH_COLUMNS} FROM recommendation_execution_matches m \
              LEFT JOIN recommendations r ON r.id = m.recommendation_id WHERE 1 = 1"
@@ -326,22 +310,51 @@ pub(crate) async fn matches_in(
             filter.offset.max(0)
         ));
     }
+    Ok(fetch_matches(conn, &inner, false, values).await?.0)
+}
+
+/// The matches `inner` selects (`SELECT MATCH_COLUMNS[, … AS total] FROM
+/// recommendation_execution_matches m LEFT JOIN recommendations r …`, bound to
+/// `values`) in day order then id, each with its executions, and the list's total when
+/// `with_total` (read from the first row). Every list of matches — a page, a night, one
+/// — is read this one way, in one statement: each statement is a round trip to the
+/// connection's thread (SQLite) or server (Postgres), and on SQLite the rows come back
+/// as one JSON value (see [`fetch_rows`]).
+pub(super) async fn fetch_matches(
+    conn: &mut AnyConnection,
+    inner: &str,
+    with_total: bool,
+    values: Vec<Value>,
+) -> Result<(Vec<MatchRecord>, Option<i64>)> {
+    let backend = backend_of(conn);
+    let total = if with_total { "q.total" } else { "NULL" };
+    let refs = "FROM match_executions x JOIN executions e ON e.id = x.execution_id \
+                WHERE x.match_id = q.id";
+    let executions = match backend {
+        Backend::Sqlite => {
+            format!("json((SELECT json_group_array(e.broker_ref ORDER BY e.id) {refs}))")
+        }
+        Backend::Postgres => {
+            format!("(SELECT COALESCE(json_agg(e.broker_ref ORDER BY e.id), '[]')::text {refs})")
+        }
+    };
     let sql = rows_sql(
         backend,
-        "q.id, q.account_id, q.day, q.match_type, q.underlying, q.strike_diff, q.dte_diff, \
-         q.contracts_diff, q.premium_diff, q.modifications, q.reason_code, q.reason_text, \
-         q.reason_at, q.external_id",
+        &format!(
+            "q.id, q.account_id, q.day, q.match_type, q.underlying, q.strike_diff, q.dte_diff, \
+             q.contracts_diff, q.premium_diff, q.modifications, q.reason_code, q.reason_text, \
+             q.reason_at, q.external_id, {total}, {executions}"
+        ),
         &format!("FROM ({inner}) q"),
         "q.day, q.id",
     );
-    let q = bind_values(sqlx::query(&sql), values);
-    let rows: Vec<MatchJsonRow> = fetch_rows(conn, q).await?;
-    let mut records = rows
+    let rows: Vec<MatchRow> = fetch_rows(conn, bind_values(sqlx::query(&sql), values)).await?;
+    let total = rows.first().and_then(|r| r.total);
+    let records = rows
         .into_iter()
         .map(match_from_json)
         .collect::<Result<Vec<_>>>()?;
-    attach_executions(conn, &mut records).await?;
-    Ok(records)
+    Ok((records, total))
 }
 
 /// A value bound to a filter's condition.
@@ -392,35 +405,4 @@ pub(super) fn bind_values<'q>(
         };
     }
     q
-}
-
-pub(super) async fn attach_executions(
-    conn: &mut AnyConnection,
-    records: &mut [MatchRecord],
-) -> Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let backend = backend_of(conn);
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let sql = rows_sql(
-        backend,
-        "x.match_id, e.broker_ref",
-        &format!(
-            "FROM match_executions x JOIN executions e ON e.id = x.execution_id \
-             WHERE x.match_id IN {}",
-            json_ids(backend, 1)
-        ),
-        "e.id",
-    );
-    let rows: Vec<(i64, String)> =
-        fetch_rows(conn, sqlx::query(&sql).bind(json_id_list(&ids))).await?;
-    let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, broker_ref) in rows {
-        refs.entry(id).or_default().push(broker_ref);
-    }
-    for r in records {
-        r.executions = refs.remove(&r.id).unwrap_or_default();
-    }
-    Ok(())
 }

@@ -50,6 +50,8 @@ pub use tx::Tx;
 
 /// How long opening the database may take before it is reported unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A pooled Postgres connection idle longer than this is pinged before it is used.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -164,6 +166,19 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection when it returns to the pool; by default it pings
+            // it again before handing it out, a round trip to the server on every
+            // query. Only a connection idle for a while (the server may have closed it
+            // meanwhile: a restart, an idle timeout) is pinged before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_PING_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(|e| postgres_connect_error(url, e))?;

@@ -243,6 +243,11 @@ async fn pool(url: &str, read_only: Option<String>) -> Result<Store> {
     let pool = AnyPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(30))
+        // A SQLite connection is a handle in this process, not a socket that can go
+        // stale while idle: the ping sqlx sends before handing one out is one more
+        // round trip to the connection's thread on every query (it still pings on
+        // release).
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute(pragmas).await?;
